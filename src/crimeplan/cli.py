@@ -1,0 +1,214 @@
+"""The command line: a thin layer over the Python API (crimeplan.warehouse, crimeplan.fetch, …)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+from rich.table import Table
+
+from crimeplan import OGL_ATTRIBUTION
+from crimeplan.config import data_dir, db_path
+from crimeplan.errors import CrimeplanError
+
+app = typer.Typer(
+    help="crimeplan: a Police and Crime Plan as a living, checkable performance system.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(soft_wrap=True)  # long messages (file names, counts) stay on one line
+err = Console(stderr=True, soft_wrap=True)
+
+DbOption = typer.Option(None, "--db", help="Warehouse file (default: $CRIMEPLAN_DB or ./crimeplan.duckdb).")
+
+
+class TableOrJson(str, Enum):
+    table = "table"
+    json = "json"
+
+
+def _fail(exc: Exception) -> None:
+    err.print(f"[bold red]error:[/] {exc}")
+    raise typer.Exit(1)
+
+
+class _RichLoadProgress:
+    """Draws one progress bar per input from the loader's events."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task = None
+
+    def start(self, name: str, total_bytes: int) -> None:
+        self.task = self.progress.add_task(name, total=max(total_bytes, 1))
+
+    def advance(self, nbytes: int) -> None:
+        if self.task is not None:
+            self.progress.advance(self.task, nbytes)
+
+    def finish(self, report) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, completed=self.progress.tasks[self.task].total)
+            self.task = None
+        name = Path(report.path).name
+        if report.status == "loaded":
+            self.progress.console.print(
+                f"[green]loaded[/] {name}: read {report.read:,} = loaded {report.loaded:,} + rejected {report.rejected:,}"
+                + (f"; {report.revisions:,} revisions" if report.revisions else "")
+                + f" ({report.seconds:.1f} s)"
+            )
+            for part in report.parts:
+                if part.encoding not in ("utf-8", "utf-8-sig"):
+                    self.progress.console.print(f"  [yellow]{part.member or name}: read as {part.encoding}[/]")
+        elif report.status == "unchanged":
+            self.progress.console.print(f"[dim]unchanged[/] {name}: {report.message}")
+        else:
+            self.progress.console.print(f"[bold red]refused[/] {report.message}")
+
+
+@app.command()
+def load(
+    paths: list[Path] = typer.Argument(..., help="Files, archive zips or folders of official data."),
+    db: Optional[Path] = DbOption,
+    format: TableOrJson = typer.Option(TableOrJson.table, "--format", help="Report as text or JSON."),
+) -> None:
+    """Load official files into the warehouse (each file in one transaction; loading twice changes nothing)."""
+    from crimeplan.warehouse import Warehouse
+
+    try:
+        with Warehouse.open(db) as wh:
+            if format is TableOrJson.json:
+                report = wh.load(paths)
+                print(json.dumps(report.to_dict(), indent=2, default=str))
+            else:
+                columns = [TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn()]
+                with Progress(*columns, console=console, transient=True) as progress:
+                    report = wh.load(paths, _RichLoadProgress(progress))
+                for skipped in report.skipped:
+                    console.print(f"[dim]skipped {skipped} (not a data file)[/]")
+    except CrimeplanError as exc:
+        _fail(exc)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def status(
+    db: Optional[Path] = DbOption,
+    format: TableOrJson = typer.Option(TableOrJson.table, "--format"),
+) -> None:
+    """What is loaded: per dataset, files, records read / loaded / rejected, month span and areas."""
+    from crimeplan.warehouse import Warehouse
+
+    try:
+        with Warehouse.open(db, read_only=db_path(db).exists()) as wh:
+            summary = wh.status()
+    except CrimeplanError as exc:
+        _fail(exc)
+    if format is TableOrJson.json:
+        print(json.dumps(summary, indent=2, default=str))
+        return
+    table = Table(title=f"crimeplan warehouse {summary['warehouse']}", show_lines=False)
+    for name, justify in [
+        ("dataset", "left"), ("files", "right"), ("read", "right"), ("loaded", "right"), ("rejected", "right"),
+        ("current", "right"), ("span", "left"), ("gaps", "right"), ("areas", "right"),
+    ]:
+        table.add_column(name, justify=justify, no_wrap=name == "dataset")
+    for d in summary["datasets"]:
+        span = f"{d['first_period']} – {d['last_period']}" if d["first_period"] else "—"
+        table.add_row(
+            d["dataset"], str(len(d["files"])), f"{d['read']:,}", f"{d['loaded']:,}", f"{d['rejected']:,}",
+            f"{d['current_records']:,}", span, str(len(d["missing_periods"])) if d["missing_periods"] else "",
+            f"{d['areas']:,}",
+        )
+    console.print(table)
+    console.print(
+        f"{summary['rejects']:,} rejected rows (table 'rejects'), {summary['revisions']:,} revised values (table 'revisions')."
+    )
+    console.print(f"[dim]{OGL_ATTRIBUTION}[/]")
+
+
+@app.command()
+def sources(format: TableOrJson = typer.Option(TableOrJson.table, "--format")) -> None:
+    """The catalogue: every dataset crimeplan reads, its publisher, official page, download address and licence."""
+    from crimeplan.catalogue import load_catalogue
+
+    try:
+        catalogue = load_catalogue()
+    except CrimeplanError as exc:
+        _fail(exc)
+    if format is TableOrJson.json:
+        print(json.dumps(catalogue.to_dict(), indent=2, default=str))
+        return
+    table = Table(title="crimeplan sources", show_lines=True)
+    for name in ("dataset", "publisher", "landing page / download", "licence"):
+        table.add_column(name, overflow="fold")
+    for d in catalogue.datasets:
+        urls = [d.landing_page] + [f.url for f in d.files if f.url and f.url != d.landing_page]
+        table.add_row(f"{d.id}\n[dim]{d.title}[/]", d.publisher, "\n".join(urls), d.licence)
+    console.print(table)
+
+
+@app.command()
+def fetch(
+    dest: Path = typer.Option(None, "--dest", help="Folder to download into (default: $CRIMEPLAN_DATA or ./data)."),
+    mirror: Optional[str] = typer.Option(None, "--mirror", help="A folder or http(s) URL holding the same layout."),
+    only: Optional[list[str]] = typer.Option(None, "--only", help="Dataset ids to fetch (repeatable)."),
+    verify: bool = typer.Option(True, "--verify/--no-verify", help="Check sha256 against the catalogue."),
+) -> None:
+    """Download the catalogue's files from their official addresses (resumable, checksummed)."""
+    from crimeplan.fetch import fetch as fetch_files
+
+    dest = dest or data_dir() or Path("data")
+    columns = [TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn()]
+    tasks: dict[str, int] = {}
+    with Progress(*columns, console=console, transient=True) as progress:
+
+        def on_event(event: str, **info) -> None:
+            path = str(info.get("path", ""))
+            if event == "start":
+                tasks[path] = progress.add_task(Path(path).name, total=info.get("total") or None,
+                                                completed=info.get("completed", 0))
+            elif event == "advance" and path in tasks:
+                progress.advance(tasks[path], info.get("nbytes", 0))
+            elif event in ("done", "skip", "error"):
+                if path in tasks:
+                    progress.remove_task(tasks.pop(path))
+                style = {"done": "green", "skip": "dim", "error": "bold red"}[event]
+                progress.console.print(f"[{style}]{event}[/] {path} {info.get('message', '')}")
+
+        try:
+            report = fetch_files(dest, mirror=mirror, only=only, progress=on_event, verify=verify)
+        except CrimeplanError as exc:
+            _fail(exc)
+    if not report.ok:
+        raise typer.Exit(1)
+    console.print(f"Files are in {dest}; load them with: crimeplan load {dest}")
+
+
+@app.command()
+def reset(
+    db: Optional[Path] = DbOption,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Delete the warehouse file."""
+    from crimeplan.warehouse import reset as reset_warehouse
+
+    path = db_path(db)
+    if not path.exists():
+        console.print(f"No warehouse at {path}; nothing to do.")
+        return
+    if not yes and sys.stdin.isatty() and not typer.confirm(f"Delete {path}?"):
+        raise typer.Exit(1)
+    reset_warehouse(path)
+    console.print(f"Deleted {path}.")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

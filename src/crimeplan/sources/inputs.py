@@ -1,0 +1,199 @@
+"""Files as the user downloaded them: a single file, an archive zip, or a folder of month folders.
+
+An :class:`InputFile` is the unit of loading (one transaction each). Its
+:class:`Member` s are the table-shaped files inside it; a plain file is its own
+only member. Members of a zip are read straight from the archive, one at a
+time, never extracted to disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import struct
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from zlib_ng import zlib_ng
+
+from crimeplan.errors import InputError
+
+DATA_SUFFIXES = {".csv", ".zip", ".xlsx", ".geojson", ".json"}
+MONTH_FOLDER = re.compile(r"^\d{4}-\d{2}$")
+POLICE_UK_MEMBER = re.compile(r"(?:^|/)(\d{4}-\d{2})-([a-z0-9-]+?)-(street|outcomes|stop-and-search)\.csv$")
+
+
+@dataclass
+class Member:
+    """One file inside an input (or the input itself)."""
+
+    name: str
+    size: int
+    _read: Callable[[], bytes] = field(repr=False)
+
+    def read_bytes(self) -> bytes:
+        return self._read()
+
+    def head(self, n: int = 65536) -> bytes:
+        # Members are small enough (tens of MB at most) that reading the whole one is fine.
+        return self.read_bytes()[:n]
+
+
+@dataclass
+class InputFile:
+    """What the user pointed at: a file, a zip archive, or a folder of month folders."""
+
+    path: Path
+    kind: str  # 'file', 'zip' or 'folder'
+    _members: list[Member] | None = field(default=None, repr=False)
+    _zip: zipfile.ZipFile | None = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def suffix(self) -> str:
+        return self.path.suffix.lower() if self.kind != "folder" else ""
+
+    def members(self) -> list[Member]:
+        if self._members is None:
+            self._members = list(self._list_members())
+        return self._members
+
+    def _list_members(self) -> Iterator[Member]:
+        if self.kind == "file":
+            yield Member("", self.path.stat().st_size, self.path.read_bytes)
+        elif self.kind == "zip":
+            archive = self._open_zip()
+            for info in archive.infolist():
+                if info.is_dir() or _is_junk(info.filename):
+                    continue
+                yield Member(info.filename, info.file_size, _zip_reader(self, archive, info))
+        else:
+            for child in sorted(self.path.rglob("*")):
+                if child.is_file() and not _is_junk(child.name):
+                    rel = child.relative_to(self.path).as_posix()
+                    yield Member(rel, child.stat().st_size, child.read_bytes)
+
+    def _open_zip(self) -> zipfile.ZipFile:
+        if self._zip is None:
+            try:
+                self._zip = zipfile.ZipFile(self.path)
+            except zipfile.BadZipFile as exc:
+                raise InputError(
+                    str(self.path), f"not a readable zip archive ({exc})", expected="a complete zip file"
+                ) from exc
+        return self._zip
+
+    def sha256(self) -> str:
+        """Checksum of the bytes as downloaded (for a folder: of its members' names and bytes)."""
+        digest = hashlib.sha256()
+        if self.kind == "folder":
+            for member in self.members():
+                digest.update(member.name.encode())
+                digest.update(hashlib.sha256(member.read_bytes()).digest())
+        else:
+            with open(self.path, "rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+        return digest.hexdigest()
+
+    def size(self) -> int:
+        if self.kind == "folder":
+            return sum(m.size for m in self.members())
+        return self.path.stat().st_size
+
+    def close(self) -> None:
+        if self._zip is not None:
+            self._zip.close()
+            self._zip = None
+
+
+def _zip_reader(inp: InputFile, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Callable[[], bytes]:
+    def read() -> bytes:
+        try:
+            if info.compress_type == zipfile.ZIP_DEFLATED:
+                return _inflate_member(inp.path, info)
+            return archive.read(info)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+            raise InputError(
+                f"{inp.path}!{info.filename}",
+                f"archive member cannot be read ({exc})",
+                expected="a complete zip file",
+            ) from exc
+
+    return read
+
+
+def _inflate_member(path: Path, info: zipfile.ZipInfo) -> bytes:
+    """A deflated member's bytes, inflated by zlib-ng (about 1.7x faster than zlib here).
+
+    The compressed bytes follow the member's local header; sizes come from the
+    central directory. The CRC-32 and size are checked as zipfile would, so a
+    truncated or corrupted archive is refused, never half-read.
+    """
+    with open(path, "rb") as handle:
+        handle.seek(info.header_offset)
+        local = handle.read(30)
+        if len(local) != 30 or local[:4] != b"PK\x03\x04":
+            raise zipfile.BadZipFile(f"bad local header for {info.filename}")
+        name_length, extra_length = struct.unpack("<HH", local[26:30])
+        handle.seek(info.header_offset + 30 + name_length + extra_length)
+        compressed = handle.read(info.compress_size)
+    if len(compressed) != info.compress_size:
+        raise zipfile.BadZipFile(f"{info.filename} is cut short ({len(compressed)} of {info.compress_size} bytes)")
+    data = zlib_ng.decompress(compressed, -15)
+    if len(data) != info.file_size or zlib_ng.crc32(data) != info.CRC:
+        raise zipfile.BadZipFile(f"bad CRC-32 or size for {info.filename}: the archive is corrupt")
+    return data
+
+
+def _is_junk(name: str) -> bool:
+    base = name.rsplit("/", 1)[-1]
+    return base.startswith(".") or name.startswith("__MACOSX/") or base in {"Thumbs.db", "desktop.ini"}
+
+
+def is_month_folder_archive(path: Path) -> bool:
+    """A folder laid out like a data.police.uk download: YYYY-MM/YYYY-MM-<force>-<kind>.csv."""
+    months = [p for p in path.iterdir() if p.is_dir() and MONTH_FOLDER.match(p.name)]
+    if not months:
+        return False
+    return any(POLICE_UK_MEMBER.search(f.name) for m in months for f in m.iterdir())
+
+
+def discover(paths: list[str | Path]) -> tuple[list[InputFile], list[Path]]:
+    """Expand what the user named into inputs; also return files passed over as not data.
+
+    A zip or a data file is one input; a folder laid out like a data.police.uk
+    download is one input; any other folder is searched for inputs.
+    """
+    inputs: list[InputFile] = []
+    skipped: list[Path] = []
+
+    def visit(path: Path, explicit: bool) -> None:
+        if not path.exists():
+            raise InputError(str(path), "no such file or folder")
+        if path.is_dir():
+            if is_month_folder_archive(path):
+                inputs.append(InputFile(path, "folder"))
+                return
+            for child in sorted(path.iterdir()):
+                if child.name.startswith("."):
+                    continue
+                visit(child, explicit=False)
+            return
+        suffix = path.suffix.lower()
+        if suffix == ".zip":
+            inputs.append(InputFile(path, "zip"))
+        elif suffix in DATA_SUFFIXES or explicit:
+            inputs.append(InputFile(path, "file"))
+        else:
+            skipped.append(path)
+
+    for p in paths:
+        visit(Path(p), explicit=True)
+    return inputs, skipped

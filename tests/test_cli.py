@@ -1,0 +1,57 @@
+"""The command line, end to end on small real inputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from crimeplan.cli import app
+
+runner = CliRunner()
+
+
+def test_load_then_status_then_reset(data_dir: Path, tmp_path: Path) -> None:
+    db = tmp_path / "cli.duckdb"
+    zip_path = data_dir / "police-uk" / "city-of-london-stop-and-search-2017-12_2020-11.zip"
+    result = runner.invoke(app, ["load", str(zip_path), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "read 6,855 = loaded 6,855 + rejected 0" in result.output
+    result = runner.invoke(app, ["status", "--db", str(db)])
+    assert result.exit_code == 0 and "police_uk_stop_search" in result.output
+    assert "Open Government Licence" in result.output
+    status = json.loads(runner.invoke(app, ["status", "--db", str(db), "--format", "json"]).stdout)
+    [d] = status["datasets"]
+    assert (d["read"], d["first_period"], d["last_period"], d["areas"]) == (6_855, "2017-12", "2020-11", 1)
+    result = runner.invoke(app, ["reset", "--db", str(db), "--yes"])
+    assert result.exit_code == 0 and not db.exists()
+
+
+def test_env_var_chooses_the_warehouse(data_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    db = tmp_path / "env.duckdb"
+    monkeypatch.setenv("CRIMEPLAN_DB", str(db))
+    result = runner.invoke(app, ["load", str(data_dir / "harm" / "cchi_subgroup_medians.csv")])
+    assert result.exit_code == 0, result.output
+    assert db.exists()
+
+
+def test_bad_input_exits_non_zero_with_a_clear_message(tmp_path: Path) -> None:
+    db = tmp_path / "bad.duckdb"
+    path = tmp_path / "notes.csv"
+    path.write_text("when,what\nmonday,tea\n")
+    result = runner.invoke(app, ["load", str(path), "--db", str(db)])
+    assert result.exit_code == 1
+    assert "notes.csv" in result.output and "police_uk_street" in result.output
+    result = runner.invoke(app, ["load", str(tmp_path / "missing.zip"), "--db", str(db)])
+    assert result.exit_code == 1 and "no such file" in result.output
+
+
+def test_sources_lists_the_catalogue() -> None:
+    result = runner.invoke(app, ["sources", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    catalogue = json.loads(result.stdout)
+    ids = {d["id"] for d in catalogue["datasets"]}
+    assert {"police_uk_street", "mps_ward_crime", "mopac_pas_borough", "harm_cchi_subgroups"} <= ids
+    result = runner.invoke(app, ["sources"])
+    assert result.exit_code == 0 and "data.police.uk" in result.output

@@ -1,0 +1,116 @@
+"""Acceptance on the real files: exact counts, both PAS exports, both category schemes, idempotence."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from crimeplan.cli import app
+from crimeplan.warehouse import Warehouse
+
+runner = CliRunner()
+
+EXPECTED_FILE_RECORDS = {
+    ("police_uk_street", "national-street-2018-10_2019-02.zip"): 1_771_502,
+    ("police_uk_street", "city-of-london-and-merseyside-street-2018-01_2021-09.zip"): 655_883,
+    ("police_uk_street", "metropolitan-burglary-extract-2018-01_2025-02.zip"): 444_893,
+    ("police_uk_outcomes", "metropolitan-burglary-extract-2018-01_2025-02.zip"): 115_449,
+    ("police_uk_stop_search", "metropolitan-stop-and-search-2015-04_2024-08-partial.zip"): 1_069_661,
+    ("police_uk_stop_search", "city-of-london-stop-and-search-2017-12_2020-11.zip"): 6_855,
+    ("mopac_pas_borough", "MOPAC PAS trust and confidence dashboard Borough sheet 2014-12_2023-12.csv"): 9_312,
+    ("mopac_pas_borough", "MOPAC PAS trust and confidence dashboard Borough sheet (second export, comma separated).csv"): 9_312,
+}
+
+
+def status_json(db: Path) -> dict:
+    result = runner.invoke(app, ["status", "--db", str(db), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_status_reports_the_exact_record_counts(loaded_db: Path) -> None:
+    status = status_json(loaded_db)
+    files = {(d["dataset"], f["name"]): f for d in status["datasets"] for f in d["files"]}
+    for key, expected in EXPECTED_FILE_RECORDS.items():
+        f = files[key]
+        assert f["read"] == expected, key
+        assert f["read"] == f["loaded"] + f["rejected"], key
+    for d in status["datasets"]:
+        assert d["read"] == d["loaded"] + d["rejected"], d["dataset"]
+        assert d["read"] == sum(f["read"] for f in d["files"])
+    # every dataset of the shared data is there
+    datasets = {d["dataset"] for d in status["datasets"]}
+    assert len(datasets) == 27 and "mps_lsoa_crime" not in datasets
+
+
+def test_every_file_of_the_shared_data_loads_without_rejects(loaded: Warehouse) -> None:
+    rows = loaded.con.execute("SELECT name, records_read, records_rejected FROM files ORDER BY name").fetchall()
+    assert len(rows) == 32
+    assert [r for r in rows if r[2]] == []  # the official files are clean under a correct parser
+    assert loaded.con.execute("SELECT count(*) FROM parts WHERE notes LIKE '%form only%'").fetchone()[0] == 0
+
+
+def test_the_two_pas_exports_load_to_identical_values(loaded: Warehouse) -> None:
+    values = loaded.con.execute(
+        """SELECT f.name, list(row(area_code, measure, period_end, proportion, london_proportion)
+                               ORDER BY area_code, measure, period_end)
+           FROM survey_measure s JOIN files f USING (file_id)
+           WHERE s.dataset = 'mopac_pas_borough' GROUP BY f.name"""
+    ).fetchall()
+    assert len(values) == 2
+    (name_a, a), (name_b, b) = values
+    assert len(a) == 9_312 and a == b
+    # the later export replaced the earlier one's quarters and no value changed
+    assert loaded.con.execute("SELECT count(*) FROM revisions WHERE dataset = 'mopac_pas_borough'").fetchone()[0] == 0
+    # 32 boroughs, Richmond's two spellings and "City of Westminster" resolved to GSS codes
+    codes = {r[0] for r in a}
+    assert len(codes) == 32 and "E09000027" in codes and "E09000033" in codes
+
+
+def test_both_borough_history_schemes_load(loaded: Warehouse) -> None:
+    spans = dict(
+        (scheme, (str(first), str(last)))
+        for scheme, first, last in loaded.con.execute(
+            """SELECT scheme, min(month), max(month) FROM recorded_crime_current
+               WHERE dataset = 'mps_borough_crime' GROUP BY scheme"""
+        ).fetchall()
+    )
+    assert spans == {"old": ("2010-04-01", "2024-01-01"), "new": ("2010-04-01", "2023-09-01")}
+    # the historical file and the 24-month file of the old scheme meet without overlap
+    assert loaded.con.execute(
+        """SELECT count(DISTINCT month) FROM recorded_crime_current
+           WHERE dataset = 'mps_borough_crime' AND scheme = 'old'"""
+    ).fetchone()[0] == 166
+
+
+def test_ward_counts_roll_up_to_boroughs_and_london(loaded: Warehouse) -> None:
+    """Monthly London totals of the ward file equal the sum over boroughs, which equal the sum over wards."""
+    rows = loaded.con.execute(
+        """WITH w AS (
+               SELECT r.month, a.parent_code AS borough, sum(r.count) AS n
+               FROM recorded_crime_current r
+               JOIN area_current a ON a.level = 'ward' AND a.vintage = r.area_vintage AND a.code = r.area_code
+               WHERE r.dataset = 'mps_ward_crime' GROUP BY ALL)
+           SELECT month, sum(n), (SELECT sum(count) FROM recorded_crime_current x
+                                   WHERE x.dataset = 'mps_ward_crime' AND x.month = w.month), count(DISTINCT borough)
+           FROM w GROUP BY month ORDER BY month"""
+    ).fetchall()
+    assert len(rows) == 25
+    for month, boroughs_sum, london, n_boroughs in rows:
+        assert boroughs_sum == london, month
+        assert n_boroughs == 32  # every Met borough, no ward without one
+
+
+def test_loading_everything_twice_changes_nothing(loaded_db: Path, data_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "again.duckdb"
+    shutil.copy(loaded_db, copy)
+    before = status_json(copy)
+    result = runner.invoke(app, ["load", str(data_dir), "--db", str(copy), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert {f["status"] for f in report["files"]} == {"unchanged"}
+    after = status_json(copy)
+    assert after == before
