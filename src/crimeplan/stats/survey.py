@@ -1,0 +1,254 @@
+"""Sampling error of survey proportions: Wilson score interval and Newcombe's difference interval.
+
+Methods
+-------
+*Wilson score interval* for a proportion ``p`` from ``n`` respondents, with
+``z`` the standard normal quantile for the confidence level:
+
+    centre = (p + z²/2n) / (1 + z²/n)
+    half   = z / (1 + z²/n) · √( p(1 − p)/n + z²/4n² )
+
+Unlike the textbook ``p ± z√(p(1−p)/n)`` it stays inside [0, 1] and keeps its
+coverage near 0% and 100% and for small ``n``.
+
+*Newcombe's hybrid score interval* (his method 10) for the difference of two
+independent proportions ``d = p₁ − p₂``, built from the Wilson limits
+``(l₁, u₁)`` and ``(l₂, u₂)``:
+
+    low  = d − √((p₁ − l₁)² + (u₂ − p₂)²)
+    high = d + √((u₁ − p₁)² + (p₂ − l₂)²)
+
+A change is significant when this interval excludes 0.
+
+Survey publishers such as MOPAC's Public Attitude Survey give weighted
+proportions; ``n`` should be the number of respondents behind the figure (an
+effective sample size, if the publisher gives one, accounts for weighting).
+When the publisher gives no sample size no interval is computed: it would be
+invented.
+
+References
+----------
+Wilson, E. B. (1927). Probable inference, the law of succession, and
+statistical inference. *Journal of the American Statistical Association* 22:
+209–212.
+
+Newcombe, R. G. (1998a). Two-sided confidence intervals for the single
+proportion: comparison of seven methods. *Statistics in Medicine* 17(8):
+857–872.
+
+Newcombe, R. G. (1998b). Interval estimation for the difference between
+independent proportions: comparison of eleven methods. *Statistics in
+Medicine* 17(8): 873–890 (method 10).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from scipy.stats import norm
+
+ChangeVerdict = Literal["significant rise", "significant fall", "no significant change", "sample size unknown"]
+
+SAMPLE_SIZE_UNKNOWN = "sample size unknown"
+
+
+@dataclass(frozen=True)
+class SurveyInterval:
+    """A survey proportion (0–1) with its Wilson interval; limits are None when n is unknown."""
+
+    proportion: float
+    n: int | float | None
+    confidence: float
+    low: float | None
+    high: float | None
+    plain: str
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe values (no NaN or inf)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ProportionChange:
+    """Change between two survey proportions, in percentage points, with Newcombe's interval.
+
+    ``significant`` is None and the limits are None when a sample size is unknown.
+    """
+
+    current: SurveyInterval
+    baseline: SurveyInterval
+    confidence: float
+    difference_pp: float
+    low_pp: float | None
+    high_pp: float | None
+    significant: bool | None
+    verdict: ChangeVerdict
+    plain: str
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe values, the two proportions as nested dictionaries."""
+        return asdict(self)
+
+
+def wilson_interval(proportion: float, n: float | None, confidence: float = 0.95) -> SurveyInterval:
+    """Wilson score interval for ``proportion`` (between 0 and 1) from ``n`` respondents.
+
+    ``n=None`` (the publisher gives no sample size) returns no limits and says so.
+    Raises ValueError for a proportion outside [0, 1] (a percentage must be
+    divided by 100 first), a sample size that is not positive, or a confidence
+    level outside (0, 1).
+    """
+    p = _as_proportion(proportion, "proportion")
+    _check_confidence(confidence)
+    if n is None:
+        return SurveyInterval(
+            proportion=p,
+            n=None,
+            confidence=confidence,
+            low=None,
+            high=None,
+            plain=(
+                f"{_pct(p)}: no interval can be given because the publisher "
+                "does not give the sample size."
+            ),
+            note=SAMPLE_SIZE_UNKNOWN,
+        )
+    size = _as_sample_size(n, "n")
+    low, high = _wilson_limits(p, size, confidence)
+    level = f"{confidence * 100:g}%"
+    respondents = f"{size:,.0f}" if float(size).is_integer() else f"{size:,.1f}"
+    noun = "respondent" if size == 1 else "respondents"
+    return SurveyInterval(
+        proportion=p,
+        n=size,
+        confidence=confidence,
+        low=low,
+        high=high,
+        plain=f"{_pct(p)} ({level} CI {_pct(low)} to {_pct(high)}, from {respondents} {noun}).",
+    )
+
+
+def proportion_change(
+    current_p: float,
+    current_n: float | None,
+    baseline_p: float,
+    baseline_n: float | None,
+    confidence: float = 0.95,
+) -> ProportionChange:
+    """Difference ``current_p − baseline_p`` in percentage points with Newcombe's hybrid score interval.
+
+    When either sample size is None, the difference is given but no interval,
+    ``significant`` is None and the verdict is "sample size unknown".
+    """
+    current = wilson_interval(current_p, current_n, confidence)
+    baseline = wilson_interval(baseline_p, baseline_n, confidence)
+    difference = current.proportion - baseline.proportion
+    difference_pp = difference * 100.0
+    level = f"{confidence * 100:g}%"
+
+    if current.low is None or baseline.low is None:
+        missing = [
+            name
+            for name, interval in (("current", current), ("baseline", baseline))
+            if interval.low is None
+        ]
+        return ProportionChange(
+            current=current,
+            baseline=baseline,
+            confidence=confidence,
+            difference_pp=difference_pp,
+            low_pp=None,
+            high_pp=None,
+            significant=None,
+            verdict=SAMPLE_SIZE_UNKNOWN,
+            plain=(
+                f"{_headline_pp(difference_pp)}: whether this is more than sampling error cannot be "
+                "said because the publisher does not give the sample size."
+            ),
+            note=f"sample size unknown for the {' and '.join(missing)} figure",
+        )
+
+    assert current.high is not None and baseline.high is not None
+    low = difference - math.hypot(current.proportion - current.low, baseline.high - baseline.proportion)
+    high = difference + math.hypot(current.high - current.proportion, baseline.proportion - baseline.low)
+    significant = low > 0 or high < 0
+    if significant:
+        verdict: ChangeVerdict = "significant rise" if low > 0 else "significant fall"
+        conclusion = "a change larger than sampling error alone would explain."
+    else:
+        verdict = "no significant change"
+        conclusion = "within the range expected from sampling error."
+    return ProportionChange(
+        current=current,
+        baseline=baseline,
+        confidence=confidence,
+        difference_pp=difference_pp,
+        low_pp=low * 100.0,
+        high_pp=high * 100.0,
+        significant=significant,
+        verdict=verdict,
+        plain=(
+            f"{_headline_pp(difference_pp)} ({level} CI {_signed_pp(low * 100)} to "
+            f"{_signed_pp(high * 100)} points): {conclusion}"
+        ),
+    )
+
+
+def _wilson_limits(p: float, n: float, confidence: float) -> tuple[float, float]:
+    z = float(norm.ppf(0.5 + confidence / 2))
+    z2_over_n = z * z / n
+    denominator = 1.0 + z2_over_n
+    centre = (p + z2_over_n / 2) / denominator
+    half = z / denominator * math.sqrt(p * (1 - p) / n + z2_over_n / (4 * n))
+    # At p = 0 or 1 one limit is exactly the boundary; avoid rounding just past it.
+    low = 0.0 if p == 0 else max(0.0, centre - half)
+    high = 1.0 if p == 1 else min(1.0, centre + half)
+    return low, high
+
+
+def _pct(p: float) -> str:
+    return f"{p * 100:.0f}%"
+
+
+def _headline_pp(difference_pp: float) -> str:
+    if round(difference_pp) == 0:
+        return f"Unchanged ({difference_pp:+.1f} points)".replace("-", "\u2212")
+    direction = "Up" if difference_pp > 0 else "Down"
+    size = abs(difference_pp)
+    unit = "point" if round(size) == 1 else "points"
+    return f"{direction} {size:.0f} percentage {unit}"
+
+
+def _signed_pp(value: float) -> str:
+    text = f"{abs(value):.1f}"
+    if text == "0.0":
+        return text
+    # A true minus sign (U+2212) reads better than a hyphen in published text.
+    return ("+" if value > 0 else "\u2212") + text
+
+
+def _as_proportion(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a number between 0 and 1, got {value!r}")
+    if not 0 <= value <= 1:
+        raise ValueError(
+            f"{name} must be between 0 and 1, got {value!r} (divide a percentage by 100 first)"
+        )
+    return float(value)
+
+
+def _as_sample_size(value: Any, name: str) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} (the number of respondents) must be a positive number or None, got {value!r}")
+    # Keep whole counts as int; an effective sample size may be fractional.
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def _check_confidence(confidence: float) -> None:
+    if isinstance(confidence, bool) or not isinstance(confidence, numbers.Real) or not 0 < confidence < 1:
+        raise ValueError(f"confidence must be strictly between 0 and 1 (e.g. 0.95), got {confidence!r}")
