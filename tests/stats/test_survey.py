@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
-from crimeplan.stats.survey import proportion_change, wilson_interval
+from crimeplan.stats.survey import proportion_change, proportion_change_counts, wilson_interval
 
 
 @pytest.mark.parametrize(
@@ -163,3 +163,87 @@ def test_to_dict_is_json_safe():
         json.dumps(result.to_dict(), allow_nan=False)
     data = proportion_change(0.72, 500, 0.66, 480).to_dict()
     assert data["current"]["n"] == 500 and data["verdict"] == "significant rise"
+
+
+# --- Shares from counts ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("x1", "n1", "x2", "n2", "low", "high"),
+    [
+        # Newcombe (1998b), Table II, method 10, given as counts.
+        (56, 70, 48, 80, 0.0524, 0.3339),
+        (9, 10, 3, 10, 0.1705, 0.8090),
+        (5, 56, 0, 29, -0.0381, 0.1926),
+        (10, 10, 0, 20, 0.6791, 1.0000),
+    ],
+)
+def test_counts_match_newcombe_1998b(x1, n1, x2, n2, low, high):
+    result = proportion_change_counts(x1, n1, x2, n2)
+    assert round(result.low_pp / 100, 4) == low
+    assert round(result.high_pp / 100, 4) == high
+
+
+def test_counts_are_the_same_as_proportion_change_and_match_statsmodels():
+    rng = np.random.default_rng(23)
+    for _ in range(100):
+        n1, n2 = (int(v) for v in rng.integers(1, 5_000, 2))
+        x1, x2 = int(rng.integers(0, n1 + 1)), int(rng.integers(0, n2 + 1))
+        result = proportion_change_counts(x1, n1, x2, n2, confidence=0.9)
+        assert result == proportion_change(x1 / n1, n1, x2 / n2, n2, confidence=0.9)
+        low, high = confint_proportions_2indep(x1, n1, x2, n2, method="newcomb", alpha=0.1)
+        assert result.low_pp / 100 == pytest.approx(low, abs=1e-10)
+        assert result.high_pp / 100 == pytest.approx(high, abs=1e-10)
+
+
+def test_no_suspect_identified_share():
+    # 1,240 of 2,000 outcomes with no suspect identified against 1,150 of 2,000.
+    result = proportion_change_counts(1240, 2000, 1150.0, np.int64(2000))
+    assert result.difference_pp == pytest.approx(4.5)
+    assert result.current.n == 2000 and result.current.proportion == 0.62
+    assert result.verdict == "significant rise"
+    json.dumps(result.to_dict(), allow_nan=False)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((5, 4, 1, 4), r"current_successes \(5\) must not exceed current_n \(4\)"),
+        ((1, 4, 1, 0), "baseline_n must be positive"),
+        ((-1, 4, 1, 4), "current_successes must be non-negative"),
+        ((1.5, 4, 1, 4), "current_successes must be a whole number"),
+        ((1, 4, 1, None), "baseline_n must be a whole number"),
+        ((True, 4, 1, 4), "current_successes must be a whole number"),
+    ],
+)
+def test_counts_bad_input_raises_a_clear_value_error(args, message):
+    with pytest.raises(ValueError, match=message):
+        proportion_change_counts(*args)
+
+
+def test_proportion_change_p_value_matches_its_interval() -> None:
+    """p < alpha exactly when the (1 - alpha) Newcombe interval excludes 0, on many random cases."""
+    import numpy as np
+
+    from crimeplan.stats.survey import proportion_change_counts
+
+    rng = np.random.default_rng(7)
+    disagreements = 0
+    for _ in range(400):
+        n1, n2 = int(rng.integers(5, 3000)), int(rng.integers(5, 3000))
+        k1, k2 = int(rng.integers(0, n1 + 1)), int(rng.integers(0, n2 + 1))
+        for confidence in (0.9, 0.95, 0.99):
+            change = proportion_change_counts(k1, n1, k2, n2, confidence)
+            if (change.p_value < 1 - confidence) != change.significant:
+                disagreements += 1
+    assert disagreements == 0
+
+
+def test_proportion_change_p_value_edges() -> None:
+    from crimeplan.stats.survey import proportion_change, proportion_change_counts
+
+    assert proportion_change_counts(50, 100, 50, 100).p_value == 1.0
+    assert proportion_change_counts(900, 1000, 100, 1000).p_value < 1e-12
+    assert proportion_change(0.5, None, 0.4, 100).p_value is None
+    middling = proportion_change_counts(55, 100, 45, 100)
+    assert 0.05 < middling.p_value < 0.25  # a 10-point change on 100 each is not significant

@@ -1,25 +1,42 @@
 """Honest statistics for crime measures: one method per module, each citing its reference.
 
 * :mod:`~crimeplan.stats.rate_ratio` — is a change between two periods more than
-  Poisson noise? Exact conditional rate-ratio interval and test.
+  Poisson noise? Exact conditional rate-ratio interval and (central) test, one
+  comparison or thousands at once.
+* :mod:`~crimeplan.stats.weighted_poisson` — the same question for harm (a
+  weighted sum of counts): delta-method interval for the ratio of harm rates.
 * :mod:`~crimeplan.stats.spc` — which months fall outside expected variation?
   c-, u- and Laney u′-charts with the Western Electric rules.
 * :mod:`~crimeplan.stats.fdr` — many areas tested at once: Benjamini–Hochberg.
-* :mod:`~crimeplan.stats.survey` — sampling error of survey proportions: Wilson
-  and Newcombe intervals.
+* :mod:`~crimeplan.stats.survey` — sampling error of survey proportions (and of
+  shares built from counts): Wilson and Newcombe intervals.
 * :mod:`~crimeplan.stats.hotspots` — hot and cold spots among areas: Getis–Ord
   Gi* with FDR control.
 
 Every result is a frozen dataclass whose ``to_dict()`` is JSON-safe (undefined
 values are None, never NaN or infinity) and carries a plain-English sentence or
-note where a reader needs one.
+note where a reader needs one. The vectorised results (``*Arrays``) hold
+read-only numpy arrays with NaN where the single result has None; their
+``to_dict()`` gives nested lists with None.
 """
 
 from crimeplan.stats.fdr import FdrResult, benjamini_hochberg
 from crimeplan.stats.hotspots import HotspotArea, HotspotResult, getis_ord_gi_star
-from crimeplan.stats.rate_ratio import RateRatio, rate_ratio_interval
+from crimeplan.stats.rate_ratio import RateRatio, RateRatioArrays, rate_ratio_interval, rate_ratio_intervals
 from crimeplan.stats.spc import ControlChart, Signal, c_chart, u_chart, western_electric_rules
-from crimeplan.stats.survey import ProportionChange, SurveyInterval, proportion_change, wilson_interval
+from crimeplan.stats.survey import (
+    ProportionChange,
+    SurveyInterval,
+    proportion_change,
+    proportion_change_counts,
+    wilson_interval,
+)
+from crimeplan.stats.weighted_poisson import (
+    WeightedRateRatio,
+    WeightedRateRatioArrays,
+    weighted_rate_ratio_interval,
+    weighted_rate_ratio_intervals,
+)
 
 __all__ = [
     "ControlChart",
@@ -28,14 +45,21 @@ __all__ = [
     "HotspotResult",
     "ProportionChange",
     "RateRatio",
+    "RateRatioArrays",
     "Signal",
     "SurveyInterval",
+    "WeightedRateRatio",
+    "WeightedRateRatioArrays",
     "benjamini_hochberg",
     "c_chart",
     "getis_ord_gi_star",
     "proportion_change",
+    "proportion_change_counts",
     "rate_ratio_interval",
+    "rate_ratio_intervals",
     "u_chart",
+    "weighted_rate_ratio_interval",
+    "weighted_rate_ratio_intervals",
     "western_electric_rules",
     "wilson_interval",
 ]

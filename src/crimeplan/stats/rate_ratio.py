@@ -17,9 +17,33 @@ method:
 * the interval for ``RR`` is the Clopper–Pearson interval for ``pi``
   transformed by the monotone map above;
 * the two-sided p-value for ``H0: RR = 1`` is the exact binomial test of
-  ``pi0 = E_c / (E_c + E_b)``, summing the probabilities of all outcomes no
-  more likely than the one observed (the "minimum likelihood" convention also
-  used by ``scipy.stats.binomtest``).
+  ``pi0 = E_c / (E_c + E_b)`` with the *central* convention (Fay 2010): twice
+  the smaller one-sided p-value, capped at 1,
+
+      p = min(1, 2 · min(P(X ≤ x), P(X ≥ x))),   X ~ Binomial(n, pi0).
+
+Why the central convention: the Clopper–Pearson interval is exactly the set of
+``pi0`` that the central test does not reject. For ``0 < x < n``,
+``P(X ≤ x; pi)`` falls strictly as ``pi`` rises and ``P(X ≥ x; pi)`` rises
+strictly; the upper limit solves ``P(X ≤ x; pi_U) = α/2`` and the lower limit
+``P(X ≥ x; pi_L) = α/2``. So ``pi_U < pi0`` exactly when
+``P(X ≤ x; pi0) < α/2`` and ``pi_L > pi0`` exactly when ``P(X ≥ x; pi0) < α/2``:
+**the interval excludes a rate ratio of 1 if and only if p < α = 1 − confidence**
+(at ``x = 0`` or ``x = n`` the open side is ``pi_L = 0`` or ``pi_U = 1`` and the
+matching tail is 1, so the equivalence still holds). The verdict shown beside
+the interval and the p-value can therefore never contradict either of them:
+a significant fall when the upper limit is below 1, a significant rise when the
+lower limit is above 1.
+
+The "minimum likelihood" convention used by ``scipy.stats.binomtest``, R's
+``binom.test`` and statsmodels' ``test_poisson_2indep(method="exact-cond")``
+gives the same p-value when the exposures are equal (``pi0 = 1/2``, a symmetric
+distribution) but can differ, and disagree with the Clopper–Pearson interval,
+when they are not.
+
+For thousands of comparisons at once (every ward × measure × period) use
+:func:`rate_ratio_intervals`, which takes numpy arrays; :func:`rate_ratio_interval`
+handles one comparison through the same code and adds a plain-English sentence.
 
 References
 ----------
@@ -31,35 +55,32 @@ conditional inference via the binomial distribution).
 Clopper, C. J. & Pearson, E. S. (1934). The use of confidence or fiducial limits
 illustrated in the case of the binomial. *Biometrika* 26(4): 404–413.
 
+Fay, M. P. (2010). Two-sided exact tests and matching confidence intervals for
+discrete data. *The R Journal* 2(1): 53–58 (the central and minimum-likelihood
+conventions, and which intervals match which test).
+
 Ulm, K. (1990). A simple method to calculate the confidence interval of a
 standardized mortality ratio. *American Journal of Epidemiology* 131(2):
 373–375.
-
-Notes
------
-The Clopper–Pearson interval is the inversion of the "central" (doubled
-one-sided) test, while the p-value uses the minimum-likelihood convention, so
-in rare borderline cases the two can disagree about significance at the same
-level. A change is called significant only when both agree (the interval
-excludes 1 *and* p < 1 − confidence), so the verdict never contradicts a
-figure shown beside it.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
+import numpy as np
 from scipy.stats import beta, binom
 
 Verdict = Literal["significant fall", "significant rise", "no significant change"]
 
-# Relative tolerance when deciding whether an outcome is "no more likely" than
-# the observed one; without it, floating-point noise in equal probabilities
-# (e.g. symmetric outcomes when pi0 = 0.5) would drop them from the p-value.
-_LIKELIHOOD_TOLERANCE = 1e-7
+SIGNIFICANT_FALL: Verdict = "significant fall"
+SIGNIFICANT_RISE: Verdict = "significant rise"
+NO_SIGNIFICANT_CHANGE: Verdict = "no significant change"
+# Only in the array results: a comparison whose input was missing (NaN).
+NO_DATA = "no data"
 
 
 @dataclass(frozen=True)
@@ -92,6 +113,48 @@ class RateRatio:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class RateRatioArrays:
+    """Many rate-ratio comparisons at once, as read-only numpy arrays of one common shape.
+
+    The inputs are given back broadcast to that shape (counts as floats, NaN
+    where missing). Float results are NaN exactly where :class:`RateRatio`
+    would give None: ``ratio`` and ``change_pct`` when the baseline is 0,
+    ``high`` and ``change_high_pct`` when the baseline is 0 (the upper limit is
+    unbounded). ``low`` and ``p_value`` are defined for every comparison with
+    data (``low`` is 0 when the current count is 0). ``significant`` is bool
+    and ``verdict`` a string array of ``"significant fall"``,
+    ``"significant rise"`` or ``"no significant change"``.
+
+    Where a count is missing (NaN) every float result is NaN, ``significant``
+    is False and ``verdict`` is ``"no data"``, so a NaN p-value is left out by
+    :func:`crimeplan.stats.fdr.benjamini_hochberg`.
+    """
+
+    current: np.ndarray
+    baseline: np.ndarray
+    current_exposure: np.ndarray
+    baseline_exposure: np.ndarray
+    confidence: float
+    ratio: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    p_value: np.ndarray
+    change_pct: np.ndarray
+    change_low_pct: np.ndarray
+    change_high_pct: np.ndarray
+    significant: np.ndarray
+    verdict: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.ratio.shape
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe nested lists (NaN becomes None)."""
+        return _arrays_to_dict(self)
+
+
 def rate_ratio_interval(
     current: int,
     baseline: int,
@@ -109,7 +172,9 @@ def rate_ratio_interval(
         What each count is per: days, months, population... Must be > 0. Equal
         exposures compare the counts themselves.
     confidence:
-        Confidence level of the interval, strictly between 0 and 1.
+        Confidence level of the interval, strictly between 0 and 1. The change
+        is significant exactly when the interval excludes 1, which is exactly
+        when ``p_value < 1 - confidence``.
 
     Raises
     ------
@@ -122,67 +187,38 @@ def rate_ratio_interval(
     current_exposure = _as_exposure(current_exposure, "current_exposure")
     baseline_exposure = _as_exposure(baseline_exposure, "baseline_exposure")
     _check_confidence(confidence)
-    alpha = 1.0 - confidence
-    total = current + baseline
-    # Converts the binomial odds pi/(1-pi) into a rate ratio.
-    exposure_ratio = baseline_exposure / current_exposure
 
-    if total == 0:
-        return RateRatio(
-            current=current,
-            baseline=baseline,
-            current_exposure=current_exposure,
-            baseline_exposure=baseline_exposure,
-            confidence=confidence,
-            ratio=None,
-            low=0.0,
-            high=None,
-            p_value=1.0,
-            change_pct=None,
-            change_low_pct=-100.0,
-            change_high_pct=None,
-            significant=False,
-            verdict="no significant change",
-            plain="No events in either period, so no change can be measured.",
-            note="no events in either period: the ratio is undefined and its interval is [0, infinity)",
-        )
-
-    pi_low, pi_high = _clopper_pearson(current, total, alpha)
-    low = _odds(pi_low) * exposure_ratio
-    high = None if pi_high >= 1.0 else _odds(pi_high) * exposure_ratio
-    ratio = None if baseline == 0 else (current / current_exposure) / (baseline / baseline_exposure)
-
-    null_pi = current_exposure / (current_exposure + baseline_exposure)
-    p_value = _binomial_two_sided_p(current, total, null_pi)
-
-    excludes_one = low > 1.0 or (high is not None and high < 1.0)
-    significant = bool(excludes_one and p_value < alpha)
-    if significant:
-        verdict: Verdict = "significant rise" if low > 1.0 else "significant fall"
-    else:
-        verdict = "no significant change"
-
-    change_pct = None if ratio is None else (ratio - 1.0) * 100.0
-    change_low_pct = (low - 1.0) * 100.0
-    change_high_pct = None if high is None else (high - 1.0) * 100.0
-    note = None
-    if baseline == 0:
-        note = "no events in the baseline: the ratio and the upper limit are unbounded"
-    elif excludes_one != (p_value < alpha):
-        note = (
-            f"the exact p-value ({p_value:.3g}) and the exact interval disagree at the "
-            f"{confidence * 100:g}% level; the change is not called significant"
-        )
-
-    plain = _plain_sentence(
-        current=current,
-        change_pct=change_pct,
-        change_low_pct=change_low_pct,
-        change_high_pct=change_high_pct,
-        confidence=confidence,
-        verdict=verdict,
-        rate_wording=not math.isclose(current_exposure, baseline_exposure),
+    core = _rate_ratio_core(
+        np.asarray(float(current)),
+        np.asarray(float(baseline)),
+        np.asarray(current_exposure),
+        np.asarray(baseline_exposure),
+        1.0 - confidence,
     )
+    ratio = _float_or_none(core["ratio"])
+    low = float(core["low"])
+    high = _float_or_none(core["high"])
+    p_value = float(core["p_value"])
+    change_pct = _float_or_none(core["change_pct"])
+    change_low_pct = float(core["change_low_pct"])
+    change_high_pct = _float_or_none(core["change_high_pct"])
+    verdict: Verdict = str(core["verdict"])  # type: ignore[assignment]
+
+    if current + baseline == 0:
+        plain = "No events in either period, so no change can be measured."
+        note: str | None = "no events in either period: the ratio is undefined and its interval is [0, infinity)"
+    else:
+        plain = _plain_sentence(
+            current=f"{current:,}",
+            change_pct=change_pct,
+            change_low_pct=change_low_pct,
+            change_high_pct=change_high_pct,
+            confidence=confidence,
+            verdict=verdict,
+            subject="Rate" if not math.isclose(current_exposure, baseline_exposure) else None,
+        )
+        note = "no events in the baseline: the ratio and the upper limit are unbounded" if baseline == 0 else None
+
     return RateRatio(
         current=current,
         baseline=baseline,
@@ -196,91 +232,178 @@ def rate_ratio_interval(
         change_pct=change_pct,
         change_low_pct=change_low_pct,
         change_high_pct=change_high_pct,
-        significant=significant,
+        significant=bool(core["significant"]),
         verdict=verdict,
         plain=plain,
         note=note,
     )
 
 
-def _clopper_pearson(successes: int, trials: int, alpha: float) -> tuple[float, float]:
-    """Exact (Clopper–Pearson) interval for a binomial proportion, via beta quantiles."""
-    low = 0.0 if successes == 0 else float(beta.ppf(alpha / 2, successes, trials - successes + 1))
-    high = 1.0 if successes == trials else float(beta.ppf(1 - alpha / 2, successes + 1, trials - successes))
-    return low, high
+def rate_ratio_intervals(
+    current: Any,
+    baseline: Any,
+    current_exposure: Any = 1.0,
+    baseline_exposure: Any = 1.0,
+    confidence: float = 0.95,
+) -> RateRatioArrays:
+    """Exact conditional rate ratios for many comparisons at once.
 
+    Every argument but ``confidence`` may be a number or an array; they are
+    broadcast together (numpy rules), so a matrix of wards × months can be
+    compared with a single baseline exposure. Values are the same as
+    :func:`rate_ratio_interval` gives one at a time (same code), with NaN for
+    its None. A NaN count marks a missing comparison: its results are NaN and
+    its verdict ``"no data"``.
 
-def _odds(p: float) -> float:
-    return p / (1.0 - p)
-
-
-def _binomial_two_sided_p(k: int, n: int, p: float) -> float:
-    """Two-sided exact binomial p-value: total probability of outcomes no more likely than ``k``.
-
-    The pmf is unimodal, so on the far side of the mode the outcomes at least as
-    unlikely as ``k`` form a tail; its edge is found by bisection, which keeps the
-    cost logarithmic in ``n`` (totals of a million crimes are ordinary).
+    Raises
+    ------
+    ValueError
+        If an array is not numeric, a count is negative, infinite or not whole,
+        an exposure is not positive and finite, the shapes do not broadcast, or
+        the confidence level is out of range.
     """
-    expected = n * p
-    if k == expected:
-        return 1.0
-    threshold = binom.logpmf(k, n, p) + math.log1p(_LIKELIHOOD_TOLERANCE)
-    mode = min(max(math.floor((n + 1) * p), 0), n)
-    if k < expected:
-        # Upper tail: smallest j > k, j >= mode, with pmf(j) <= pmf(k); pmf is non-increasing there.
-        lo, hi = max(mode, k + 1), n + 1  # hi = n + 1 means "no such j"
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if binom.logpmf(mid, n, p) <= threshold:
-                hi = mid
-            else:
-                lo = mid + 1
-        far_tail = float(binom.sf(lo - 1, n, p)) if lo <= n else 0.0
-        near_tail = float(binom.cdf(k, n, p))
-    else:
-        # Lower tail: largest j < k, j <= mode, with pmf(j) <= pmf(k); pmf is non-decreasing there.
-        lo, hi = -1, min(mode, k - 1)  # lo = -1 means "no such j"
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if binom.logpmf(mid, n, p) <= threshold:
-                lo = mid
-            else:
-                hi = mid - 1
-        far_tail = float(binom.cdf(lo, n, p)) if lo >= 0 else 0.0
-        near_tail = float(binom.sf(k - 1, n, p))
-    return min(1.0, near_tail + far_tail)
+    _check_confidence(confidence)
+    current_a = _as_count_array(current, "current")
+    baseline_a = _as_count_array(baseline, "baseline")
+    current_exposure_a = _as_exposure_array(current_exposure, "current_exposure")
+    baseline_exposure_a = _as_exposure_array(baseline_exposure, "baseline_exposure")
+    current_a, baseline_a, current_exposure_a, baseline_exposure_a = _broadcast(
+        current=current_a,
+        baseline=baseline_a,
+        current_exposure=current_exposure_a,
+        baseline_exposure=baseline_exposure_a,
+    )
+    missing = np.isnan(current_a) | np.isnan(baseline_a)
+    core = _rate_ratio_core(
+        np.where(missing, 0.0, current_a),
+        np.where(missing, 0.0, baseline_a),
+        current_exposure_a,
+        baseline_exposure_a,
+        1.0 - confidence,
+    )
+    core = _blank_missing(core, missing)
+    return RateRatioArrays(
+        current=_read_only(current_a),
+        baseline=_read_only(baseline_a),
+        current_exposure=_read_only(current_exposure_a),
+        baseline_exposure=_read_only(baseline_exposure_a),
+        confidence=float(confidence),
+        **{name: _read_only(value) for name, value in core.items()},
+    )
+
+
+def _rate_ratio_core(
+    current: np.ndarray,
+    baseline: np.ndarray,
+    current_exposure: np.ndarray,
+    baseline_exposure: np.ndarray,
+    alpha: float,
+) -> dict[str, np.ndarray]:
+    """The method, once, on float arrays of validated counts and exposures of one shape."""
+    total = current + baseline
+    # Converts the binomial odds pi/(1-pi) into a rate ratio.
+    exposure_ratio = baseline_exposure / current_exposure
+    has_current = current > 0
+    has_baseline = baseline > 0
+    tail = alpha / 2
+
+    # Clopper–Pearson limits for pi as beta quantiles. Each limit's complement
+    # 1 - pi is taken from the mirrored beta distribution rather than by
+    # subtraction, so the odds stay accurate when pi is close to 1. Placeholder
+    # shape parameters (1) where a limit is fixed keep scipy away from invalid
+    # arguments; those entries are overwritten.
+    a_low = np.where(has_current, current, 1.0)
+    pi_low = beta.ppf(tail, a_low, baseline + 1.0)
+    pi_low_complement = beta.isf(tail, baseline + 1.0, a_low)
+    low = np.where(has_current, pi_low / pi_low_complement * exposure_ratio, 0.0)
+
+    b_high = np.where(has_baseline, baseline, 1.0)
+    pi_high = beta.isf(tail, current + 1.0, b_high)
+    pi_high_complement = beta.ppf(tail, b_high, current + 1.0)
+    high = np.where(has_baseline, pi_high / pi_high_complement * exposure_ratio, np.nan)
+
+    safe_baseline = np.where(has_baseline, baseline, 1.0)
+    ratio = np.where(has_baseline, current / safe_baseline * exposure_ratio, np.nan)
+
+    # Central two-sided p-value: twice the smaller tail. With no events at all
+    # both tails are 1, so p = 1.
+    null_pi = current_exposure / (current_exposure + baseline_exposure)
+    lower_tail = binom.cdf(current, total, null_pi)
+    upper_tail = binom.sf(current - 1.0, total, null_pi)
+    p_value = np.minimum(1.0, 2.0 * np.minimum(lower_tail, upper_tail))
+
+    fall = high < 1.0  # NaN (unbounded) compares False
+    rise = low > 1.0
+    return {
+        "ratio": ratio,
+        "low": low,
+        "high": high,
+        "p_value": p_value,
+        "change_pct": (ratio - 1.0) * 100.0,
+        "change_low_pct": (low - 1.0) * 100.0,
+        "change_high_pct": (high - 1.0) * 100.0,
+        "significant": fall | rise,
+        "verdict": _verdicts(fall, rise),
+    }
+
+
+def _verdicts(fall: np.ndarray, rise: np.ndarray) -> np.ndarray:
+    return np.where(fall, SIGNIFICANT_FALL, np.where(rise, SIGNIFICANT_RISE, NO_SIGNIFICANT_CHANGE))
+
+
+def _blank_missing(core: dict[str, np.ndarray], missing: np.ndarray) -> dict[str, np.ndarray]:
+    """Results for comparisons with missing input: NaN, not significant, verdict "no data"."""
+    if not missing.any():
+        return core
+    blanked = {}
+    for name, value in core.items():
+        if value.dtype.kind == "f":
+            blanked[name] = np.where(missing, np.nan, value)
+        elif value.dtype.kind == "b":
+            blanked[name] = value & ~missing
+        else:
+            blanked[name] = np.where(missing, NO_DATA, value)
+    return blanked
 
 
 def _plain_sentence(
     *,
-    current: int,
+    current: str,
     change_pct: float | None,
     change_low_pct: float,
     change_high_pct: float | None,
     confidence: float,
-    verdict: Verdict,
-    rate_wording: bool,
+    verdict: str,
+    subject: str | None,
+    approximate: bool = False,
 ) -> str:
-    level = f"{confidence * 100:g}%"
-    if verdict == "significant fall":
+    """One sentence for a reader: the change, its interval, and whether chance explains it.
+
+    ``subject`` prefixes the headline ("Rate up 9%", "Harm down 12%"); None
+    gives "Up 9%". ``current`` is the formatted current figure, used when the
+    baseline is zero ("Up from 0 to 6").
+    """
+    level = f"{'approximate ' if approximate else ''}{confidence * 100:g}%"
+    if verdict == SIGNIFICANT_FALL:
         conclusion = "a fall larger than chance alone would explain."
-    elif verdict == "significant rise":
+    elif verdict == SIGNIFICANT_RISE:
         conclusion = "a rise larger than chance alone would explain."
     else:
         conclusion = "within the range expected from chance."
 
     if change_pct is None:  # baseline of zero, current above zero
-        return (
-            f"Up from 0 to {current:,} ({level} CI: at least {_signed_pct(change_low_pct)}): {conclusion}"
-        )
+        headline = _with_subject(subject, f"Up from 0 to {current}")
+        return f"{headline} ({level} CI: at least {_signed_pct(change_low_pct)}): {conclusion}"
     if round(change_pct, 1) == 0:
-        headline = "Rate unchanged" if rate_wording else "No change"
+        headline = "No change" if subject is None else f"{subject} unchanged"
     else:
-        headline = ("Up " if change_pct > 0 else "Down ") + _magnitude_pct(change_pct)
-        if rate_wording:
-            headline = "Rate " + headline[0].lower() + headline[1:]
+        headline = _with_subject(subject, ("Up " if change_pct > 0 else "Down ") + _magnitude_pct(change_pct))
     upper = "no upper limit" if change_high_pct is None else _signed_pct(change_high_pct)
     return f"{headline} ({level} CI {_signed_pct(change_low_pct)} to {upper}): {conclusion}"
+
+
+def _with_subject(subject: str | None, headline: str) -> str:
+    return headline if subject is None else f"{subject} {headline[0].lower()}{headline[1:]}"
 
 
 def _magnitude_pct(value: float) -> str:
@@ -295,6 +418,78 @@ def _signed_pct(value: float) -> str:
         return text
     # A true minus sign (U+2212) reads better than a hyphen in published text.
     return ("+" if value > 0 else "\u2212") + text
+
+
+def _float_or_none(value: Any) -> float | None:
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array = np.array(array)  # an owned, contiguous copy
+    array.flags.writeable = False
+    return array
+
+
+def _arrays_to_dict(result: Any) -> dict[str, Any]:
+    """A dataclass of arrays as JSON-safe nested lists; NaN and infinities become None."""
+    data: dict[str, Any] = {}
+    for field in fields(result):
+        value = getattr(result, field.name)
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+            value = np.where(np.isfinite(value), value, None).tolist()
+        elif isinstance(value, np.ndarray):
+            value = value.tolist()
+        data[field.name] = value
+    return data
+
+
+def _broadcast(**arrays: np.ndarray) -> list[np.ndarray]:
+    try:
+        return list(np.broadcast_arrays(*arrays.values()))
+    except ValueError:
+        shapes = ", ".join(f"{name} {array.shape}" for name, array in arrays.items())
+        raise ValueError(f"the arrays cannot be broadcast to one shape: {shapes}") from None
+
+
+def _first_bad(mask: np.ndarray, values: np.ndarray, name: str) -> str:
+    """``name[i, j] (value)`` for the first True entry of ``mask``; just ``name`` for a scalar."""
+    index = np.unravel_index(int(np.argmax(mask)), mask.shape)
+    value = values[index].item()
+    if mask.ndim == 0:
+        return f"{name} ({value!r})"
+    return f"{name}[{', '.join(str(int(i)) for i in index)}] ({value!r})"
+
+
+def _numeric_array(value: Any, name: str, expected: str, nan_is_missing: bool = False) -> np.ndarray:
+    array = np.asarray(value)
+    if array.dtype.kind not in "iuf":
+        hint = " (use NaN for a missing value)" if nan_is_missing else ""
+        raise ValueError(
+            f"{name} must be {expected} (a numeric array), got an array of dtype {array.dtype}; "
+            f"booleans, strings and None are not accepted{hint}"
+        )
+    return array.astype(float)
+
+
+def _as_count_array(value: Any, name: str) -> np.ndarray:
+    """Counts as floats; NaN (missing) is kept, anything else must be a whole number >= 0."""
+    array = _numeric_array(value, name, "whole numbers of events", nan_is_missing=True)
+    not_whole = np.isinf(array) | (np.isfinite(array) & (array != np.floor(array)))
+    if not_whole.any():
+        raise ValueError(f"{_first_bad(not_whole, array, name)} must be a whole number of events")
+    negative = array < 0
+    if negative.any():
+        raise ValueError(f"{_first_bad(negative, array, name)} must not be negative")
+    return array
+
+
+def _as_exposure_array(value: Any, name: str) -> np.ndarray:
+    array = _numeric_array(value, name, "positive numbers (days, months, population...)")
+    bad = ~np.isfinite(array) | (array <= 0)
+    if bad.any():
+        raise ValueError(f"{_first_bad(bad, array, name)} must be a positive finite number")
+    return array
 
 
 def _as_count(value: Any, name: str) -> int:

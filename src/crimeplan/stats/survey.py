@@ -18,13 +18,22 @@ independent proportions ``d = p₁ − p₂``, built from the Wilson limits
     low  = d − √((p₁ − l₁)² + (u₂ − p₂)²)
     high = d + √((u₁ − p₁)² + (p₂ − l₂)²)
 
-A change is significant when this interval excludes 0.
+A change is significant when this interval excludes 0. Its p-value is the one
+that matches the interval (test–interval duality): one minus the highest
+confidence level at which the interval still includes 0, found by root-finding
+on the confidence level. So the p-value is below α exactly when the (1 − α)
+interval excludes 0, and areas can be put through false-discovery-rate control
+with verdicts that never contradict the intervals shown.
 
 Survey publishers such as MOPAC's Public Attitude Survey give weighted
 proportions; ``n`` should be the number of respondents behind the figure (an
 effective sample size, if the publisher gives one, accounts for weighting).
 When the publisher gives no sample size no interval is computed: it would be
 invented.
+
+Shares built from counts (for example "outcomes with no suspect identified" out
+of all outcomes) go through :func:`proportion_change_counts`, which checks the
+counts and hands the proportions and denominators to the same code.
 
 References
 ----------
@@ -48,6 +57,7 @@ import numbers
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from scipy.optimize import brentq
 from scipy.stats import norm
 
 ChangeVerdict = Literal["significant rise", "significant fall", "no significant change", "sample size unknown"]
@@ -89,6 +99,7 @@ class ProportionChange:
     verdict: ChangeVerdict
     plain: str
     note: str | None = None
+    p_value: float | None = None  # matches the interval: p < 1 - confidence iff it excludes 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe values, the two proportions as nested dictionaries."""
@@ -174,9 +185,9 @@ def proportion_change(
         )
 
     assert current.high is not None and baseline.high is not None
-    low = difference - math.hypot(current.proportion - current.low, baseline.high - baseline.proportion)
-    high = difference + math.hypot(current.high - current.proportion, baseline.proportion - baseline.low)
+    low, high = _newcombe_limits(current.proportion, current.n, baseline.proportion, baseline.n, confidence)
     significant = low > 0 or high < 0
+    p_value = _matching_p_value(current.proportion, current.n, baseline.proportion, baseline.n)
     if significant:
         verdict: ChangeVerdict = "significant rise" if low > 0 else "significant fall"
         conclusion = "a change larger than sampling error alone would explain."
@@ -196,7 +207,62 @@ def proportion_change(
             f"{_headline_pp(difference_pp)} ({level} CI {_signed_pp(low * 100)} to "
             f"{_signed_pp(high * 100)} points): {conclusion}"
         ),
+        p_value=p_value,
     )
+
+
+def proportion_change_counts(
+    current_successes: int,
+    current_n: int,
+    baseline_successes: int,
+    baseline_n: int,
+    confidence: float = 0.95,
+) -> ProportionChange:
+    """:func:`proportion_change` for shares whose numerator and denominator counts are known.
+
+    ``current_successes`` of ``current_n`` against ``baseline_successes`` of
+    ``baseline_n``. Raises ValueError unless each count is a whole number, each
+    denominator is positive and no numerator exceeds its denominator.
+    """
+    current_n = _as_whole(current_n, "current_n", minimum=1)
+    baseline_n = _as_whole(baseline_n, "baseline_n", minimum=1)
+    current_successes = _as_whole(current_successes, "current_successes", minimum=0)
+    baseline_successes = _as_whole(baseline_successes, "baseline_successes", minimum=0)
+    for name, successes, n in (
+        ("current", current_successes, current_n),
+        ("baseline", baseline_successes, baseline_n),
+    ):
+        if successes > n:
+            raise ValueError(f"{name}_successes ({successes}) must not exceed {name}_n ({n})")
+    return proportion_change(
+        current_successes / current_n, current_n, baseline_successes / baseline_n, baseline_n, confidence
+    )
+
+
+def _newcombe_limits(p1: float, n1: float, p2: float, n2: float, confidence: float) -> tuple[float, float]:
+    """Newcombe's hybrid score interval (method 10) for p1 - p2, as proportions."""
+    l1, u1 = _wilson_limits(p1, n1, confidence)
+    l2, u2 = _wilson_limits(p2, n2, confidence)
+    d = p1 - p2
+    return d - math.hypot(p1 - l1, u2 - p2), d + math.hypot(u1 - p1, p2 - l2)
+
+
+def _matching_p_value(p1: float, n1: float, p2: float, n2: float) -> float:
+    """1 − the highest confidence level whose Newcombe interval still includes 0."""
+    d = p1 - p2
+    if d == 0:
+        return 1.0
+
+    def gap(confidence: float) -> float:  # the limit nearest 0, signed so that it falls through 0
+        low, high = _newcombe_limits(p1, n1, p2, n2, confidence)
+        return low if d > 0 else -high
+
+    lo, hi = 1e-12, 1.0 - 1e-15
+    if gap(hi) > 0:  # excludes 0 even at the highest representable confidence
+        return 1e-15
+    if gap(lo) <= 0:
+        return 1.0
+    return float(1.0 - brentq(gap, lo, hi, xtol=1e-15, rtol=1e-12))
 
 
 def _wilson_limits(p: float, n: float, confidence: float) -> tuple[float, float]:
@@ -247,6 +313,20 @@ def _as_sample_size(value: Any, name: str) -> int | float:
         raise ValueError(f"{name} (the number of respondents) must be a positive number or None, got {value!r}")
     # Keep whole counts as int; an effective sample size may be fractional.
     return int(value) if float(value).is_integer() else float(value)
+
+
+def _as_whole(value: Any, name: str, minimum: int) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or not float(value).is_integer()
+    ):
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    if value < minimum:
+        expected = "positive" if minimum == 1 else "non-negative"
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+    return int(value)
 
 
 def _check_confidence(confidence: float) -> None:
