@@ -1,0 +1,254 @@
+"""A Police and Crime Plan as data: the schema a plan file must follow.
+
+A plan names its area and its baselines, and lists priorities → objectives →
+measure ids. Measures are declared once (an objective may share a measure with
+another priority). Each measure says what it counts and how, where its data
+comes from — one or more sources, the first with data being the headline and
+the others shown beside it — and the levels of geography it is valid at.
+
+Sources are typed by the dataset they read (see ``SOURCE_KINDS``):
+
+- ``recorded_crime`` (mps_borough_crime, mps_ward_crime, mps_lsoa_crime): a
+  category scheme (``old`` mixed case or ``new`` upper case) and the
+  ``[major, minor]`` categories counted (minor ``"*"``: all of the major);
+- ``street_crime`` (police_uk_street): data.police.uk crime types, optionally
+  one force (``Reported by``);
+- ``outcome`` (police_uk_outcomes): the share of outcomes of the given types
+  among all outcomes recorded (a proportion with a known denominator);
+- ``homicide_victim`` (mps_homicide_victims, homicide_victims_processed):
+  victims, optionally filtered (``where``: domestic_abuse, method, age_group,
+  offence_type, sex);
+- ``london_monthly`` (gla_state_of_london_crime): a workbook sheet, summing the
+  named series;
+- ``survey_measure`` (mopac_pas_borough, mopac_pas_london): a survey measure;
+- ``stop_search`` (police_uk_stop_search): searches by a force; with
+  ``numerator`` the share of them that match it;
+- ``unavailable``: a dataset crimeplan has no file of (the MPS Monthly Crime
+  Dashboard, the MOPAC User Satisfaction Survey, …); the measure is shown as
+  "no data loaded", naming the dataset that would supply it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Level = Literal["london", "bcu", "borough", "ward", "ward2014", "lsoa"]
+Statistic = Literal["count", "rate", "harm", "proportion"]
+Aim = Literal["down", "up", "monitor"]
+
+ID = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
+
+# Each dataset's record table decides what a source of it may say.
+SOURCE_KINDS: dict[str, str] = {
+    "mps_borough_crime": "recorded_crime",
+    "mps_ward_crime": "recorded_crime",
+    "mps_lsoa_crime": "recorded_crime",
+    "police_uk_street": "street_crime",
+    "police_uk_outcomes": "outcome",
+    "police_uk_stop_search": "stop_search",
+    "mps_homicide_victims": "homicide_victim",
+    "homicide_victims_processed": "homicide_victim",
+    "gla_state_of_london_crime": "london_monthly",
+    "mopac_pas_borough": "survey_measure",
+    "mopac_pas_london": "survey_measure",
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _SourceBase(_Strict):
+    dataset: str
+    label: str | None = None  # how the source is named to users; a default is derived
+
+
+class RecordedCrimeSource(_SourceBase):
+    kind: Literal["recorded_crime"] = "recorded_crime"
+    scheme: Literal["old", "new"]
+    categories: list[tuple[str, str]] = Field(min_length=1)  # [major, minor]; minor "*" = all
+
+    @field_validator("categories", mode="before")
+    @classmethod
+    def _pairs(cls, value):
+        if isinstance(value, list):
+            return [tuple(v) if isinstance(v, list) else v for v in value]
+        return value
+
+
+class StreetCrimeSource(_SourceBase):
+    kind: Literal["street_crime"] = "street_crime"
+    crime_types: list[str] = Field(min_length=1)
+    force: str | None = None  # 'Reported by', e.g. "Metropolitan Police Service"
+
+
+class OutcomeSource(_SourceBase):
+    kind: Literal["outcome"] = "outcome"
+    outcome_types: list[str] = Field(min_length=1)  # the numerator; the denominator is every outcome
+    force: str | None = None
+
+
+class HomicideSource(_SourceBase):
+    kind: Literal["homicide_victim"] = "homicide_victim"
+    where: dict[Literal["domestic_abuse", "method", "age_group", "offence_type", "sex"], bool | list[str]] = Field(
+        default_factory=dict
+    )
+
+
+class LondonSeriesSource(_SourceBase):
+    kind: Literal["london_monthly"] = "london_monthly"
+    sheet: str
+    series: list[str] = Field(min_length=1)  # summed
+
+
+class SurveySource(_SourceBase):
+    kind: Literal["survey_measure"] = "survey_measure"
+    measure: str
+
+
+class StopSearchSource(_SourceBase):
+    kind: Literal["stop_search"] = "stop_search"
+    force: str  # the data.police.uk force slug, e.g. "metropolitan"
+    numerator: dict[Literal["outcome", "object_of_search", "outcome_linked_to_object_of_search"], bool | list[str]] | None = None
+
+
+class UnavailableSource(_SourceBase):
+    kind: Literal["unavailable"] = "unavailable"
+    publisher: str
+    landing_page: str | None = None
+
+
+Source = Annotated[
+    Union[
+        RecordedCrimeSource, StreetCrimeSource, OutcomeSource, HomicideSource,
+        LondonSeriesSource, SurveySource, StopSearchSource, UnavailableSource,
+    ],
+    Field(discriminator="kind"),
+]
+
+
+class Measure(_Strict):
+    id: str
+    title: str
+    definition: str
+    statistic: Statistic
+    aim: Aim
+    unit: str  # what one counts: "offences", "victims", "% of respondents"
+    levels: list[Level] = Field(min_length=1)
+    sources: list[Source] = Field(min_length=1)
+    notes: str | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not ID.match(value):
+            raise ValueError("expected lower-case letters, digits, '_' or '-'")
+        return value
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _kinds(cls, value):
+        """Fill in each source's kind from its dataset, so a plan need not say it twice."""
+        if not isinstance(value, list):
+            return value
+        out = []
+        for source in value:
+            if isinstance(source, dict) and "kind" not in source:
+                dataset = source.get("dataset")
+                kind = SOURCE_KINDS.get(dataset, "unavailable" if "publisher" in source else None)
+                if kind is None:
+                    raise ValueError(
+                        f"unknown dataset {dataset!r}; expected one of {', '.join(sorted(SOURCE_KINDS))}, "
+                        "or a dataset with no loaded data, declared with its publisher"
+                    )
+                source = {**source, "kind": kind}
+            out.append(source)
+        return out
+
+    @model_validator(mode="after")
+    def _statistic_fits_sources(self) -> "Measure":
+        for source in self.sources:
+            if isinstance(source, (SurveySource, OutcomeSource)) and self.statistic != "proportion":
+                raise ValueError(f"a {source.kind} source gives a proportion; statistic must be 'proportion'")
+            if isinstance(source, StopSearchSource) and (source.numerator is None) == (self.statistic == "proportion"):
+                raise ValueError("a stop_search source gives a proportion exactly when it has a numerator")
+            if self.statistic == "harm" and not isinstance(source, (RecordedCrimeSource, StreetCrimeSource, UnavailableSource)):
+                raise ValueError(f"harm weights apply to recorded crime and street crime, not to {source.kind}")
+        return self
+
+
+class Objective(_Strict):
+    id: str
+    title: str
+    measures: list[str] = Field(min_length=1)
+
+
+class Priority(_Strict):
+    id: str
+    title: str
+    summary: str | None = None
+    objectives: list[Objective] = Field(min_length=1)
+
+
+class Baseline(_Strict):
+    id: str  # how a user names it: "2019", "FY2019-20"
+    period: str  # the period it stands for, in the scorecard's syntax
+    label: str
+
+
+class Plan(_Strict):
+    id: str
+    title: str
+    publisher: str
+    url: str | None = None
+    area: str  # GSS code of the plan's area (London: E12000007)
+    area_name: str
+    force: str | None = None  # the force it holds to account
+    start: str  # first month of the plan, YYYY-MM
+    end: str  # last month, YYYY-MM
+    summary: str | None = None
+    baselines: list[Baseline] = Field(min_length=1)
+    default_period: str
+    default_baseline: str
+    priorities: list[Priority] = Field(min_length=1)
+    measures: list[Measure] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _references(self) -> "Plan":
+        ids = [m.id for m in self.measures]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"measure ids must be unique; repeated: {', '.join(duplicates)}")
+        known = set(ids)
+        for p in self.priorities:
+            for o in p.objectives:
+                unknown = [m for m in o.measures if m not in known]
+                if unknown:
+                    raise ValueError(
+                        f"objective {o.id!r} of priority {p.id!r} names measures that are not declared: "
+                        f"{', '.join(unknown)}"
+                    )
+        used = {m for p in self.priorities for o in p.objectives for m in o.measures}
+        unused = [m for m in ids if m not in used]
+        if unused:
+            raise ValueError(f"measures declared but in no objective: {', '.join(unused)}")
+        baseline_ids = {b.id for b in self.baselines}
+        if self.default_baseline not in baseline_ids:
+            raise ValueError(f"default_baseline {self.default_baseline!r} is not one of the baselines")
+        return self
+
+    def measure(self, measure_id: str) -> Measure:
+        for m in self.measures:
+            if m.id == measure_id:
+                return m
+        raise KeyError(f"no measure {measure_id!r} in plan {self.id!r}; measures: {', '.join(m.id for m in self.measures)}")
+
+    def baseline(self, name: str) -> Baseline | None:
+        return next((b for b in self.baselines if b.id.lower() == name.lower()), None)
+
+    def placements(self) -> list[tuple[Priority, Objective, Measure]]:
+        """Every (priority, objective, measure) in the plan's order."""
+        return [(p, o, self.measure(m)) for p in self.priorities for o in p.objectives for m in o.measures]
