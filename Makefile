@@ -23,6 +23,7 @@ run: setup
 	@if [ ! -d "$(DATA)" ]; then $(BIN)/crimeplan fetch --dest "$(DATA)"; fi
 	$(BIN)/crimeplan load "$(DATA)"
 	$(BIN)/crimeplan status
+	$(BIN)/crimeplan scorecard
 
 test: setup
 	$(BIN)/python -m pytest

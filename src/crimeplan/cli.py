@@ -33,6 +33,23 @@ class TableOrJson(str, Enum):
     json = "json"
 
 
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class SeriesBy(str, Enum):
+    month = "month"
+    quarter = "quarter"
+    year = "year"
+    fy = "fy"
+
+
+RAG_ICONS = {"green": "● on track", "amber": "◐ no significant change", "red": "▲ off track", "grey": "○ not assessed"}
+RAG_STYLES = {"green": "green", "amber": "yellow", "red": "red", "grey": "dim"}
+
+
 def _fail(exc: Exception) -> None:
     err.print(f"[bold red]error:[/] {exc}")
     raise typer.Exit(1)
@@ -208,6 +225,158 @@ def reset(
         raise typer.Exit(1)
     reset_warehouse(path)
     console.print(f"Deleted {path}.")
+
+
+def _engine(db: Optional[Path], plan: Optional[Path]):
+    from crimeplan.measures import Engine
+    from crimeplan.plan import load_plan
+
+    return Engine.open(db, load_plan(plan) if plan else None)
+
+
+def _fmt(value, unit: str | None = None, decimals: int = 0) -> str:
+    if value is None:
+        return "—"
+    if unit == "pp":
+        return f"{value:+.1f}pp"
+    if unit == "%":
+        return f"{value:+.0f}%"
+    if abs(value) >= 100 or float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.{max(decimals, 1)}f}"
+
+
+@app.command()
+def scorecard(
+    plan: Optional[Path] = typer.Option(None, "--plan", help="A plan file (default: the London plan shipped with crimeplan)."),
+    area: Optional[str] = typer.Option(None, "--area", help="Area code or name (default: the plan's area)."),
+    period: Optional[str] = typer.Option(None, "--period", help="2021, FY2021-22, 2021-06, 2021-Q2, rolling:2021-12, fytd:2021-10"),
+    baseline: Optional[str] = typer.Option(None, "--baseline", help="A baseline of the plan (2019, FY2019-20), previous, year-earlier, or a period."),
+    format: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """The plan's scorecard: every measure, its change against the baseline with its interval, verdict and RAG."""
+    from crimeplan.report import scorecard_csv
+
+    try:
+        card = _engine(db, plan).scorecard(area, period, baseline)
+    except CrimeplanError as exc:
+        _fail(exc)
+    data = card.to_dict()
+    if format is OutputFormat.json:
+        print(json.dumps(data, indent=2))
+        return
+    if format is OutputFormat.csv:
+        sys.stdout.write(scorecard_csv(data))
+        return
+    console.print(f"[bold]{data['plan']['title']}[/]")
+    console.print(f"{data['area']['name']} ({data['area']['level_name']}) — {data['period_text']} compared with {data['compared_with']}")
+    for priority in data["priorities"]:
+        table = Table(title=priority["title"], title_justify="left", expand=False)
+        table.add_column("measure (source)", ratio=3, overflow="fold")
+        table.add_column("now", justify="right", no_wrap=True)
+        table.add_column("base", justify="right", no_wrap=True)
+        table.add_column("change (95% interval)", justify="right", ratio=2)
+        table.add_column("assessment", ratio=2)
+        for m in priority["measures"]:
+            if m["status"] != "ok":
+                table.add_row(f"{m['title']}\n[dim]{m['message']}[/]", "—", "—", "—", f"[dim]{RAG_ICONS['grey']}[/]")
+                continue
+            unit = m["change_unit"]
+            low, high = m["interval"] or (None, None)
+            change = _fmt(m["change"], unit)
+            if low is not None or high is not None:
+                change += f" ({_fmt(low, unit)} to {_fmt(high, unit)})"
+            src = m["source"]["label"] + (f"; +{len(m['alternatives'])} other source(s)" if m["alternatives"] else "")
+            rag = m["rag"]
+            assessment = f"[{RAG_STYLES[rag]}]{RAG_ICONS[rag].split(' ', 1)[0]} {m['verdict'] or '—'}[/]"
+            if rag in ("green", "red"):
+                assessment += f"\n[dim]{m['rag_text'].split(' (')[0]}[/]"
+            elif m["aim"] == "monitor":
+                assessment += "\n[dim]monitored, no target direction[/]"
+            table.add_row(f"{m['title']}\n[dim]{src}[/]", _fmt(m["current"], decimals=1),
+                          _fmt(m["baseline_value"], decimals=1), change, assessment)
+        console.print(table)
+    console.print("[dim]Changes: rate ratio with exact 95% interval (counts), delta method (harm), Newcombe (shares); "
+                  "below London, significance after false-discovery-rate control across the areas of the level.[/]")
+    console.print(f"[dim]{data['attribution']}[/]")
+
+
+@app.command()
+def measure(
+    measure_id: str = typer.Argument(..., help="A measure id of the plan (crimeplan measure --list shows them)."),
+    area: Optional[str] = typer.Option(None, "--area"),
+    by: SeriesBy = typer.Option(SeriesBy.month, "--by"),
+    plan: Optional[Path] = typer.Option(None, "--plan"),
+    format: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """A measure's series for an area, per source, with SPC limits and exceptions."""
+    from crimeplan.report import series_csv
+
+    try:
+        data = _engine(db, plan).series(measure_id, area, by.value)
+    except (CrimeplanError, KeyError) as exc:
+        _fail(exc)
+    if format is OutputFormat.json:
+        print(json.dumps(data, indent=2))
+        return
+    if format is OutputFormat.csv:
+        sys.stdout.write(series_csv(data))
+        return
+    console.print(f"[bold]{data['title']}[/] — {data['area']['name']} ({data['unit']}), by {data['by']}")
+    for source in data["sources"]:
+        if source["status"] != "ok":
+            console.print(f"[dim]{source['label']}: {source['status']}[/]")
+            continue
+        spc = source.get("spc")
+        table = Table(title=source["label"], title_justify="left")
+        for name in ("period", "value") + (("lower", "upper", "signal") if spc else ()):
+            table.add_column(name, justify="left" if name in ("period", "signal") else "right")
+        for point in source["points"]:
+            row = [point["period"], _fmt(point["value"], decimals=1)]
+            if spc:
+                row += [_fmt(point.get("lower"), decimals=1), _fmt(point.get("upper"), decimals=1), point.get("signal") or ""]
+            table.add_row(*row)
+        console.print(table)
+        if spc:
+            console.print(f"[dim]{spc['chart']} chart per day over the last {spc['months']} months "
+                          f"(from {spc['first_period']}); limits shown as monthly counts. {spc.get('note') or ''}[/]")
+    console.print(f"[dim]{OGL_ATTRIBUTION}[/]")
+
+
+@app.command()
+def areas(
+    level: Optional[str] = typer.Option(None, "--level", help="london, bcu, borough, ward, ward2014 or lsoa"),
+    search: Optional[str] = typer.Option(None, "--search", help="Names containing this text."),
+    format: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """List the areas of the loaded geography."""
+    from crimeplan.measures import Areas
+    from crimeplan.report import rows_csv
+    from crimeplan.warehouse import Warehouse
+
+    try:
+        with Warehouse.open(db, read_only=True) as wh:
+            found = Areas(wh.con)
+            chosen = found.search(search, limit=10_000) if search else (found.level(level) if level else found.all())
+            if search and level:
+                chosen = [a for a in chosen if a.level == level]
+    except CrimeplanError as exc:
+        _fail(exc)
+    rows = [a.to_dict() for a in chosen]
+    if format is OutputFormat.json:
+        print(json.dumps(rows, indent=2))
+    elif format is OutputFormat.csv:
+        sys.stdout.write(rows_csv(rows, ["key", "code", "name", "level", "parent_code", "parent_name"]))
+    else:
+        table = Table(title=f"{len(rows):,} areas")
+        for name in ("code", "name", "level", "in"):
+            table.add_column(name)
+        for a in rows:
+            table.add_row(a["key"], a["name"], a["level_name"], a["parent_name"] or "")
+        console.print(table)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,6 +17,7 @@ import duckdb
 from crimeplan.config import db_path
 from crimeplan.errors import CrimeplanError
 from crimeplan.sources.inputs import discover
+from crimeplan.warehouse import derived
 from crimeplan.warehouse.load import FileReport, LoadReport, NoProgress, Progress, load_input
 from crimeplan.warehouse.schema import SCHEMA_VERSION, all_ddl
 from crimeplan.warehouse.status import warehouse_status
@@ -72,7 +73,13 @@ class Warehouse:
                 report.files.append(load_input(self.con, inp, progress or NoProgress()))
         finally:
             self.con.execute(f"SET memory_limit = '{previous}'")
+        if any(f.status == "loaded" for f in report.files):
+            self.refresh_derived()
         return report
+
+    def refresh_derived(self) -> None:
+        """Rebuild the tables measures read (area rollup, best-fit lookups, monthly counts)."""
+        derived.refresh(self.con)
 
     def load_one(self, path: str | os.PathLike, progress: Progress | None = None) -> FileReport:
         report = self.load([path], progress)

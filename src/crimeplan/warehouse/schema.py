@@ -290,6 +290,35 @@ FROM parts p JOIN files f USING (file_id)
 """
 
 
+# --- derived tables ---------------------------------------------------------------------------
+# Rebuilt from the current rows after every load that changed something (warehouse/derived.py).
+# They hold nothing that is not in the record tables; they make measures fast.
+
+DERIVED_DDL = [
+    # Best-fit lookups nobody publishes, computed from the loaded boundaries
+    # (LSOA 2011 and 2021 -> ward 2014, for the 629 Met wards of the 2014 plan era).
+    """CREATE TABLE IF NOT EXISTS derived_lookup (
+        from_level VARCHAR, from_vintage VARCHAR, from_code VARCHAR,
+        to_level VARCHAR, to_vintage VARCHAR, to_code VARCHAR,
+        method VARCHAR, built_from VARCHAR   -- the file ids of the boundaries used
+    )""",
+    # Every unit that data is published for, with every area it lies in (itself included).
+    # unit_level/unit_vintage/unit_code as published (a borough, a 2022 ward, a 2011 or
+    # 2021 LSOA, an MPS non-geographic unit); level/vintage/code the area it counts towards.
+    """CREATE TABLE IF NOT EXISTS area_rollup (
+        unit_level VARCHAR, unit_vintage VARCHAR, unit_code VARCHAR,
+        level VARCHAR, vintage VARCHAR, code VARCHAR, method VARCHAR
+    )""",
+    # Monthly counts of the count-shaped record tables, one row per dataset, variant
+    # (category scheme, or the reporting force), unit, category and month.
+    """CREATE TABLE IF NOT EXISTS monthly_counts (
+        dataset VARCHAR, variant VARCHAR,
+        unit_level VARCHAR, unit_vintage VARCHAR, unit_code VARCHAR,
+        major VARCHAR, category VARCHAR, month DATE, count BIGINT
+    )""",
+]
+
+
 def all_ddl() -> list[str]:
     """Every statement that creates the schema; safe to run on an existing warehouse."""
     ddl = list(BOOKKEEPING_DDL)
@@ -297,4 +326,5 @@ def all_ddl() -> list[str]:
     ddl.append(CURRENT_SLICES_VIEW)
     ddl += [current_view_ddl(name) for name in RECORD_TABLES]
     ddl.append(PROVENANCE_VIEW)
+    ddl += DERIVED_DDL
     return ddl

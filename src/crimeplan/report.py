@@ -1,0 +1,60 @@
+"""Flat text outputs (CSV) of the engine's results, shared by the CLI, the API and the site."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+SCORECARD_COLUMNS = [
+    "priority", "measure", "title", "area_code", "area_name", "period", "baseline", "status", "current",
+    "baseline_value", "change", "change_unit", "interval_low", "interval_high", "p_value", "q_value", "verdict",
+    "rag", "source_dataset", "source_files", "alternatives", "message",
+]
+
+
+def scorecard_rows(data: dict) -> list[dict]:
+    rows = []
+    for p in data["priorities"]:
+        for m in p["measures"]:
+            low, high = m["interval"] or (None, None)
+            src = m["source"] or {}
+            rows.append({
+                "priority": p["id"], "measure": m["id"], "title": m["title"],
+                "area_code": data["area"]["code"], "area_name": data["area"]["name"],
+                "period": m["period"], "baseline": m["baseline"], "status": m["status"], "current": m["current"],
+                "baseline_value": m["baseline_value"], "change": m["change"], "change_unit": m["change_unit"],
+                "interval_low": low, "interval_high": high, "p_value": m["p_value"], "q_value": m["q_value"],
+                "verdict": m["verdict"], "rag": m["rag"], "source_dataset": src.get("dataset"),
+                "source_files": "; ".join(f["name"] for f in src.get("files", [])),
+                "alternatives": "; ".join(f"{a['label']}: {a['change']}" for a in m["alternatives"]),
+                "message": m["message"],
+            })
+    return rows
+
+
+def scorecard_csv(data: dict) -> str:
+    return rows_csv(scorecard_rows(data), SCORECARD_COLUMNS, footer=data.get("attribution"))
+
+
+def series_rows(data: dict) -> list[dict]:
+    rows = []
+    for source in data["sources"]:
+        for point in source.get("points", []):
+            rows.append({"measure": data["measure"], "area_code": data["area"]["code"], "source": source["dataset"],
+                         "period": point["period"], "value": point["value"], "lower": point.get("lower"),
+                         "centre": point.get("centre"), "upper": point.get("upper"), "signal": point.get("signal") or ""})
+    return rows
+
+
+def series_csv(data: dict) -> str:
+    return rows_csv(series_rows(data), ["measure", "area_code", "source", "period", "value", "lower", "centre", "upper", "signal"])
+
+
+def rows_csv(rows: list[dict], columns: list[str], footer: str | None = None) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    if footer:
+        out.write(f"# {footer}\n")
+    return out.getvalue()

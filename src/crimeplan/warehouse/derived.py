@@ -1,0 +1,130 @@
+"""Derived tables: rebuilt from the current rows after a load, so that measures are fast.
+
+- ``derived_lookup``: best-fit LSOA 2011/2021 → ward 2014 from the loaded
+  boundaries (nobody publishes it; the 629 Met wards of 2014 are the plan
+  era's ward geography). Recomputed only when the boundary files change.
+- ``area_rollup``: every published unit (borough, 2022 ward, 2011/2021 LSOA,
+  MPS non-geographic unit) with every area it counts towards, itself included:
+  LSOA → ward 2022 (ONS best fit, published) and ward 2014 (derived best fit)
+  → borough → BCU → London.
+- ``monthly_counts``: recorded crime, street crime and outcomes summed by
+  dataset, variant (category scheme or reporting force), unit, category and
+  month — a few hundred thousand rows instead of millions.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from crimeplan.sources.geography import BEST_FIT_BY_GEOMETRY, best_fit_lookup
+from crimeplan.sources.london import LONDON_CODE
+
+PUBLISHED_BEST_FIT = "best-fit (published)"
+
+
+def refresh(con: duckdb.DuckDBPyConnection) -> None:
+    """Rebuild the derived tables from the current rows, in one transaction."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _refresh_derived_lookups(con)
+        _refresh_area_rollup(con)
+        _refresh_monthly_counts(con)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _refresh_derived_lookups(con: duckdb.DuckDBPyConnection) -> None:
+    built_from = con.execute(
+        """SELECT string_agg(DISTINCT file_id::VARCHAR, ',' ORDER BY file_id::VARCHAR) FROM area_geometry_current
+           WHERE (level = 'lsoa') OR (level = 'ward' AND vintage = '2014')"""
+    ).fetchone()[0]
+    previous = con.execute("SELECT any_value(built_from) FROM derived_lookup").fetchone()[0]
+    if built_from == previous:
+        return
+    con.execute("DELETE FROM derived_lookup")
+    wards = con.execute(
+        "SELECT code, geometry_wkb FROM area_geometry_current WHERE level = 'ward' AND vintage = '2014' ORDER BY code"
+    ).fetchall()
+    if not wards:
+        return
+    ward_codes, ward_shapes = [c for c, _ in wards], [g for _, g in wards]
+    for vintage in ("2011", "2021"):
+        lsoas = con.execute(
+            "SELECT code, geometry_wkb FROM area_geometry_current WHERE level = 'lsoa' AND vintage = ? ORDER BY code",
+            [vintage],
+        ).fetchall()
+        if not lsoas:
+            continue
+        pairs = best_fit_lookup([c for c, _ in lsoas], [g for _, g in lsoas], ward_codes, ward_shapes)
+        con.executemany(
+            "INSERT INTO derived_lookup VALUES ('lsoa', ?, ?, 'ward', '2014', ?, ?, ?)",
+            [(vintage, lsoa, ward, BEST_FIT_BY_GEOMETRY, built_from) for lsoa, ward in pairs],
+        )
+
+
+def _refresh_area_rollup(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("DELETE FROM area_rollup")
+    # Areas and their ancestors: borough -> bcu -> london, ward -> borough.
+    con.execute(
+        f"""INSERT INTO area_rollup
+        WITH RECURSIVE up(unit_level, unit_vintage, unit_code, level, vintage, code, parent_level, parent_code) AS (
+            SELECT level, vintage, code, level, vintage, code, parent_level, parent_code
+            FROM area_current WHERE level IN ('london', 'bcu', 'borough', 'ward')
+            UNION ALL
+            SELECT up.unit_level, up.unit_vintage, up.unit_code, a.level, a.vintage, a.code, a.parent_level, a.parent_code
+            FROM up JOIN area_current a ON a.level = up.parent_level AND a.code = up.parent_code
+             AND a.level IN ('london', 'bcu', 'borough')
+        )
+        SELECT DISTINCT unit_level, unit_vintage, unit_code, level, vintage, code, 'published hierarchy' FROM up"""
+    )
+    # LSOAs: themselves, their borough and above, their 2022 ward (published best fit)
+    # and their 2014 ward (derived best fit).
+    con.execute(
+        """INSERT INTO area_rollup
+        SELECT l.level, l.vintage, l.code, r.level, r.vintage, r.code, 'published hierarchy'
+        FROM area_current l JOIN area_rollup r
+          ON r.unit_level = 'borough' AND r.unit_code = l.parent_code
+        WHERE l.level = 'lsoa'
+        UNION ALL
+        SELECT level, vintage, code, level, vintage, code, 'itself' FROM area_current WHERE level = 'lsoa'
+        UNION ALL
+        SELECT from_level, from_vintage, from_code, to_level, to_vintage, to_code, method
+        FROM area_lookup_current WHERE from_level = 'lsoa' AND to_level = 'ward'
+        UNION ALL
+        SELECT from_level, from_vintage, from_code, to_level, to_vintage, to_code, method
+        FROM derived_lookup"""
+    )
+    # MPS non-geographic units (airports, 'Unknown') count towards London only.
+    con.execute(
+        f"""INSERT INTO area_rollup
+        SELECT DISTINCT 'unit', '', code, 'london', '', '{LONDON_CODE}', 'MPS unit'
+        FROM (SELECT area_code AS code FROM recorded_crime_current WHERE area_level = 'unit'
+              UNION SELECT borough_code FROM homicide_victim_current WHERE borough_code LIKE 'MPS-%')"""
+    )
+
+
+def _refresh_monthly_counts(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("DELETE FROM monthly_counts")
+    con.execute(
+        """INSERT INTO monthly_counts
+        SELECT dataset, scheme, area_level, area_vintage, area_code, major_category, minor_category, month, sum(count)
+        FROM recorded_crime_current GROUP BY ALL"""
+    )
+    # data.police.uk LSOA codes: 2011 codes until 2023, 2021 codes after; most codes are
+    # in both sets (unchanged LSOAs), which roll up identically either way.
+    for table, category in (("street_crime", "crime_type"), ("outcome", "outcome_type")):
+        con.execute(
+            f"""INSERT INTO monthly_counts
+            SELECT r.dataset, r.reported_by, CASE WHEN v.code IS NULL THEN 'outside' ELSE 'lsoa' END,
+                   coalesce(v.vintage, ''), coalesce(r.lsoa_code, ''), NULL, r.{category}, r.month, count(*)
+            FROM {table}_current r
+            LEFT JOIN (SELECT code, CASE WHEN count(*) = 2 THEN 'both' ELSE any_value(vintage) END AS vintage
+                       FROM area_current WHERE level = 'lsoa' GROUP BY code) v0 ON v0.code = r.lsoa_code
+            LEFT JOIN (SELECT code, vintage FROM area_current WHERE level = 'lsoa') v
+              ON v.code = r.lsoa_code
+             AND v.vintage = CASE WHEN v0.vintage <> 'both' THEN v0.vintage
+                                  WHEN r.month < DATE '2023-01-01' THEN '2011' ELSE '2021' END
+            GROUP BY ALL"""
+        )

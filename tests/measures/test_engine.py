@@ -1,0 +1,168 @@
+"""The measures engine on the real data: the London scorecard, additivity, gaps, sources side by side."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from crimeplan.cli import app
+from crimeplan.measures import Engine, UnknownArea
+from crimeplan.measures.periods import parse_period
+from crimeplan.warehouse import Warehouse
+
+
+@pytest.fixture(scope="module")
+def engine(loaded_db):
+    wh = Warehouse.open(loaded_db, read_only=True)
+    yield Engine(wh.con)
+    wh.close()
+
+
+def test_london_scorecard_2021_against_2019(engine: Engine) -> None:
+    card = engine.scorecard(None, "2021", "2019").to_dict()
+    assert card["area"]["code"] == "E12000007"
+    assert [p["id"] for p in card["priorities"]] == ["violence", "trust", "victims", "exploitation"]
+    for priority in card["priorities"]:
+        with_data = [m for m in priority["measures"] if m["status"] == "ok"]
+        assert len(with_data) >= 2, priority["id"]
+        for m in with_data:
+            assert m["source"]["files"], m["id"]  # every figure names the files it comes from
+            assert m["verdict"] in ("significant fall", "significant rise", "no significant change", "sample size unknown"), m["id"]
+            if m["verdict"] != "sample size unknown":
+                assert m["interval"] is not None and m["p_value"] is not None, m["id"]
+    measures = {m["id"]: m for p in card["priorities"] for m in p["measures"]}
+    # measures without data say which dataset would supply them
+    for mid in ("knife_crime_with_injury", "gun_crime", "victim_satisfaction"):
+        assert measures[mid]["status"] == "no data loaded"
+        assert measures[mid]["would_supply"] and measures[mid]["would_supply"][0]["dataset"] in measures[mid]["message"]
+    # the honest-statistics examples of domain.md
+    homicide = measures["homicide_offences"]
+    assert (homicide["current"], homicide["baseline_value"]) == (135, 153)
+    assert homicide["verdict"] == "no significant change" and homicide["rag"] == "amber"
+    knife = measures["knife_injury_victims_u25"]
+    assert (knife["current"], knife["baseline_value"]) == (1217, 1661)
+    assert knife["verdict"] == "significant fall" and knife["rag"] == "green"
+    # both homicide sources are computed and named
+    alternatives = {a["dataset"] for a in homicide["alternatives"]}
+    assert "gla_state_of_london_crime" in alternatives
+    gla = next(a for a in homicide["alternatives"] if a["dataset"] == "gla_state_of_london_crime")
+    assert gla["current"] is not None and gla["label"] != homicide["source"]["label"]
+    # survey measures have no interval: the sample size is not published
+    trust = measures["pas_trust_mps"]
+    assert trust["verdict"] == "sample size unknown" and trust["interval"] is None and trust["rag"] == "grey"
+    json.dumps(card)  # JSON-safe
+
+
+def _values(engine: Engine, measure: str, level: str, period: str, baseline: str = "2019", source: int = 0):
+    m = engine.plan.measure(measure)
+    figures = engine.evaluate(m, level, parse_period(period), parse_period(baseline))[source]
+    return dict(zip(figures.areas, figures.current))
+
+
+def test_boroughs_add_up_to_bcus_and_london(engine: Engine) -> None:
+    for measure in ("homicide_offences", "burglary", "robbery", "total_recorded_crime"):
+        boroughs = _values(engine, measure, "borough", "2021")
+        bcus = _values(engine, measure, "bcu", "2021")
+        london = _values(engine, measure, "london", "2021")["E12000007"]
+        by_bcu: dict[str, float] = {}
+        for area in engine.areas.level("borough"):
+            by_bcu[area.parent_code] = by_bcu.get(area.parent_code, 0) + boroughs[area.code]
+        assert by_bcu == {code: bcus[code] for code in by_bcu}, measure
+        units = engine.con.execute(
+            """SELECT coalesce(sum(count), 0) FROM recorded_crime_current WHERE dataset = 'mps_borough_crime'
+               AND scheme = 'new' AND area_level = 'unit' AND year(month) = 2021
+               AND list_contains(?, major_category || ' / ' || minor_category)""",
+            [[f"{a} / {b}" for a, b in engine.plan.measure(measure).sources[0].categories if b != "*"]],
+        ).fetchone()[0] if all(b != "*" for _, b in engine.plan.measure(measure).sources[0].categories) else None
+        if units is not None:
+            # London = the 32 boroughs + the MPS's non-geographic units (airports, 'Unknown')
+            assert london == sum(boroughs.values()) + units, measure
+        else:
+            assert london >= sum(boroughs.values())
+
+
+def test_wards_add_up_to_their_borough(engine: Engine) -> None:
+    for measure, period, source in (("burglary", "2025-01", 2), ("burglary", "2021", 4), ("robbery", "2025-01", 2)):
+        wards = _values(engine, measure, "ward", period, baseline="2024-12" if period == "2025-01" else "2019", source=source)
+        boroughs = _values(engine, measure, "borough", period, baseline="2024-12" if period == "2025-01" else "2019", source=source)
+        total: dict[str, float] = {}
+        for area in engine.areas.level("ward"):
+            total[area.parent_code] = total.get(area.parent_code, 0) + wards[area.code]
+        for code, value in boroughs.items():
+            assert total.get(code, 0) == pytest.approx(value), (measure, period, code)
+        assert sum(wards.values()) > 0
+
+
+def test_a_gap_in_the_source_is_missing_never_zero(engine: Engine) -> None:
+    # The Met stop-and-search extract lacks 2019-03 to 2021-05 and 2022-01.
+    r = engine.result("stop_search_count", None, "2022", "2019").to_dict()
+    assert r["status"] == "no data for this period" and r["current"] is None
+    assert "2022-01" in r["alternatives"][0]["missing_months"] and "2019-03" in r["alternatives"][0]["missing_months"]
+    ok = engine.result("stop_search_count", None, "2023", "2018").to_dict()
+    assert ok["status"] == "ok" and ok["current"] > 100_000
+
+
+def test_ward_comparisons_use_false_discovery_rate_control(engine: Engine) -> None:
+    m = engine.plan.measure("burglary")
+    figures = engine.evaluate(m, "ward", parse_period("2021"), parse_period("2019"))[4]  # police.uk, LSOA-based
+    assert figures.status == "ok" and len(figures.areas) == 704
+    p, q = figures.p_value, figures.q_value
+    tested = ~np.isnan(p)
+    assert tested.sum() > 600
+    assert np.all(q[tested] >= p[tested] - 1e-12)  # adjusted p-values are never smaller
+    naive = int(np.sum(p[tested] < 0.05))
+    controlled = int(np.sum(figures.significant))
+    assert controlled <= naive
+    assert all(v in (None, "significant fall", "significant rise", "no significant change") for v in figures.verdicts)
+
+
+def test_areas_by_code_and_name(engine: Engine) -> None:
+    assert engine.areas.get("Hackney").code == "E09000012"
+    assert engine.areas.get("EA").level == "bcu"
+    assert engine.areas.get("E05013570").name == "Heathrow Villages"
+    assert engine.areas.get("ward2014:E05000405").level == "ward2014"
+    assert len(engine.areas.level("ward2014")) == 630 and len(engine.areas.level("ward")) == 704
+    with pytest.raises(UnknownArea, match="no area"):
+        engine.areas.get("Atlantis")
+
+
+def test_measure_not_valid_at_a_level_says_so(engine: Engine) -> None:
+    r = engine.result("non_domestic_violence_with_injury", "Hackney", "2021", "2019")
+    assert r.status == "not available at this level"
+
+
+def test_series_has_spc_limits_and_exceptions(engine: Engine) -> None:
+    s = engine.series("burglary", "Hackney")
+    source = s["sources"][0]
+    assert source["status"] == "ok" and len(source["points"]) > 100
+    recent = [p for p in source["points"] if "upper" in p]
+    assert len(recent) == 36 and all(p["lower"] <= p["upper"] for p in recent)
+    assert source["spc"]["chart"] in ("u", "laney u′")
+    yearly = engine.series("burglary", "Hackney", by="year")["sources"][0]["points"]
+    assert yearly[0]["period"] == "2010" and yearly[0]["months"] == 9  # the data starts in April 2010
+
+
+def test_cli_scorecard_formats(loaded_db) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["scorecard", "--db", str(loaded_db), "--area", "Hackney", "--period", "FY2021-22",
+                                 "--baseline", "FY2019-20", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["area"]["name"] == "Hackney" and data["period"] == "FY2021-22"
+    result = runner.invoke(app, ["scorecard", "--db", str(loaded_db), "--format", "csv", "--period", "rolling:2021-12"])
+    assert result.exit_code == 0 and result.stdout.startswith("priority,measure,title")
+    assert "Open Government Licence" in result.stdout
+    result = runner.invoke(app, ["scorecard", "--db", str(loaded_db)])
+    assert result.exit_code == 0 and "Reducing and preventing violence" in result.stdout
+    result = runner.invoke(app, ["scorecard", "--db", str(loaded_db), "--period", "2021-13"])
+    assert result.exit_code == 1 and "not a month" in result.output
+    result = runner.invoke(app, ["measure", "homicide_offences", "--db", str(loaded_db), "--by", "fy", "--format", "csv"])
+    assert result.exit_code == 0 and "FY2019-20" in result.stdout
+    result = runner.invoke(app, ["measure", "no_such_measure", "--db", str(loaded_db)])
+    assert result.exit_code == 1 and "no measure" in result.output
+    result = runner.invoke(app, ["areas", "--db", str(loaded_db), "--level", "bcu", "--format", "json"])
+    assert result.exit_code == 0 and len(json.loads(result.stdout)) == 13
