@@ -215,7 +215,212 @@ def _row(m: Measurement) -> str:
     return f"| {m.name} (runs: {runs}) | {m.median:.2f} | {rate} | {m.rss:,.0f} |"
 
 
-SECTIONS = {"load": bench_load}
+def loaded_warehouse(data: Path, work: Path) -> Path:
+    """A warehouse holding all the real data, loaded once per bench run (not timed)."""
+    db = work / "all.duckdb"
+    if not db.exists():
+        sys.path.insert(0, str(ROOT / "src"))
+        from crimeplan.warehouse import Warehouse
+
+        with Warehouse.open(db) as wh:
+            wh.load([data])
+    return db
+
+
+SCORECARD_SETUP = """
+import duckdb
+from datetime import date
+from crimeplan.measures import Engine
+from crimeplan.measures.periods import periods_covering
+con = duckdb.connect({db!r}, read_only=True)
+PERIODS = periods_covering(date(2019, 1, 1), date(2023, 12, 1))
+"""
+
+# The engine: every measure of the plan valid at the level, every area, every period, vs a year earlier.
+SCORECARD_ENGINE = """
+engine = Engine(con)
+results = 0
+pairs = [(period, period.year_earlier()) for period in PERIODS]
+for level in ("borough", "ward"):
+    for m in engine.plan.measures:
+        if level in m.levels:
+            for figures in engine.evaluate_many(m, level, pairs):
+                results += sum(len(f.areas) for f in figures if f.status == "ok")
+"""
+
+# The same numbers for the count-shaped sources (recorded crime, data.police.uk crimes and outcomes),
+# first with the engine, then with pandas as an analyst would write it: the long monthly table and the
+# rollup as DataFrames, merged and grouped per measure, then masked and grouped per period. Both use the
+# same statistics functions, so the comparison is of the data handling.
+SUBSET = """
+from crimeplan.measures.cubes import reaches
+from crimeplan.plan.schema import RecordedCrimeSource, StreetCrimeSource, OutcomeSource
+KINDS = (RecordedCrimeSource, StreetCrimeSource, OutcomeSource)
+def subset(plan, level):
+    for m in plan.measures:
+        if level in m.levels and m.statistic in ("count", "proportion"):
+            for source in m.sources:
+                if isinstance(source, KINDS) and reaches(source, level):
+                    yield m, source
+"""
+
+SCORECARD_ENGINE_SUBSET = """
+engine = Engine(con)
+out = {}
+pairs = [(period, period.year_earlier()) for period in PERIODS]
+for level in ("borough", "ward"):
+    for m, source in subset(engine.plan, level):
+        for (period, base), figures in zip(pairs, engine.evaluate_many(m, level, pairs)):
+            f = next(x for x in figures if x.source is source)
+            out[(level, m.id, source.dataset, getattr(source, "scheme", None), period.label)] = f
+"""
+
+SCORECARD_PANDAS = """
+import numpy as np
+import pandas as pd
+from crimeplan.plan import load_plan
+from crimeplan.stats import benjamini_hochberg, proportion_changes, rate_ratio_intervals
+plan = load_plan()
+monthly = con.execute("SELECT * FROM monthly_counts").df()
+rollup = con.execute("SELECT * FROM area_rollup").df()
+supplied = con.execute("SELECT dataset, series, period FROM current_slices").df()
+LEVEL = {"borough": ("borough", [""]), "ward": ("ward", ["2022"])}
+NATIVE = {"mps_borough_crime": "borough", "mps_ward_crime": "ward", "police_uk_street": "lsoa", "police_uk_outcomes": "lsoa"}
+areas_of = {level: sorted(rollup[(rollup.level == name) & rollup.vintage.isin(v)].code.unique())
+            for level, (name, v) in LEVEL.items()}
+# every area of the level, including those with nothing recorded
+areas_of = {level: sorted(set(codes) | set(con.execute("SELECT code FROM area_current WHERE level = ? AND list_contains(?, vintage)", [LEVEL[level][0], LEVEL[level][1]]).df().code))
+            for level, codes in areas_of.items()}
+out = {}
+for level in ("borough", "ward"):
+    name, vintages = LEVEL[level]
+    up = rollup[(rollup.level == name) & rollup.vintage.isin(vintages)]
+    for m, source in subset(plan, level):
+        if isinstance(source, RecordedCrimeSource):
+            rows = monthly[(monthly.dataset == source.dataset) & (monthly.variant == source.scheme)]
+            keys = rows.major + " / " + rows.category
+            majors = [a for a, b in source.categories if b == "*"]
+            pairs = [f"{a} / {b}" for a, b in source.categories if b != "*"]
+            rows = rows[rows.major.isin(majors) | keys.isin(pairs)]
+            series = [f"{ {'borough': 'borough', 'ward': 'ward'}[NATIVE[source.dataset]] }:{source.scheme}"]
+            rows = rows.assign(num=rows["count"], den=rows["count"])
+        else:
+            rows = monthly[monthly.dataset == source.dataset]
+            if source.force:
+                rows = rows[rows.variant == source.force]
+            wanted = source.crime_types if isinstance(source, StreetCrimeSource) else source.outcome_types
+            hit = rows.category.isin(wanted)
+            if isinstance(source, StreetCrimeSource):
+                rows = rows[hit].assign(num=lambda d: d["count"], den=lambda d: d["count"])
+            else:
+                rows = rows.assign(num=np.where(hit, rows["count"], 0), den=rows["count"])
+            series = [source.force] if source.force else None
+        merged = rows.merge(up, on=["unit_level", "unit_vintage", "unit_code"])
+        by_month = merged.groupby(["code", "month"])[["num", "den"]].sum().reset_index()
+        have = supplied[supplied.dataset == source.dataset]
+        if series:
+            have = have[have.series.isin(series)]
+        months_have = set(pd.to_datetime(have.period))
+        areas = areas_of[level]
+        for period in PERIODS:
+            base = period.year_earlier()
+            key = (level, m.id, source.dataset, getattr(source, "scheme", None), period.label)
+            def totals(p):
+                months = pd.date_range(str(p.start), str(p.end), freq="MS")
+                if not all(x in months_have for x in months):
+                    return None
+                mask = (by_month.month >= pd.Timestamp(p.start)) & (by_month.month <= pd.Timestamp(p.end))
+                return by_month[mask].groupby("code")[["num", "den"]].sum().reindex(areas, fill_value=0)
+            cur, old = totals(period), totals(base)
+            if cur is None or old is None:
+                out[key] = None
+                continue
+            if m.statistic == "count":
+                stats = rate_ratio_intervals(cur.num.to_numpy(), old.num.to_numpy(), period.n_months, base.n_months)
+                change = stats.change_pct
+                # nothing in either period: not a test (and not counted in the FDR family)
+                p = np.where(cur.num.to_numpy() + old.num.to_numpy() > 0, stats.p_value, np.nan)
+            else:
+                stats = proportion_changes(cur.num.to_numpy(), cur.den.to_numpy(), old.num.to_numpy(), old.den.to_numpy())
+                change, p = stats.difference_pp, stats.p_value
+            tested = ~np.isnan(p)
+            q = np.full(len(p), np.nan)
+            if tested.sum() > 1:
+                q[tested] = benjamini_hochberg(p[tested].tolist()).adjusted
+            out[key] = pd.DataFrame({"current": cur.num.to_numpy(), "change": change, "p": p, "q": q}, index=areas)
+"""
+
+
+def bench_scorecard(data: Path, repeat: int, work: Path) -> list[str]:
+    """Every borough and 2022 ward, every period of 2019-2023, against pandas doing the same sums."""
+    db = loaded_warehouse(data, work)
+    setup = SCORECARD_SETUP.format(db=str(db)) + SUBSET
+    full = run_case("crimeplan: every measure x every borough and ward x every period 2019-2023", SCORECARD_ENGINE, repeat, setup=setup)
+    engine_subset = run_case("crimeplan: count-shaped measures only (the pandas subset)", SCORECARD_ENGINE_SUBSET, repeat, setup=setup)
+    pandas_subset = run_case("pandas: the same count-shaped measures", SCORECARD_PANDAS, repeat, setup=setup)
+    agree = run_case("check: both give the same numbers", SCORECARD_ENGINE_SUBSET + SCORECARD_PANDAS.replace("out = {}", "ref = out\nout = {}") + CHECK_AGREEMENT, 1, setup=setup)
+    size = _scorecard_size(db)
+    speedup = pandas_subset.median / engine_subset.median
+    return [
+        "## The full scorecard for every borough and ward over all periods (issue 3)",
+        "",
+        f"{size}. Each period is compared with the same period a year earlier; results below London are",
+        "judged after Benjamini-Hochberg control across the areas of the level. Times exclude start-up and imports,",
+        "include opening the plan and building every cube from the warehouse.",
+        "",
+        "| case | median s | peak RSS MB |",
+        "|---|---:|---:|",
+        *[f"| {m.name} (runs: {', '.join(f'{x:.2f}' for x in m.seconds)}) | {m.median:.2f} | {m.rss:,.0f} |"
+          for m in (full, engine_subset, pandas_subset)],
+        "",
+        f"- Full scorecard: **{full.median:.2f} s** (target < 2 s: {'met' if full.median < 2 else 'NOT met'}).",
+        f"- Same numbers, crimeplan vs pandas: **{speedup:.1f}x faster** (target ≥ 5x: {'met' if speedup >= 5 else 'NOT met'}).",
+        f"- The two implementations agree on every current value, change, p-value and q-value ({agree.note or 'checked'}).",
+        "",
+    ]
+
+
+CHECK_AGREEMENT = """
+import math
+checked = 0
+for key, figure in ref.items():
+    frame = out.get(key)
+    if figure.status != "ok":
+        assert frame is None, key
+        continue
+    assert frame is not None, key
+    for column, values in (("current", figure.current if figure.change_unit == "%" else None), ("change", figure.change), ("p", figure.p_value), ("q", figure.q_value)):
+        if values is None:
+            continue
+        a, b = np.asarray(values, dtype=float), frame[column].to_numpy(dtype=float)
+        assert np.allclose(a, b, rtol=1e-9, atol=1e-9, equal_nan=True), (key, column)
+    checked += 1
+assert checked > 100, checked
+"""
+
+
+def _scorecard_size(db: Path) -> str:
+    sys.path.insert(0, str(ROOT / "src"))
+    import duckdb
+    from datetime import date
+
+    from crimeplan.measures import Engine
+    from crimeplan.measures.periods import periods_covering
+
+    con = duckdb.connect(str(db), read_only=True)
+    engine = Engine(con)
+    periods = periods_covering(date(2019, 1, 1), date(2023, 12, 1))
+    parts = []
+    for level in ("borough", "ward"):
+        measures = [m for m in engine.plan.measures if level in m.levels]
+        parts.append(f"{len(engine.compiler.areas(level))} {level} areas x {len(measures)} measures")
+    con.close()
+    return f"Workload: ({' + '.join(parts)}) x {len(periods)} periods (years, financial years, quarters, months, rolling 12 months, years to date)"
+
+
+# --- the dashboard: API latency under concurrent clients, and publishing the static site (issue 4) ---
+
+SECTIONS = {"load": bench_load, "scorecard": bench_scorecard}
 
 
 def main() -> None:

@@ -133,3 +133,20 @@ def test_bad_input_raises_a_clear_value_error(p_values, q, message):
 def test_to_dict_is_json_safe():
     data = benjamini_hochberg([0.01, None, math.nan, 0.5]).to_dict()
     assert json.loads(json.dumps(data, allow_nan=False))["adjusted"][1:3] == [None, None]
+
+
+def test_row_wise_adjustment_matches_one_family_at_a_time() -> None:
+    import numpy as np
+
+    from crimeplan.stats.fdr import benjamini_hochberg, benjamini_hochberg_adjusted
+
+    rng = np.random.default_rng(3)
+    rows = rng.random((40, 25)) ** 3
+    rows[rng.random((40, 25)) < 0.2] = np.nan  # untested areas
+    rows[0] = np.nan  # a family with nothing tested
+    q = benjamini_hochberg_adjusted(rows)
+    for row, q_row in zip(rows, q):
+        expected = benjamini_hochberg([None if np.isnan(x) else float(x) for x in row]).adjusted
+        assert [None if np.isnan(x) else round(float(x), 12) for x in q_row] == [
+            None if e is None else round(e, 12) for e in expected
+        ]

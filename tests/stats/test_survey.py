@@ -247,3 +247,22 @@ def test_proportion_change_p_value_edges() -> None:
     assert proportion_change(0.5, None, 0.4, 100).p_value is None
     middling = proportion_change_counts(55, 100, 45, 100)
     assert 0.05 < middling.p_value < 0.25  # a 10-point change on 100 each is not significant
+
+
+def test_vectorised_proportion_changes_match_the_scalar() -> None:
+    import numpy as np
+
+    from crimeplan.stats.survey import proportion_change_counts, proportion_changes
+
+    rng = np.random.default_rng(11)
+    n1, n2 = rng.integers(1, 2000, 300), rng.integers(1, 2000, 300)
+    k1, k2 = rng.integers(0, n1 + 1), rng.integers(0, n2 + 1)
+    arrays = proportion_changes(k1, n1, k2, n2)
+    for i in range(300):
+        one = proportion_change_counts(int(k1[i]), int(n1[i]), int(k2[i]), int(n2[i]))
+        assert arrays.low_pp[i] == pytest.approx(one.low_pp, abs=1e-9)
+        assert arrays.high_pp[i] == pytest.approx(one.high_pp, abs=1e-9)
+        assert arrays.p_value[i] == pytest.approx(one.p_value, rel=1e-9, abs=1e-15)
+        assert arrays.verdict[i] == one.verdict
+    empty = proportion_changes([1], [0], [1], [2])
+    assert np.isnan(empty.p_value[0]) and empty.verdict[0] == "no data"

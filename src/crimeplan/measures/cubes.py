@@ -106,6 +106,10 @@ class Cube:
 
     def missing(self, period: Period) -> list[date]:
         """Months of ``period`` the source does not supply (for a yearly source: its years)."""
+        if self.granularity == "month":
+            lo, hi = period.first - self.first, period.last - self.first + 1
+            if lo >= 0 and hi <= self.available.size and self.available[lo:hi].all():
+                return []  # the usual case, without building a list
         out = []
         for m in range(period.first, period.last + 1):
             if self.granularity == "year":
@@ -126,6 +130,33 @@ class Cube:
         out = data[:, lo:hi].sum(axis=1) if hi > lo else np.zeros(len(self.areas))
         if self.missing(period):
             out = np.full(len(self.areas), np.nan)
+        return out
+
+    def totals(self, periods: list[Period], what: str = "value") -> np.ndarray:
+        """Sums over each period's months: one row per period, one column per area.
+
+        From cumulative sums along the months, so each period costs a subtraction.
+        Callers check :meth:`missing` first; months outside the cube count as 0.
+        """
+        key = f"_cumulative_{what}"
+        cumulative = getattr(self, key, None)
+        if cumulative is None:
+            data = self.value if what == "value" else self.second
+            cumulative = np.concatenate([np.zeros((data.shape[0], 1)), np.cumsum(data, axis=1)], axis=1)
+            setattr(self, key, cumulative)
+        width = cumulative.shape[1] - 1
+        lo = np.clip([p.first - self.first for p in periods], 0, width)
+        hi = np.clip([p.last - self.first + 1 for p in periods], 0, width)
+        return (cumulative[:, hi] - cumulative[:, lo]).T
+
+    def values_at_end(self, periods: list[Period], what: str = "value") -> np.ndarray:
+        """The value at each period's last month (survey estimates): one row per period."""
+        data = self.value if what == "value" else self.second
+        out = np.full((len(periods), len(self.areas)), np.nan)
+        for i, p in enumerate(periods):
+            j = p.last - self.first
+            if 0 <= j < self.available.size and self.available[j]:
+                out[i] = data[:, j]
         return out
 
     def at_end(self, period: Period) -> np.ndarray:
@@ -163,6 +194,17 @@ def _month_numbers(months: np.ndarray) -> np.ndarray:
     return as_months + 1970 * 12
 
 
+@dataclass
+class CategoryCube:
+    """Counts of one dataset by area, month and category, as parallel arrays (one entry per non-zero cell)."""
+
+    areas: np.ndarray  # index into Compiler.areas(level) per entry
+    months: np.ndarray  # month index per entry
+    category_index: np.ndarray  # index into names per entry
+    counts: np.ndarray
+    names: list[str]  # 'MAJOR / MINOR' for recorded crime; the crime or outcome type for data.police.uk
+
+
 class Compiler:
     """Builds cubes from plan sources, with the warehouse facts they need (areas, weights)."""
 
@@ -170,6 +212,8 @@ class Compiler:
         self.con = con
         self._areas: dict[str, list[str]] = {}
         self._harm: dict | None = None
+        self._slices: dict[str, list[tuple]] = {}
+        self._categories: dict[tuple, CategoryCube] = {}
 
     # --- areas ---
 
@@ -188,28 +232,34 @@ class Compiler:
 
     def periods_supplied(self, dataset: str, series: list[str] | None) -> list[date]:
         """The months the current editions supply for ``dataset`` (all of ``series`` where given)."""
+        by_period: dict[date, set[str]] = {}
+        for s, period, *_ in self._current_slices(dataset):
+            if period.year > 1:
+                by_period.setdefault(period, set()).add(s)
         if series:
-            rows = self.con.execute(
-                """SELECT period FROM current_slices WHERE dataset = ? AND list_contains(?, series)
-                   GROUP BY period HAVING count(DISTINCT series) = ? ORDER BY period""",
-                [dataset, series, len(series)],
+            wanted = set(series)
+            return sorted(p for p, have in by_period.items() if wanted <= have)
+        return sorted(by_period)
+
+    def _current_slices(self, dataset: str) -> list[tuple]:
+        """(series, period, file name, edition, sha256) of the dataset's current slices, read once."""
+        if dataset not in self._slices:
+            self._slices[dataset] = self.con.execute(
+                """SELECT c.series, c.period, f.name, f.edition, f.sha256
+                   FROM current_slices c JOIN files f USING (file_id) WHERE c.dataset = ?""",
+                [dataset],
             ).fetchall()
-        else:
-            rows = self.con.execute(
-                "SELECT DISTINCT period FROM current_slices WHERE dataset = ? ORDER BY period", [dataset]
-            ).fetchall()
-        return [p for (p,) in rows if p.year > 1]
+        return self._slices[dataset]
 
     def provenance(self, dataset: str, series: list[str], first: date, last: date) -> list[dict]:
         """The files (and editions) the current figures for these months come from."""
-        rows = self.con.execute(
-            """SELECT DISTINCT f.name, f.edition, f.sha256
-               FROM current_slices c JOIN files f USING (file_id)
-               WHERE c.dataset = ? AND (len(?) = 0 OR list_contains(?, c.series)) AND c.period BETWEEN ? AND ?
-               ORDER BY f.name""",
-            [dataset, series, series, first, last],
-        ).fetchall()
-        return [{"name": n, "edition": e, "sha256": s} for n, e, s in rows]
+        wanted = set(series)
+        files = {
+            name: {"name": name, "edition": edition, "sha256": sha}
+            for s, period, name, edition, sha in self._current_slices(dataset)
+            if (not wanted or s in wanted) and first <= period <= last
+        }
+        return [files[name] for name in sorted(files)]
 
     # --- cubes ---
 
@@ -232,9 +282,14 @@ class Compiler:
         ``rows`` is a DuckDB relation result (``fetchnumpy`` of the four columns) or a
         list of tuples; either way it is placed into the grid with numpy, not row by row.
         """
-        codes, months_col, values, seconds = _columns(rows)
+        area_index = None
+        if isinstance(rows, tuple):  # already arrays: area indices, month indices, values, seconds
+            area_index, month_numbers, values, seconds = rows
+            codes = area_index
+        else:
+            codes, months_col, values, seconds = _columns(rows)
+            month_numbers = _month_numbers(months_col)
         supplied = self.periods_supplied(dataset, series)
-        month_numbers = _month_numbers(months_col)
         areas = self.areas(level)
         candidates = [month_index(m) for m in supplied]
         if month_numbers.size:
@@ -245,15 +300,26 @@ class Compiler:
         width = last - first + 1
         value = np.zeros((len(areas), width))
         second = np.zeros((len(areas), width)) if with_second else None
-        if codes.size:
+        if area_index is not None and area_index.size:
+            pos, keep = area_index, np.ones(area_index.size, bool)
+        elif codes.size:
             order = np.array(areas, dtype=object)
             pos = np.searchsorted(order, codes)
             pos = np.clip(pos, 0, max(len(areas) - 1, 0))
             keep = (order[pos] == codes) if len(areas) else np.zeros(codes.size, bool)
+        if codes.size:
             cols = month_numbers - first
             np.add.at(value, (pos[keep], cols[keep]), values[keep])
             if with_second:
                 np.add.at(second, (pos[keep], cols[keep]), seconds[keep])
+        # An area the source never mentions is not covered by it (the Met publishes nothing for
+        # the City of London's wards): its figures are unknown, not zero.
+        covered = np.zeros(len(areas), bool)
+        if codes.size:
+            covered[pos[keep]] = True
+        value[~covered] = np.nan
+        if second is not None:
+            second[~covered] = np.nan
         available = np.zeros(width, bool)
         available[[month_index(m) - first for m in supplied]] = True
         return Cube(areas, first, value, second, available, granularity, series or [])
@@ -262,67 +328,93 @@ class Compiler:
         name, vintages = LEVELS[level]
         return "r.level = ? AND list_contains(?, r.vintage)", [name, list(vintages)]
 
+    def categories(self, dataset: str, variant: str | None, level: str) -> "CategoryCube":
+        """Monthly counts by area and category of one dataset (one scheme or force): areas × months × categories.
+
+        One query per dataset, variant and level; every measure counting some of
+        its categories is then a sum over the category axis — the dozen measures
+        reading the borough files share one pass over the warehouse.
+        """
+        key = (dataset, variant, level)
+        if key not in self._categories:
+            where, params = self._rollup_filter(level)
+            rows_of = """FROM monthly_counts m
+                    WHERE m.dataset = ? AND (? IS NULL OR m.variant = ?)"""
+            names = [c for (c,) in self.con.execute(
+                f"SELECT DISTINCT coalesce(m.major || ' / ', '') || m.category AS c {rows_of} ORDER BY c",
+                [dataset, variant, variant],
+            ).fetchall()]
+            areas = self.areas(level)
+            # Area and category indices by hash joins in SQL: numpy never sorts or searches strings.
+            rows = self.con.execute(
+                f"""WITH a AS (SELECT unnest(?) AS code, generate_subscripts(?, 1) - 1 AS area),
+                         c AS (SELECT unnest(?) AS name, generate_subscripts(?, 1) - 1 AS category),
+                         m AS (SELECT unit_level, unit_vintage, unit_code, month, count,
+                                      coalesce(m.major || ' / ', '') || m.category AS name {rows_of})
+                    SELECT a.area, year(m.month) * 12 + month(m.month) - 1 AS month, c.category, sum(m.count)::DOUBLE AS n
+                    FROM m
+                    JOIN c USING (name)
+                    JOIN area_rollup r ON r.unit_level = m.unit_level AND r.unit_vintage = m.unit_vintage
+                                      AND r.unit_code = m.unit_code
+                    JOIN a ON a.code = r.code
+                    WHERE {where}
+                    GROUP BY ALL""",
+                [areas, areas, names, names, dataset, variant, variant, *params],
+            ).fetchnumpy()
+            area = np.ma.filled(rows["area"], -1).astype(np.int64)
+            keep = area >= 0  # units outside the level's area list (none expected)
+            self._categories[key] = CategoryCube(
+                area[keep], np.asarray(rows["month"], dtype=np.int64)[keep],
+                np.asarray(rows["category"], dtype=np.int64)[keep], np.asarray(rows["n"], dtype=float)[keep], names,
+            )
+        return self._categories[key]
+
+    def _category_cube(self, level: str, dataset: str, variant: str | None, series: list[str] | None,
+                       weights: np.ndarray, second: np.ndarray | None) -> Cube:
+        """A cube summing a category cube's categories with ``weights`` (and ``second`` for a companion sum)."""
+        cats = self.categories(dataset, variant, level)
+        w = weights[cats.category_index]
+        values = cats.counts * w
+        if second is None:
+            keep = w != 0
+            data = (cats.areas[keep], cats.months[keep], values[keep], np.zeros(int(keep.sum())))
+        else:
+            data = (cats.areas, cats.months, values, cats.counts * second[cats.category_index])
+        return self._frame(level, data, series, dataset, with_second=second is not None)
+
     def _recorded_crime(self, source: RecordedCrimeSource, level: str, statistic: str) -> Cube:
-        majors = [major for major, minor in source.categories if minor == "*"]
-        pairs = [f"{major} / {minor}" for major, minor in source.categories if minor != "*"]
-        where, params = self._rollup_filter(level)
-        weight_sql, weight_params, notes = "1", [], []
-        if statistic == "harm":
-            keys, weights, unweighted = self.harm_weights(source.scheme)
-            weight_sql = "coalesce(list_extract(?, list_position(?, m.major || ' / ' || m.category)), 0)"
-            weight_params = [weights, keys]
-            notes.append(unweighted)
-        rows = self.con.execute(
-            f"""SELECT r.code, m.month, sum(m.count * w), sum(m.count * w * w)
-                FROM (SELECT *, {weight_sql} AS w FROM monthly_counts m
-                      WHERE m.dataset = ? AND m.variant = ?
-                        AND (list_contains(?, m.major) OR list_contains(?, m.major || ' / ' || m.category))) m
-                JOIN area_rollup r ON r.unit_level = m.unit_level AND r.unit_vintage = m.unit_vintage
-                                  AND r.unit_code = m.unit_code
-                WHERE {where}
-                GROUP BY ALL""",
-            [*weight_params, source.dataset, source.scheme, majors, pairs, *params],
-        ).fetchnumpy()
+        cats = self.categories(source.dataset, source.scheme, level)
+        majors = {major for major, minor in source.categories if minor == "*"}
+        pairs = {f"{major} / {minor}" for major, minor in source.categories if minor != "*"}
+        chosen = np.array([name in pairs or name.split(" / ", 1)[0] in majors for name in cats.names], dtype=float)
         native = NATIVE_LEVEL[source.dataset]
         series = [f"{LEVELS[native][0]}:{source.scheme}"]
-        cube = self._frame(level, rows, series, source.dataset, with_second=statistic == "harm")
-        cube.notes += notes
-        return cube
+        if statistic == "harm":
+            keys, weights, note = self.harm_weights(source.scheme)
+            days = dict(zip(keys, weights))
+            w = chosen * np.array([days.get(name, 0.0) for name in cats.names])
+            cube = self._category_cube(level, source.dataset, source.scheme, series, w, w * w)
+            cube.notes.append(note)
+            return cube
+        return self._category_cube(level, source.dataset, source.scheme, series, chosen, None)
 
     def _street_crime(self, source: StreetCrimeSource, level: str, statistic: str) -> Cube:
-        where, params = self._rollup_filter(level)
-        weight_sql, weight_params = "1", []
+        cats = self.categories("police_uk_street", source.force, level)
+        chosen = np.array([name in source.crime_types for name in cats.names], dtype=float)
+        series = [source.force] if source.force else None
         if statistic == "harm":
             types, weights = self.force_harm_weights(source.force)
-            weight_sql = "coalesce(list_extract(?, list_position(?, m.category)), 0)"
-            weight_params = [weights, types]
-        rows = self.con.execute(
-            f"""SELECT r.code, m.month, sum(m.count * w), sum(m.count * w * w)
-                FROM (SELECT *, {weight_sql} AS w FROM monthly_counts m
-                      WHERE m.dataset = 'police_uk_street' AND (? IS NULL OR m.variant = ?)
-                        AND list_contains(?, m.category)) m
-                JOIN area_rollup r ON r.unit_level = m.unit_level AND r.unit_vintage = m.unit_vintage
-                                  AND r.unit_code = m.unit_code
-                WHERE {where}
-                GROUP BY ALL""",
-            [*weight_params, source.force, source.force, source.crime_types, *params],
-        ).fetchnumpy()
-        series = [source.force] if source.force else None
-        return self._frame(level, rows, series, "police_uk_street", with_second=statistic == "harm")
+            days = dict(zip(types, weights))
+            w = chosen * np.array([days.get(name, 0.0) for name in cats.names])
+            return self._category_cube(level, "police_uk_street", source.force, series, w, w * w)
+        return self._category_cube(level, "police_uk_street", source.force, series, chosen, None)
 
     def _outcome(self, source: OutcomeSource, level: str, statistic: str) -> Cube:
-        where, params = self._rollup_filter(level)
-        rows = self.con.execute(
-            f"""SELECT r.code, m.month, sum(m.count) FILTER (WHERE list_contains(?, m.category)), sum(m.count)
-                FROM monthly_counts m
-                JOIN area_rollup r ON r.unit_level = m.unit_level AND r.unit_vintage = m.unit_vintage
-                                  AND r.unit_code = m.unit_code
-                WHERE m.dataset = 'police_uk_outcomes' AND (? IS NULL OR m.variant = ?) AND {where}
-                GROUP BY ALL""",
-            [source.outcome_types, source.force, source.force, *params],
-        ).fetchnumpy()
+        cats = self.categories("police_uk_outcomes", source.force, level)
+        numerator = np.array([name in source.outcome_types for name in cats.names], dtype=float)
         series = [source.force] if source.force else None
-        return self._frame(level, rows, series, "police_uk_outcomes", with_second=True)
+        # value: the outcomes of the given types; second: every outcome (the denominator)
+        return self._category_cube(level, "police_uk_outcomes", source.force, series, numerator, np.ones(len(cats.names)))
 
     def _homicide(self, source: HomicideSource, level: str, statistic: str) -> Cube:
         where, params = self._rollup_filter(level)

@@ -24,7 +24,7 @@ import numpy as np
 
 from crimeplan.errors import CrimeplanError
 from crimeplan.measures.areas import Area, Areas
-from crimeplan.measures.cubes import Compiler, Cube, reaches
+from crimeplan.measures.cubes import LEVELS, Compiler, Cube, reaches
 from crimeplan.measures.periods import Period, comparison_period, month_of, parse_period
 from crimeplan.measures.results import STATUS_OK, MeasureResult, Scorecard, SourceFigure
 from crimeplan.plan import load_plan
@@ -37,9 +37,8 @@ from crimeplan.plan.schema import (
     UnavailableSource,
 )
 from crimeplan.stats import (
-    benjamini_hochberg,
-    proportion_change,
-    proportion_change_counts,
+    benjamini_hochberg_adjusted,
+    proportion_changes,
     rate_ratio_intervals,
     weighted_rate_ratio_intervals,
 )
@@ -51,13 +50,18 @@ SPC_MONTHS = 36  # control limits from the last three years of a monthly series
 
 @dataclass
 class LevelFigures:
-    """One source's figures for every area of a level (arrays aligned with ``areas``)."""
+    """One source's figures for every area of a level, as arrays aligned with ``areas``.
+
+    Everything is computed for all areas at once; the plain-English sentence of
+    an area is written only when its figure is read (``figure(i)``).
+    """
 
     source: object
     label: str
     status: str
     message: str
     areas: list[str]
+    level: str = "london"
     current: np.ndarray | None = None
     baseline: np.ndarray | None = None
     current_denominator: np.ndarray | None = None
@@ -68,16 +72,28 @@ class LevelFigures:
     p_value: np.ndarray | None = None
     q_value: np.ndarray | None = None
     significant: np.ndarray | None = None
-    verdicts: list[str | None] = field(default_factory=list)
-    plains: list[str] = field(default_factory=list)
+    verdict: np.ndarray | None = None  # str per area, "" where there is none
     change_unit: str = "%"
-    files: list[dict] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
+    survey: bool = False  # survey shares: no sample size, so no test
+    missing: list[date] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    provenance: tuple | None = None  # (compiler, dataset, series, first, last): files looked up when asked for
+
+    @property
+    def files(self) -> list[dict]:
+        if self.provenance is None:
+            return []
+        compiler, dataset, series, first, last = self.provenance
+        return compiler.provenance(dataset, list(series), first, last)
+
+    @property
+    def tested(self) -> int:
+        return int(np.count_nonzero(~np.isnan(self.p_value))) if self.p_value is not None else 0
 
     def figure(self, index: int | None) -> SourceFigure:
         f = SourceFigure(self.source.dataset, self.label, self.status, self.message, files=self.files,
-                         missing=self.missing, notes=list(self.notes), change_unit=self.change_unit)
+                         missing=[m.strftime("%Y-%m") for m in self.missing], notes=list(self.notes),
+                         change_unit=self.change_unit)
         if self.status != STATUS_OK or index is None:
             return f
         pick = lambda arr: None if arr is None else _number(arr[index])  # noqa: E731
@@ -85,12 +101,10 @@ class LevelFigures:
         f.current_denominator, f.baseline_denominator = pick(self.current_denominator), pick(self.baseline_denominator)
         f.change, f.low, f.high = pick(self.change), pick(self.low), pick(self.high)
         f.p_value, f.q_value = pick(self.p_value), pick(self.q_value)
-        f.areas_tested = int(np.count_nonzero(~np.isnan(self.p_value))) if self.p_value is not None else 1
-        f.significant = None if self.significant is None or f.verdict == "sample size unknown" else bool(self.significant[index])
-        f.verdict = self.verdicts[index] if self.verdicts else None
-        if f.verdict == "sample size unknown":
-            f.significant = None
-        f.plain = self.plains[index] if self.plains else ""
+        f.areas_tested = max(self.tested, 1)
+        f.verdict = str(self.verdict[index]) or None
+        f.significant = None if f.verdict in (None, "sample size unknown") else bool(self.significant[index])
+        f.plain = _plain(self, index)
         return f
 
 
@@ -105,6 +119,8 @@ class Engine:
         self._cubes: dict[tuple, Cube] = {}
         self._levels: dict[tuple, list[LevelFigures]] = {}
         self._populations: dict[str, np.ndarray] = {}
+        self._mixes: dict[tuple, dict] = {}
+        self._area_index: dict[str, dict[str, int]] = {}
 
     @classmethod
     def open(cls, db=None, plan: Plan | None = None) -> "Engine":
@@ -131,139 +147,150 @@ class Engine:
 
     def evaluate(self, measure: Measure, level: str, period: Period, baseline: Period) -> list[LevelFigures]:
         """Every source of ``measure`` at ``level``: figures for every area, in source order."""
-        key = (measure.id, level, period, baseline)
-        if key not in self._levels:
-            self._levels[key] = [self._evaluate_source(measure, s, level, period, baseline) for s in measure.sources]
-        return self._levels[key]
+        return self.evaluate_many(measure, level, [(period, baseline)])[0]
 
-    def _evaluate_source(self, measure: Measure, source, level: str, period: Period, baseline: Period) -> LevelFigures:
+    def evaluate_many(self, measure: Measure, level: str,
+                      pairs: list[tuple[Period, Period]]) -> list[list[LevelFigures]]:
+        """:meth:`evaluate` for many (period, baseline) pairs at once.
+
+        One cube per source, the periods' totals from its cumulative sums, and one
+        call to the statistics for all areas of all periods: a whole level's history
+        costs little more than one period.
+        """
+        todo = [pair for pair in dict.fromkeys(pairs) if (measure.id, level, *pair) not in self._levels]
+        if todo:
+            by_source = [self._evaluate_source(measure, s, level, todo) for s in measure.sources]
+            for k, pair in enumerate(todo):
+                self._levels[(measure.id, level, *pair)] = [figures[k] for figures in by_source]
+        return [self._levels[(measure.id, level, *pair)] for pair in pairs]
+
+    def _evaluate_source(self, measure: Measure, source, level: str,
+                         pairs: list[tuple[Period, Period]]) -> list[LevelFigures]:
         label = source.label or _default_label(source)
         areas = self.compiler.areas(level)
+
+        def every_pair(status: str, message: str) -> list[LevelFigures]:
+            return [LevelFigures(source, label, status, message, areas, level) for _ in pairs]
+
         if isinstance(source, UnavailableSource):
-            return LevelFigures(source, label, "not loaded", f"no data loaded: {source.dataset} ({source.publisher}) would supply it", areas)
+            return every_pair("not loaded", f"no data loaded: {source.dataset} ({source.publisher}) would supply it")
         if not reaches(source, level):
-            return LevelFigures(source, label, "not available at this level",
-                                f"{source.dataset} is not published at or below {level} level", areas)
+            return every_pair("not available at this level", f"{source.dataset} is not published at or below {level} level")
         cube = self.cube(source, level, measure.statistic)
         span = cube.span()
         if span is None:
-            return LevelFigures(source, label, "not loaded", f"no data loaded: load {source.dataset}", areas)
-        if cube.granularity == "quarter":
-            missing = [m for p in (period, baseline) for m in ([p.end] if np.isnan(cube.at_end(p)).all() else [])]
-        else:
-            missing = sorted(set(cube.missing(period)) | set(cube.missing(baseline)))
-        figures = LevelFigures(source, label, STATUS_OK, "", areas, notes=list(cube.notes))
-        first = min(period.start, baseline.start)
-        last = max(period.end, baseline.end)
-        figures.files = self.compiler.provenance(source.dataset, cube.series, first, last)
-        if missing:
-            figures.status = "missing months"
-            figures.missing = [m.strftime("%Y-%m") for m in missing]
-            figures.message = (
-                f"{source.dataset} does not supply {_months_text(missing)}; it covers "
-                f"{span[0]:%Y-%m} to {span[1]:%Y-%m}" + (" (whole years only)" if cube.granularity == "year" else "")
-            )
-            return figures
-        if measure.statistic == "proportion":
-            self._compare_proportions(figures, cube, source, period, baseline)
-        elif measure.statistic == "harm":
-            self._compare_harm(figures, cube, period, baseline)
-        else:
-            self._compare_counts(figures, cube, measure, level, period, baseline)
-        self._control_false_discoveries(figures, level)
-        return figures
+            return every_pair("not loaded", f"no data loaded: load {source.dataset}")
+        out, ok = [], []
+        for k, (period, baseline) in enumerate(pairs):
+            f = LevelFigures(source, label, STATUS_OK, "", areas, level, notes=list(cube.notes))
+            f.provenance = (self.compiler, source.dataset, tuple(cube.series),
+                            min(period.start, baseline.start), max(period.end, baseline.end))
+            if cube.granularity == "quarter":
+                missing = [p.end for p in (period, baseline) if np.isnan(cube.at_end(p)).all()]
+            else:
+                missing = sorted(set(cube.missing(period)) | set(cube.missing(baseline)))
+            if missing:
+                f.status = "missing months"
+                f.missing = missing  # dates; written out only when a figure is read
+                f.message = (
+                    f"{source.dataset} does not supply {_months_text(missing)}; it covers "
+                    f"{span[0]:%Y-%m} to {span[1]:%Y-%m}" + (" (whole years only)" if cube.granularity == "year" else "")
+                )
+            else:
+                ok.append(k)
+            out.append(f)
+        if ok:
+            batch = [out[k] for k in ok]
+            periods = [pairs[k][0] for k in ok]
+            baselines = [pairs[k][1] for k in ok]
+            if measure.statistic == "proportion":
+                self._compare_proportions(batch, cube, source, periods, baselines)
+            elif measure.statistic == "harm":
+                self._compare_harm(batch, cube, periods, baselines)
+            else:
+                self._compare_counts(batch, cube, measure, level, periods, baselines)
+            self._control_false_discoveries(batch, level)
+        return out
 
-    def _compare_counts(self, f: LevelFigures, cube: Cube, measure: Measure, level: str, period: Period, baseline: Period) -> None:
-        cur, base = cube.total(period), cube.total(baseline)
+    def _compare_counts(self, batch: list[LevelFigures], cube: Cube, measure: Measure, level: str,
+                        periods: list[Period], baselines: list[Period]) -> None:
+        cur, base = cube.totals(periods), cube.totals(baselines)
         # Exposure is months: a year to date is compared with a whole baseline year per month.
-        rr = rate_ratio_intervals(cur, base, period.n_months, baseline.n_months)
-        f.current, f.baseline = cur, base
+        rr = rate_ratio_intervals(cur, base, _months(periods), _months(baselines))
+        shown_cur, shown_base = cur, base
         if measure.statistic == "rate":
-            population = self.population(level)
+            population = self.population(level)[None, :]
             with np.errstate(divide="ignore", invalid="ignore"):
-                f.current, f.baseline = cur / population * 1000, base / population * 1000
-            f.notes.append("rate per 1,000 residents (Census 2021 usual residents; best-fit sums for wards)")
-        f.change, f.low, f.high = rr.change_pct, rr.change_low_pct, rr.change_high_pct
-        f.p_value = rr.p_value
-        if period.kind == "fytd" and period.n_months < 6:
-            f.notes.append(f"a year to date of {period.n_months} month(s) is a fragile comparison: seasonal patterns dominate early in the year")
+                shown_cur, shown_base = cur / population * 1000, base / population * 1000
+        for i, f in enumerate(batch):
+            f.current, f.baseline = shown_cur[i], shown_base[i]
+            f.change, f.low, f.high = rr.change_pct[i], rr.change_low_pct[i], rr.change_high_pct[i]
+            # Nothing in either period tells nothing: such areas are not tested (nor counted in FDR).
+            f.p_value = np.where((cur[i] + base[i]) > 0, rr.p_value[i], np.nan)
+            if measure.statistic == "rate":
+                f.notes.append("rate per 1,000 residents (Census 2021 usual residents; best-fit sums for wards)")
+            if periods[i].kind == "fytd" and periods[i].n_months < 6:
+                f.notes.append(f"a year to date of {periods[i].n_months} month(s) is a fragile comparison: "
+                               "seasonal patterns dominate early in the year")
 
-    def _compare_harm(self, f: LevelFigures, cube: Cube, period: Period, baseline: Period) -> None:
-        h_cur, v_cur = cube.total(period), cube.total(period, "second")
-        h_base, v_base = cube.total(baseline), cube.total(baseline, "second")
-        rr = weighted_rate_ratio_intervals(h_cur, v_cur, h_base, v_base, period.n_months, baseline.n_months)
-        f.current, f.baseline = h_cur, h_base
-        f.change, f.low, f.high, f.p_value = rr.change_pct, rr.change_low_pct, rr.change_high_pct, rr.p_value
-        f.notes.append("interval by the delta method for weighted Poisson sums (approximate)")
+    def _compare_harm(self, batch: list[LevelFigures], cube: Cube, periods: list[Period], baselines: list[Period]) -> None:
+        h_cur, v_cur = cube.totals(periods), cube.totals(periods, "second")
+        h_base, v_base = cube.totals(baselines), cube.totals(baselines, "second")
+        rr = weighted_rate_ratio_intervals(h_cur, v_cur, h_base, v_base, _months(periods), _months(baselines))
+        for i, f in enumerate(batch):
+            f.current, f.baseline = h_cur[i], h_base[i]
+            f.change, f.low, f.high, f.p_value = rr.change_pct[i], rr.change_low_pct[i], rr.change_high_pct[i], rr.p_value[i]
+            f.notes.append("interval by the delta method for weighted Poisson sums (approximate)")
 
-    def _compare_proportions(self, f: LevelFigures, cube: Cube, source, period: Period, baseline: Period) -> None:
-        f.change_unit = "pp"
-        n = len(f.areas)
-        if isinstance(source, SurveySource):
-            p_cur, p_base = cube.at_end(period), cube.at_end(baseline)
-            n_cur = cube.second[:, period.last - cube.first]
-            n_base = cube.second[:, baseline.last - cube.first]
-            f.notes.append(
-                f"survey estimates for the quarter ending {period.end:%B %Y} and {baseline.end:%B %Y} "
-                "(the dashboard's rolling estimates)"
-            )
-        else:
-            num_c, den_c = cube.total(period), cube.total(period, "second")
-            num_b, den_b = cube.total(baseline), cube.total(baseline, "second")
-            with np.errstate(divide="ignore", invalid="ignore"):
-                p_cur, p_base = num_c / den_c, num_b / den_b
-            n_cur, n_base = den_c, den_b
-        f.current, f.baseline = p_cur * 100, p_base * 100
-        f.current_denominator, f.baseline_denominator = n_cur, n_base
-        f.change = (p_cur - p_base) * 100
-        f.low, f.high, f.p_value = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
-        f.verdicts, f.plains = [None] * n, [""] * n
-        f.significant = np.zeros(n, bool)
-        for i in range(n):
-            if math.isnan(p_cur[i]) or math.isnan(p_base[i]):
-                continue
+    def _compare_proportions(self, batch: list[LevelFigures], cube: Cube, source,
+                             periods: list[Period], baselines: list[Period]) -> None:
+        for f, period, baseline in zip(batch, periods, baselines):
+            f.change_unit = "pp"
             if isinstance(source, SurveySource):
-                nc = None if math.isnan(n_cur[i]) else float(n_cur[i])
-                nb = None if math.isnan(n_base[i]) else float(n_base[i])
-                change = proportion_change(float(p_cur[i]), nc, float(p_base[i]), nb)
-            else:
-                change = proportion_change_counts(int(num_c[i]), int(den_c[i]), int(num_b[i]), int(den_b[i]))
-            f.low[i] = np.nan if change.low_pp is None else change.low_pp
-            f.high[i] = np.nan if change.high_pp is None else change.high_pp
-            f.p_value[i] = np.nan if change.p_value is None else change.p_value
-            f.verdicts[i] = change.verdict
-            f.plains[i] = change.plain
-
-    def _control_false_discoveries(self, f: LevelFigures, level: str) -> None:
-        """Verdicts: at London the test itself; below it, after BH across the level's areas."""
-        p = f.p_value
-        tested = ~np.isnan(p)
-        q = np.full(p.shape, np.nan)
-        if level != "london" and tested.sum() > 1:
-            fdr = benjamini_hochberg([float(x) if ok else None for x, ok in zip(p, tested)], q=ALPHA)
-            q = np.array([np.nan if v is None else v for v in fdr.adjusted], dtype=float)
-            decide = q
+                f.notes.append(f"survey estimates for the quarter ending {period.end:%B %Y} and {baseline.end:%B %Y} "
+                               "(the dashboard's rolling estimates)")
+        if isinstance(source, SurveySource):
+            p_cur, p_base = cube.values_at_end(periods), cube.values_at_end(baselines)
+            n_cur, n_base = cube.values_at_end(periods, "second"), cube.values_at_end(baselines, "second")
+            if np.isnan(n_cur).all() or np.isnan(n_base).all():  # MOPAC publishes no sample sizes: no test
+                for i, f in enumerate(batch):
+                    f.survey = True
+                    f.current, f.baseline = p_cur[i] * 100, p_base[i] * 100
+                    f.change = (p_cur[i] - p_base[i]) * 100
+                    f.low, f.high, f.p_value = (np.full(len(f.areas), np.nan) for _ in range(3))
+                return
+            successes_c, successes_b = p_cur * n_cur, p_base * n_base
         else:
-            decide = p
-        f.q_value = q
-        n = len(f.areas)
-        f.significant = np.where(np.isnan(decide), False, decide < ALPHA)
-        if not f.verdicts:
-            f.verdicts, f.plains = [None] * n, [""] * n
-        for i in range(n):
-            if f.verdicts[i] == "sample size unknown":
-                continue
-            if np.isnan(p[i]):
-                f.verdicts[i] = None
-                f.plains[i] = "no comparison possible: nothing recorded in either period" if (
-                    f.current is not None and _number(f.current[i]) == 0) else "no comparison possible"
-                continue
-            rising = f.current[i] > f.baseline[i]
-            if f.significant[i]:
-                f.verdicts[i] = "significant rise" if rising else "significant fall"
+            successes_c, n_cur = cube.totals(periods), cube.totals(periods, "second")
+            successes_b, n_base = cube.totals(baselines), cube.totals(baselines, "second")
+        changes = proportion_changes(successes_c, n_cur, successes_b, n_base)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share_c, share_b = successes_c / n_cur * 100, successes_b / n_base * 100
+        for i, f in enumerate(batch):
+            f.current, f.baseline = share_c[i], share_b[i]
+            f.current_denominator, f.baseline_denominator = n_cur[i], n_base[i]
+            f.change, f.low, f.high = changes.difference_pp[i], changes.low_pp[i], changes.high_pp[i]
+            f.p_value = changes.p_value[i]
+
+    def _control_false_discoveries(self, batch: list[LevelFigures], level: str) -> None:
+        """Verdicts: at London the test itself; below it, after BH across the level's areas (per period)."""
+        p = np.vstack([f.p_value for f in batch])
+        tested = ~np.isnan(p)
+        q = benjamini_hochberg_adjusted(p) if level != "london" else np.full(p.shape, np.nan)
+        several = (tested.sum(axis=1, keepdims=True) > 1) & (level != "london")
+        decide = np.where(several, q, p)
+        significant = tested & (np.nan_to_num(decide, nan=1.0) < ALPHA)
+        current = np.vstack([np.nan_to_num(f.current, nan=0) for f in batch])
+        baseline = np.vstack([np.nan_to_num(f.baseline, nan=0) for f in batch])
+        verdict = np.where(significant, np.where(current > baseline, "significant rise", "significant fall"),
+                           "no significant change")
+        for i, f in enumerate(batch):
+            f.q_value = q[i] if several[i, 0] else np.full(p.shape[1], np.nan)
+            f.significant = significant[i]
+            if f.survey:
+                f.verdict = np.where(np.isnan(f.change), "", "sample size unknown")
             else:
-                f.verdicts[i] = "no significant change"
-            f.plains[i] = _plain(f, i, level, int(tested.sum()))
+                f.verdict = np.where(tested[i], verdict[i], "")
 
     # --- one area -------------------------------------------------------------------------------
 
@@ -279,7 +306,9 @@ class Engine:
                                  f"{measure.title} is not measured at {area.level} level (levels: {', '.join(measure.levels)})",
                                  None)
         figures = self.evaluate(measure, area.level, period, base)
-        index = {code: i for i, code in enumerate(self.compiler.areas(area.level))}.get(area.code)
+        if area.level not in self._area_index:
+            self._area_index[area.level] = {code: i for i, code in enumerate(self.compiler.areas(area.level))}
+        index = self._area_index[area.level].get(area.code)
         computed = [lf.figure(index) for lf in figures if lf.status == STATUS_OK]
         would = [
             {"dataset": lf.source.dataset, "label": lf.label, "publisher": getattr(lf.source, "publisher", None),
@@ -314,13 +343,18 @@ class Engine:
             priorities.append({"id": p.id, "title": p.title, "results": results})
         return Scorecard(self.plan.id, self.plan.title, area, period, base, comparison, priorities)
 
+    def level_scorecard(self, level: str, period: Period | str | None = None,
+                        baseline: str | None = None) -> dict[str, list[LevelFigures]]:
+        """Every measure valid at ``level``, for every area of the level at once (maps, the static site)."""
+        period = period if isinstance(period, Period) else self.period(period)
+        base, _ = self.against(period, baseline)
+        return {m.id: self.evaluate(m, level, period, base) for m in self.plan.measures if level in m.levels}
+
     # --- populations ----------------------------------------------------------------------------
 
     def population(self, level: str) -> np.ndarray:
         """Usual residents (Census 2021) of every area of the level, NaN where unknown."""
         if level not in self._populations:
-            from crimeplan.measures.cubes import LEVELS
-
             name, vintages = LEVELS[level]
             rows = dict(self.con.execute(
                 """WITH base AS (
@@ -344,6 +378,60 @@ class Engine:
             areas = self.compiler.areas(level)
             self._populations[level] = np.array([rows.get(a, np.nan) for a in areas], dtype=float)
         return self._populations[level]
+
+    # --- crime mix ------------------------------------------------------------------------------
+
+    def crime_mix(self, area: Area | str | None = None, period: Period | str | None = None) -> dict:
+        """Recorded crime in an area by offence category: counts, and harm (CCHI days) beside them.
+
+        Counting every crime as 1 hides harm: a rape weighs 2,555 days, a shoplifting
+        one. The mix shows each category's share of offences and of harm.
+        """
+        area = area if isinstance(area, Area) else self.areas.get(area)
+        return self.crime_mixes(area.level, period)[area.code]
+
+    def crime_mixes(self, level: str, period: Period | str | None = None) -> dict[str, dict]:
+        """:meth:`crime_mix` for every area of ``level`` at once (one query), keyed by area code.
+
+        The source is the most local recorded-crime file covering the whole period:
+        the ward file, else the borough files, new categories first.
+        """
+        period = period if isinstance(period, Period) else self.period(period)
+        key = (level, period)
+        if key in self._mixes:
+            return self._mixes[key]
+        areas = self.areas.level(level)
+        mixes = None
+        for dataset, scheme, native in crime_mix_sources(level):
+            series = [f"{native}:{scheme}"]
+            supplied = set(self.compiler.periods_supplied(dataset, series))
+            if not all(m in supplied for m in period.months):
+                continue
+            keys, weights, note = self.compiler.harm_weights(scheme)
+            name, vintages = LEVELS[level]
+            rows = self.con.execute(
+                """SELECT r.code, m.major, m.category, sum(m.count) AS n,
+                          any_value(coalesce(list_extract(?, list_position(?, m.major || ' / ' || m.category)), 0)) AS w
+                   FROM monthly_counts m
+                   JOIN area_rollup r ON r.unit_level = m.unit_level AND r.unit_vintage = m.unit_vintage
+                                     AND r.unit_code = m.unit_code
+                   WHERE m.dataset = ? AND m.variant = ? AND r.level = ? AND list_contains(?, r.vintage)
+                     AND m.month BETWEEN ? AND ?
+                   GROUP BY ALL ORDER BY r.code, n DESC, m.major, m.category""",
+                [weights, keys, dataset, scheme, name, list(vintages), period.start, period.end],
+            ).fetchall()
+            files = self.compiler.provenance(dataset, series, period.start, period.end)
+            by_area: dict[str, list] = {}
+            for code, major, minor, n, w in rows:
+                by_area.setdefault(code, []).append((major, minor, n, w))
+            mixes = {a.code: _mix(a, period, dataset, scheme, by_area.get(a.code, []), files, note) for a in areas}
+            break
+        if mixes is None:
+            mixes = {a.code: {"area": a.to_dict(), "period": period.label, "period_text": period.describe(),
+                              "dataset": None, "categories": [], "majors": [], "files": [],
+                              "note": "no recorded-crime file covers this area and period"} for a in areas}
+        self._mixes[key] = mixes
+        return mixes
 
     # --- series ---------------------------------------------------------------------------------
 
@@ -374,6 +462,43 @@ class Engine:
 # --- helpers ------------------------------------------------------------------------------------
 
 
+def crime_mix_sources(level: str) -> list[tuple[str, str, str]]:
+    """The recorded-crime files a crime mix at ``level`` can read, most local first: (dataset, scheme, native level)."""
+    candidates = [("mps_ward_crime", "new", "ward")] if level == "ward" else []
+    candidates += [("mps_borough_crime", "new", "borough"), ("mps_borough_crime", "old", "borough")]
+    return [c for c in candidates if level in ("london", "bcu", "borough", c[2])]
+
+
+def _mix(area: Area, period: Period, dataset: str, scheme: str, rows: list, files: list[dict], note: str) -> dict:
+    """One area's crime mix from its (major, category, count, CCHI weight) rows, largest first."""
+    total = sum(n for _, _, n, _ in rows)
+    harm_total = sum(n * w for _, _, n, w in rows)
+    categories = [
+        {"major": major, "category": minor, "count": int(n), "share_pct": 100 * n / total if total else None,
+         "weight_days": w, "harm_days": n * w, "harm_share_pct": 100 * n * w / harm_total if harm_total else None}
+        for major, minor, n, w in rows
+    ]
+    majors: dict[str, dict] = {}
+    for c in categories:
+        m = majors.setdefault(c["major"], {"major": c["major"], "count": 0, "harm_days": 0.0})
+        m["count"] += c["count"]
+        m["harm_days"] += c["harm_days"]
+    for m in majors.values():
+        m["share_pct"] = 100 * m["count"] / total if total else None
+        m["harm_share_pct"] = 100 * m["harm_days"] / harm_total if harm_total else None
+    return {
+        "area": area.to_dict(), "period": period.label, "period_text": period.describe(),
+        "dataset": dataset, "scheme": scheme, "total": int(total), "harm_days": harm_total,
+        "categories": categories, "majors": sorted(majors.values(), key=lambda m: (-m["count"], m["major"])),
+        "files": files, "note": note,
+    }
+
+
+def _months(periods: list[Period]) -> np.ndarray:
+    """Each period's length in months, as a column to broadcast against areas."""
+    return np.array([p.n_months for p in periods], dtype=float)[:, None]
+
+
 def _number(x) -> float | None:
     if x is None:
         return None
@@ -394,11 +519,16 @@ def _default_label(source) -> str:
     return f"{source.dataset}{extra}"
 
 
-def _plain(f: LevelFigures, i: int, level: str, tested: int) -> str:
+def _plain(f: LevelFigures, i: int) -> str:
     """One sentence a resident can read: the change, its interval, and what it means."""
     cur, base = _number(f.current[i]), _number(f.baseline[i])
     change, low, high = _number(f.change[i]), _number(f.low[i]), _number(f.high[i])
     pp = f.change_unit == "pp"
+    verdict = str(f.verdict[i])
+    if not verdict:
+        if cur is None and base is None:
+            return f"no figures: {f.source.dataset} publishes nothing for this area"
+        return "no comparison possible: nothing recorded in either period" if cur == 0 else "no comparison possible"
 
     def signed(v: float | None) -> str:
         if v is None:
@@ -414,14 +544,16 @@ def _plain(f: LevelFigures, i: int, level: str, tested: int) -> str:
         head = f"{word} {size}{values}" if word != "Unchanged" else f"Unchanged{values}"
         if low is not None or high is not None:
             head += f" (95% interval {signed(low)} to {signed(high)})"
-    several = level != "london" and tested > 1
-    if f.verdicts[i] == "no significant change":
+    if verdict == "sample size unknown":
+        return f"{head}: whether this is more than sampling error cannot be said, because the publisher does not give the sample size."
+    several = f.level != "london" and f.tested > 1
+    if verdict == "no significant change":
         raw_p = _number(f.p_value[i])
         tail = "within the range expected from chance"
         if several and raw_p is not None and raw_p < ALPHA:
-            tail = f"not significant once allowing for {tested} areas tested at once (false discovery rate)"
+            tail = f"not significant once allowing for {f.tested} areas tested at once (false discovery rate)"
     else:
-        tail = "more than chance would explain" + (f", even allowing for {tested} areas tested at once" if several else "")
+        tail = "more than chance would explain" + (f", even allowing for {f.tested} areas tested at once" if several else "")
     return f"{head}: {tail}."
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date
 
 from crimeplan.errors import CrimeplanError
@@ -55,11 +56,11 @@ class Period:
     start: date  # first month
     end: date  # last month
 
-    @property
+    @cached_property
     def first(self) -> int:
         return month_index(self.start)
 
-    @property
+    @cached_property
     def last(self) -> int:
         return month_index(self.end)
 

@@ -20,15 +20,16 @@ read-only numpy arrays with NaN where the single result has None; their
 ``to_dict()`` gives nested lists with None.
 """
 
-from crimeplan.stats.fdr import FdrResult, benjamini_hochberg
-from crimeplan.stats.hotspots import HotspotArea, HotspotResult, getis_ord_gi_star
+from crimeplan.stats.fdr import FdrResult, benjamini_hochberg, benjamini_hochberg_adjusted
 from crimeplan.stats.rate_ratio import RateRatio, RateRatioArrays, rate_ratio_interval, rate_ratio_intervals
 from crimeplan.stats.spc import ControlChart, Signal, c_chart, u_chart, western_electric_rules
 from crimeplan.stats.survey import (
     ProportionChange,
+    ProportionChangeArrays,
     SurveyInterval,
     proportion_change,
     proportion_change_counts,
+    proportion_changes,
     wilson_interval,
 )
 from crimeplan.stats.weighted_poisson import (
@@ -44,6 +45,7 @@ __all__ = [
     "HotspotArea",
     "HotspotResult",
     "ProportionChange",
+    "ProportionChangeArrays",
     "RateRatio",
     "RateRatioArrays",
     "Signal",
@@ -51,10 +53,12 @@ __all__ = [
     "WeightedRateRatio",
     "WeightedRateRatioArrays",
     "benjamini_hochberg",
+    "benjamini_hochberg_adjusted",
     "c_chart",
     "getis_ord_gi_star",
     "proportion_change",
     "proportion_change_counts",
+    "proportion_changes",
     "rate_ratio_interval",
     "rate_ratio_intervals",
     "u_chart",
@@ -63,3 +67,12 @@ __all__ = [
     "western_electric_rules",
     "wilson_interval",
 ]
+
+
+def __getattr__(name: str):
+    # Hot-spot statistics need esda/libpysal, slow to import (over a second): load them on first use.
+    if name in ("HotspotArea", "HotspotResult", "getis_ord_gi_star"):
+        from crimeplan.stats import hotspots
+
+        return getattr(hotspots, name)
+    raise AttributeError(f"module 'crimeplan.stats' has no attribute {name!r}")

@@ -77,11 +77,7 @@ def benjamini_hochberg(p_values: Sequence[float | None], q: float = 0.05) -> Fdr
         p = np.asarray(values)
         order = np.argsort(p, kind="stable")
         ranks = np.arange(1, m + 1)
-        scaled = p[order] * m / ranks
-        # Running minimum from the largest p-value down makes the q-values monotone.
-        q_sorted = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
-        q_values = np.empty(m)
-        q_values[order] = q_sorted
+        q_values = benjamini_hochberg_adjusted(p[None, :])[0]
         # Decide by the paper's step-up rule itself rather than by q-value <= q, so
         # that rounding in m * p / i cannot flip a decision at the boundary.
         passing = np.nonzero(p[order] <= ranks * q / m)[0]
@@ -98,3 +94,26 @@ def benjamini_hochberg(p_values: Sequence[float | None], q: float = 0.05) -> Fdr
         n_tests=m,
         n_rejected=sum(rejected),
     )
+
+
+def benjamini_hochberg_adjusted(p_values: np.ndarray) -> np.ndarray:
+    """BH-adjusted p-values (q-values) for each row of a 2-D array, rows independent; NaN = not tested.
+
+    The vectorised form used when one comparison is made across many areas for
+    many periods at once: row i holds the areas' p-values for period i.
+    """
+    p = np.asarray(p_values, dtype=float)
+    if p.ndim != 2:
+        raise ValueError("expected a 2-D array: one row of p-values per family of tests")
+    tested = ~np.isnan(p)
+    m = tested.sum(axis=1, keepdims=True)
+    order = np.argsort(np.where(tested, p, np.inf), axis=1, kind="stable")
+    p_sorted = np.take_along_axis(p, order, axis=1)
+    ranks = np.arange(1, p.shape[1] + 1)[None, :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scaled = np.where(ranks <= m, p_sorted * m / ranks, np.inf)
+    # Running minimum from the largest p-value down makes the q-values monotone.
+    q_sorted = np.minimum(np.minimum.accumulate(scaled[:, ::-1], axis=1)[:, ::-1], 1.0)
+    q = np.empty_like(p)
+    np.put_along_axis(q, order, q_sorted, axis=1)
+    return np.where(tested, q, np.nan)

@@ -57,7 +57,7 @@ import numbers
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from scipy.optimize import brentq
+import numpy as np
 from scipy.stats import norm
 
 ChangeVerdict = Literal["significant rise", "significant fall", "no significant change", "sample size unknown"]
@@ -185,7 +185,7 @@ def proportion_change(
         )
 
     assert current.high is not None and baseline.high is not None
-    low, high = _newcombe_limits(current.proportion, current.n, baseline.proportion, baseline.n, confidence)
+    low, high = (float(x) for x in _newcombe_limits(current.proportion, current.n, baseline.proportion, baseline.n, confidence))
     significant = low > 0 or high < 0
     p_value = _matching_p_value(current.proportion, current.n, baseline.proportion, baseline.n)
     if significant:
@@ -239,41 +239,100 @@ def proportion_change_counts(
     )
 
 
-def _newcombe_limits(p1: float, n1: float, p2: float, n2: float, confidence: float) -> tuple[float, float]:
-    """Newcombe's hybrid score interval (method 10) for p1 - p2, as proportions."""
-    l1, u1 = _wilson_limits(p1, n1, confidence)
-    l2, u2 = _wilson_limits(p2, n2, confidence)
+def _newcombe_limits(p1, n1, p2, n2, confidence: float):
+    """Newcombe's hybrid score interval (method 10) for p1 - p2, as proportions; scalars or arrays."""
+    return _newcombe_limits_z(p1, n1, p2, n2, float(norm.ppf(0.5 + confidence / 2)))
+
+
+def _newcombe_limits_z(p1, n1, p2, n2, z):
+    l1, u1 = _wilson_limits_z(p1, n1, z)
+    l2, u2 = _wilson_limits_z(p2, n2, z)
+    d = np.subtract(p1, p2)
+    return d - np.hypot(np.subtract(p1, l1), np.subtract(u2, p2)), d + np.hypot(np.subtract(u1, p1), np.subtract(p2, l2))
+
+
+def _matching_p_value(p1, n1, p2, n2):
+    """1 − the highest confidence level whose Newcombe interval still includes 0; scalars or arrays.
+
+    The interval widens as z grows, so the limit nearest 0 crosses it once:
+    bisection on z (40 halvings of a bracket around the Wald z) finds the crossing for
+    every comparison at once, and p = 2·(1 − Φ(z)). For a rise only the lower
+    limit matters, which needs p1's lower and p2's upper Wilson limit; a fall is
+    the same question with the two proportions swapped.
+    """
+    p1, n1, p2, n2 = (np.asarray(x, dtype=float) for x in (p1, n1, p2, n2))
     d = p1 - p2
-    return d - math.hypot(p1 - l1, u2 - p2), d + math.hypot(u1 - p1, p2 - l2)
+    rise = d >= 0
+    # Put the larger proportion first: the question is then always "is the lower limit above 0?"
+    a, na = np.where(rise, p1, p2), np.where(rise, n1, n2)
+    b, nb = np.where(rise, p2, p1), np.where(rise, n2, n1)
+    gap_now = np.abs(d)
+    # Bracket the crossing around the Wald z, then halve 40 times (to ~1e-11 in z).
+    with np.errstate(divide="ignore", invalid="ignore"):
+        wald = gap_now / np.sqrt(a * (1 - a) / na + b * (1 - b) / nb)
+    wald = np.where(np.isfinite(wald), wald, 40.0)
+    lo, hi = np.zeros_like(d), np.minimum(np.maximum(2 * wald, 4.0) + 4.0, 40.0)
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        low_a, _ = _wilson_limits_z(a, na, mid)
+        _, high_b = _wilson_limits_z(b, nb, mid)
+        above = gap_now - np.hypot(a - low_a, high_b - b) > 0
+        lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
+    p = 2 * norm.sf((lo + hi) / 2)
+    p = np.where(d == 0, 1.0, np.minimum(p, 1.0))
+    return float(p) if p.ndim == 0 else p
 
 
-def _matching_p_value(p1: float, n1: float, p2: float, n2: float) -> float:
-    """1 − the highest confidence level whose Newcombe interval still includes 0."""
-    d = p1 - p2
-    if d == 0:
-        return 1.0
+@dataclass(frozen=True)
+class ProportionChangeArrays:
+    """:func:`proportion_changes` for many comparisons: arrays, NaN where a denominator is 0."""
 
-    def gap(confidence: float) -> float:  # the limit nearest 0, signed so that it falls through 0
-        low, high = _newcombe_limits(p1, n1, p2, n2, confidence)
-        return low if d > 0 else -high
+    difference_pp: np.ndarray
+    low_pp: np.ndarray
+    high_pp: np.ndarray
+    p_value: np.ndarray
+    significant: np.ndarray
+    verdict: np.ndarray
 
-    lo, hi = 1e-12, 1.0 - 1e-15
-    if gap(hi) > 0:  # excludes 0 even at the highest representable confidence
-        return 1e-15
-    if gap(lo) <= 0:
-        return 1.0
-    return float(1.0 - brentq(gap, lo, hi, xtol=1e-15, rtol=1e-12))
+
+def proportion_changes(current_successes, current_n, baseline_successes, baseline_n,
+                       confidence: float = 0.95) -> ProportionChangeArrays:
+    """Newcombe intervals and matching p-values for many shares with known counts at once.
+
+    The same computation as :func:`proportion_change_counts`, vectorised; a
+    comparison with a zero denominator gets NaN and the verdict "no data".
+    """
+    _check_confidence(confidence)
+    k1, n1, k2, n2 = (np.asarray(x, dtype=float) for x in (current_successes, current_n, baseline_successes, baseline_n))
+    valid = (n1 > 0) & (n2 > 0)
+    safe = lambda n: np.where(valid, n, 1.0)  # noqa: E731 - placeholders where there is no share
+    p1, p2 = np.where(valid, k1 / safe(n1), 0.5), np.where(valid, k2 / safe(n2), 0.5)
+    low, high = _newcombe_limits(p1, safe(n1), p2, safe(n2), confidence)
+    p_value = np.asarray(_matching_p_value(p1, safe(n1), p2, safe(n2)), dtype=float)
+    nan = np.full(p1.shape, np.nan)
+    low, high = np.where(valid, low * 100, nan), np.where(valid, high * 100, nan)
+    p_value = np.where(valid, p_value, nan)
+    significant = valid & ((low > 0) | (high < 0))
+    verdict = np.where(~valid, "no data", np.where(low > 0, "significant rise",
+                                                   np.where(high < 0, "significant fall", "no significant change")))
+    return ProportionChangeArrays(np.where(valid, (p1 - p2) * 100, nan), low, high, p_value, significant, verdict)
 
 
 def _wilson_limits(p: float, n: float, confidence: float) -> tuple[float, float]:
-    z = float(norm.ppf(0.5 + confidence / 2))
+    low, high = _wilson_limits_z(p, n, float(norm.ppf(0.5 + confidence / 2)))
+    return float(low), float(high)
+
+
+def _wilson_limits_z(p, n, z):
+    """Wilson limits for proportion(s) p from n, at the normal quantile z; scalars or arrays."""
+    p, n = np.asarray(p, dtype=float), np.asarray(n, dtype=float)
     z2_over_n = z * z / n
     denominator = 1.0 + z2_over_n
     centre = (p + z2_over_n / 2) / denominator
-    half = z / denominator * math.sqrt(p * (1 - p) / n + z2_over_n / (4 * n))
+    half = z / denominator * np.sqrt(p * (1 - p) / n + z2_over_n / (4 * n))
     # At p = 0 or 1 one limit is exactly the boundary; avoid rounding just past it.
-    low = 0.0 if p == 0 else max(0.0, centre - half)
-    high = 1.0 if p == 1 else min(1.0, centre + half)
+    low = np.where(p == 0, 0.0, np.maximum(0.0, centre - half))
+    high = np.where(p == 1, 1.0, np.minimum(1.0, centre + half))
     return low, high
 
 

@@ -68,7 +68,7 @@ def _refresh_area_rollup(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DELETE FROM area_rollup")
     # Areas and their ancestors: borough -> bcu -> london, ward -> borough.
     con.execute(
-        f"""INSERT INTO area_rollup
+        """INSERT INTO area_rollup
         WITH RECURSIVE up(unit_level, unit_vintage, unit_code, level, vintage, code, parent_level, parent_code) AS (
             SELECT level, vintage, code, level, vintage, code, parent_level, parent_code
             FROM area_current WHERE level IN ('london', 'bcu', 'borough', 'ward')

@@ -117,7 +117,10 @@ def load_input(con: duckdb.DuckDBPyConnection, inp: InputFile, progress: Progres
             _load_in_transaction(con, inp, found.reader.parts(inp), sha256, report, progress)
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.TransactionException:
+                pass  # the failure was the commit itself: DuckDB has already discarded the transaction
             raise
         report.status = "loaded"
     except CrimeplanError as exc:
