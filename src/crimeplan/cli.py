@@ -379,5 +379,82 @@ def areas(
         console.print(table)
 
 
+claims_app = typer.Typer(help="Check published claims about the plan's measures against the data.", no_args_is_help=True)
+app.add_typer(claims_app, name="claims")
+
+VERDICT_STYLES = {"supported": "green", "approximately supported": "yellow", "not supported": "red", "unverifiable": "dim"}
+
+
+@claims_app.command("check")
+def claims_check(
+    file: Optional[Path] = typer.Argument(None, help="A claims file (default: the examples shipped beside the plan)."),
+    plan: Optional[Path] = typer.Option(None, "--plan", help="A plan file (default: the London plan shipped with crimeplan)."),
+    format: TableOrJson = typer.Option(TableOrJson.table, "--format"),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """Check each claim: the figure from every source, a verdict, and whether the change is more than noise."""
+    from crimeplan.claims import check_claims, claims_beside, load_claims
+
+    try:
+        engine = _engine(db, plan)
+        if file is None and plan is not None:
+            file = claims_beside(plan)
+            if not file.exists():
+                raise CrimeplanError(f"no claims file given, and none beside the plan ({file})")
+        checks = check_claims(engine, load_claims(file, engine.plan, engine.areas))
+    except CrimeplanError as exc:
+        _fail(exc)
+    rows = [c.to_dict() for c in checks]
+    if format is TableOrJson.json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"Claims checked against {engine.plan.title}", title_justify="left")
+    table.add_column("claim", ratio=3, overflow="fold")
+    table.add_column("stated", justify="right", no_wrap=True)
+    table.add_column("computed (95% interval)", justify="right", ratio=2)
+    table.add_column("verdict", ratio=2, overflow="fold")
+    table.add_column("real change?", ratio=2, overflow="fold")
+    for r in rows:
+        unit = r["change_unit"]
+        change = r["kind"] == "change"
+        written = r["stated_as_written"].strip().removesuffix("%")
+        stated = (written if written[:1] in "+-−" or float(r["stated_change_pct"]) == 0 else f"+{written}") \
+            + ("pp" if unit == "pp" else "%") if change else written
+        if r["verdict"] == "unverifiable":
+            computed = "—"
+        else:
+            computed = f"{r['computed_change_pct']:+.1f}{'pp' if unit == 'pp' else '%'}" if change \
+                else _fmt(r["computed_value"], decimals=1)
+            low, high = r["interval_pct"] or (None, None)
+            if change and (low is not None or high is not None):
+                computed += f"\n({_fmt(low, unit)} to {_fmt(high, unit)})"
+            computed += f"\n[dim]{r['source']['label']}[/]"
+        verdict = f"[{VERDICT_STYLES[r['verdict']]}]{r['verdict']}[/]"
+        if r["sources_disagree"]:
+            verdict += "\n[yellow]sources disagree[/]"
+        for a in r["alternatives"]:
+            figure = (f"{a['computed_change_pct']:+.1f}{'pp' if unit == 'pp' else '%'}"
+                      if change and a["computed_change_pct"] is not None else _fmt(a["computed_value"], decimals=1))
+            verdict += f"\n[dim]{a['label']}: {figure}, {a['verdict']}[/]"
+        if r["verdict"] == "unverifiable":
+            verdict += "\n[dim]" + "; ".join(f"{w['dataset']}: {w['reason']}" for w in r["would_supply"]) + "[/]"
+        real = {True: "yes: " + (r["significance"] or ""), False: "no: within chance"}.get(r["significant"], "—")
+        if r["significant"] is None and r["significance"] == "sample size unknown":
+            real = "cannot say: sample size unknown"
+        if r["significant"] is False and (r["areas_tested"] or 1) > 1 and (r["p_value"] or 1) < 0.05:
+            real = f"no: not once {r['areas_tested']:,} areas are allowed for (FDR)"
+        table.add_row(f"[bold]{r['id']}[/]\n{r['statement']}", stated, computed, verdict, real)
+    console.print(table)
+    for r in rows:
+        console.print(f"[bold]{r['id']}[/]: {r['plain']}")
+    console.print("[dim]Supported: rounds to the figure at the precision stated; approximately: within 2 points "
+                  "(2% of a stated count). Real change: rate-ratio test (counts), Newcombe (shares); below London "
+                  "after false-discovery-rate control across the areas of the level.[/]")
+    console.print(f"[dim]{OGL_ATTRIBUTION}[/]")
+
+
+# --- the web dashboard and the static site ---------------------------------------------------------
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
