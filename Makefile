@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 DATA := $(or $(CRIMEPLAN_DATA),$(if $(wildcard ../shared/data),../shared/data,data))
 export CRIMEPLAN_DB ?= crimeplan.duckdb
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench clean browser
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,8 +24,16 @@ run: setup
 	$(BIN)/crimeplan load "$(DATA)"
 	$(BIN)/crimeplan status
 	$(BIN)/crimeplan scorecard
+	$(BIN)/crimeplan publish site
+	@echo "The dashboard is in site/: open site/index.html in a browser (no server needed),"
+	@echo "or run '$(BIN)/crimeplan serve' and open http://127.0.0.1:8000/ (any period, any area, the JSON API)."
 
-test: setup
+# The browser tests drive Debian's chromium through Playwright (never `playwright install`).
+browser:
+	@command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium) || \
+	  echo "chromium is not installed and could not be installed here: run 'sudo apt-get install -y chromium' (Debian/Ubuntu); the browser tests skip without it (and fail in CI)"
+
+test: setup browser
 	$(BIN)/python -m pytest
 
 bench: setup

@@ -420,7 +420,176 @@ def _scorecard_size(db: Path) -> str:
 
 # --- the dashboard: API latency under concurrent clients, and publishing the static site (issue 4) ---
 
-SECTIONS = {"load": bench_load, "scorecard": bench_scorecard}
+WEB_CASES = [
+    ("scorecard JSON, London (`/api/scorecard`)", "/api/scorecard"),
+    ("scorecard JSON, a ward (`/api/scorecard?area=E05013570`)", "/api/scorecard?area=E05013570"),
+    ("ward page (`/area/E05013570`)", "/area/E05013570"),
+]
+WEB_CLIENTS = (1, 50)
+WEB_MAX_REQUESTS = {1: 1000, 50: 5000}  # per case; each case also stops after WEB_MAX_SECONDS
+WEB_MAX_SECONDS = 30.0
+WEB_TARGET_P95_MS = 100.0
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _load(base: str, path: str | list[str], clients: int, limit: int, seconds: float) -> dict:
+    """``clients`` concurrent keep-alive connections issue requests until ``limit`` or ``seconds``.
+
+    A small asyncio HTTP/1.1 client on one thread: it spends microseconds per request, so the
+    latencies are the server's, not the load generator's.
+    """
+    import asyncio
+    from urllib.parse import urlsplit
+
+    host, port = urlsplit(base).hostname, urlsplit(base).port
+    paths = [path] if isinstance(path, str) else list(path)
+    requests = [f"GET {p} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode() for p in paths]
+    latencies: list[float] = []
+    errors: list[str] = []
+    issued = 0
+
+    async def client(deadline: float) -> None:
+        nonlocal issued
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            while issued < limit and time.perf_counter() < deadline:
+                request = requests[issued % len(requests)]
+                issued += 1
+                started = time.perf_counter()
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                length = next(int(h.split(":", 1)[1]) for h in lines if h.lower().startswith("content-length:"))
+                body = await reader.readexactly(length)
+                latencies.append(time.perf_counter() - started)
+                if not lines[0].split()[1] == "200" or not body:
+                    errors.append(lines[0])
+        finally:
+            writer.close()
+
+    async def run() -> float:
+        started = time.perf_counter()
+        await asyncio.gather(*(client(started + seconds) for _ in range(clients)))
+        return time.perf_counter() - started
+
+    wall = asyncio.run(run())
+    ordered = sorted(latencies)
+
+    def pct(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] * 1000
+
+    return {"requests": len(ordered), "errors": len(errors), "p50": pct(0.50), "p95": pct(0.95),
+            "max": ordered[-1] * 1000, "rps": len(ordered) / wall, "wall": wall}
+
+
+def bench_web(data: Path, repeat: int, work: Path) -> list[str]:
+    """`crimeplan serve` on 127.0.0.1: latency at 1 and 50 concurrent clients; `crimeplan publish` timed."""
+    import httpx
+
+    db = loaded_warehouse(data, work)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    log = work / "serve.log"
+    with open(log, "w") as out:
+        server = subprocess.Popen([sys.executable, "-m", "crimeplan.cli", "serve", "--host", "127.0.0.1",
+                                   "--port", str(port), "--db", str(db)], stdout=out, stderr=subprocess.STDOUT, env=env)
+    rows, cold, verdicts = [], [], []
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if server.poll() is not None:
+                raise SystemExit(f"crimeplan serve exited: {log.read_text()}")
+            try:
+                if httpx.get(f"{base}/api/edition", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"crimeplan serve did not start: {log.read_text()}")
+            time.sleep(0.3)
+        for name, path in WEB_CASES:  # the first request computes; later ones are served from the cache
+            started = time.perf_counter()
+            assert httpx.get(base + path, timeout=120).status_code == 200, path
+            cold.append(f"| {name} | {(time.perf_counter() - started) * 1000:,.0f} |")
+            for _ in range(20):
+                httpx.get(base + path, timeout=30)
+        for name, path in WEB_CASES:
+            for clients in WEB_CLIENTS:
+                r = _load(base, path, clients, WEB_MAX_REQUESTS[clients], WEB_MAX_SECONDS)
+                rows.append(f"| {name} | {clients} | {r['requests']:,} | {r['errors']} | {r['p50']:.1f} | {r['p95']:.1f} "
+                            f"| {r['max']:.1f} | {r['rps']:,.0f} |")
+                if clients == 50:
+                    met = r["p95"] < WEB_TARGET_P95_MS and r["errors"] == 0
+                    verdicts.append(f"- {name}: p95 **{r['p95']:.1f} ms** at 50 clients "
+                                    f"(target < {WEB_TARGET_P95_MS:.0f} ms: {'met' if met else 'NOT met'}).")
+        # Without the response cache's help: every 2022 ward's page once, each rendered on request.
+        wards = [f"/area/{a['key']}" for a in httpx.get(f"{base}/api/areas", params={"level": "ward"}, timeout=60).json()]
+        httpx.get(base + wards[0], timeout=120)  # the level's figures are computed by the first
+        r = _load(base, wards[1:], 50, len(wards) - 1, 120.0)
+        uncached = (f"| every other 2022 ward's page, once each (rendered on request) | 50 | {r['requests']:,} "
+                    f"| {r['errors']} | {r['p50']:.1f} | {r['p95']:.1f} | {r['max']:.1f} | {r['rps']:,.0f} |")
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    site = work / "site"
+    report_file = work / "publish.json"
+    publish = run_case(
+        "crimeplan publish: the whole static site (open the warehouse, render, write)",
+        f"""
+        report = publish({str(site)!r}, db={str(db)!r})
+        open({str(report_file)!r}, 'w').write(json.dumps(report.to_dict()))
+        """,
+        min(repeat, 3),
+        setup=f"import shutil\nshutil.rmtree({str(site)!r}, ignore_errors=True)\nfrom crimeplan.web.publish import publish\n",
+    )
+    written = json.loads(report_file.read_text())
+    areas = ", ".join(f"{n} {level}" for level, n in written["areas"].items())
+    return [
+        "## The dashboard: API latency and publishing the static site (issue 4)",
+        "",
+        f"`crimeplan serve` over the all-data warehouse, on 127.0.0.1, in its own process (uvicorn, one worker); the "
+        f"load comes from this process: an asyncio HTTP/1.1 client holding one keep-alive connection per client. "
+        f"Each case stops after "
+        f"{WEB_MAX_REQUESTS[1]:,} (1 client) or {WEB_MAX_REQUESTS[50]:,} (50 clients) requests or "
+        f"{WEB_MAX_SECONDS:.0f} s. Before measuring, each URL is requested once (computed; shown below as the first "
+        "request) and 20 times more; the server keeps computed responses (the data does not change while serving).",
+        "",
+        "| first request (cold) | ms |",
+        "|---|---:|",
+        *cold,
+        "",
+        "| case | clients | requests | errors | p50 ms | p95 ms | max ms | requests/s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        *rows,
+        uncached,
+        "",
+        *verdicts,
+        "",
+        "The last row shows the cost of a page nobody has asked for yet (703 different wards, the ward level's "
+        "figures already computed): rendering, not the cache; it is not the target's case.",
+        "",
+        f"Publishing: {written['pages']:,} pages ({areas}; {written['measures']} measures), {written['json_files']:,} "
+        f"JSON files, {written['bytes'] / 1e6:,.0f} MB, in a fresh process.",
+        "",
+        "| case | median s | peak RSS MB |",
+        "|---|---:|---:|",
+        f"| {publish.name} (runs: {', '.join(f'{x:.1f}' for x in publish.seconds)}) | {publish.median:.1f} | {publish.rss:,.0f} |",
+        "",
+    ]
+
+
+SECTIONS = {"load": bench_load, "scorecard": bench_scorecard, "web": bench_web}
 
 
 def main() -> None:

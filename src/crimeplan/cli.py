@@ -456,5 +456,54 @@ def claims_check(
 # --- the web dashboard and the static site ---------------------------------------------------------
 
 
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", help="Port to listen on."),
+    db: Optional[Path] = DbOption,
+    plan: Optional[Path] = typer.Option(None, "--plan", help="A plan file (default: the London plan shipped with crimeplan)."),
+) -> None:
+    """Serve the dashboard and JSON API (maps, charts, a page per area; works with no internet)."""
+    import uvicorn
+
+    from crimeplan.web import create_app
+
+    try:
+        web_app = create_app(db, plan)
+    except CrimeplanError as exc:
+        _fail(exc)
+    console.print(f"crimeplan dashboard on [bold]http://{host}:{port}/[/] (JSON API at /api; Ctrl+C to stop)")
+    uvicorn.run(web_app, host=host, port=port, log_level="warning")
+
+
+@app.command()
+def publish(
+    out_dir: Path = typer.Argument(..., help="Folder to write the static site into (an earlier site there is replaced)."),
+    db: Optional[Path] = DbOption,
+    plan: Optional[Path] = typer.Option(None, "--plan", help="A plan file (default: the London plan shipped with crimeplan)."),
+) -> None:
+    """Write the dashboard as a static site: every area and measure page, and the JSON behind them."""
+    from crimeplan.web.publish import publish as publish_site
+
+    columns = [TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+               TimeRemainingColumn()]
+    try:
+        with Progress(*columns, console=console, transient=True) as progress:
+            task = progress.add_task("publishing", total=None)
+
+            def on_page(what: str, done: int, total: int) -> None:
+                progress.update(task, description=f"publishing {what}", completed=done, total=total)
+
+            report = publish_site(out_dir, db=db, plan=plan, progress=on_page)
+    except CrimeplanError as exc:
+        _fail(exc)
+    areas = ", ".join(f"{n} {level}" for level, n in report.areas.items())
+    console.print(f"Wrote {report.pages:,} pages ({areas}; {report.measures} measures), {report.json_files:,} JSON "
+                  f"files and {report.other_files} others ({report.bytes / 1e6:,.0f} MB) to {out_dir} "
+                  f"in {report.seconds:.1f} s.")
+    console.print(f"Open {out_dir / 'index.html'} in a browser, or serve the folder with any web server.")
+    console.print(f"[dim]{OGL_ATTRIBUTION}[/]")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -1,0 +1,391 @@
+"""The web dashboard and JSON API: FastAPI over the same Python API the command line uses.
+
+    crimeplan serve --host 127.0.0.1 --port 8000
+
+Handlers validate their parameters (through :class:`~crimeplan.web.service.Service`)
+and hand over to the page models in ``views.py`` or to the engine's own JSON;
+they compute nothing. Everything the pages need — Plotly's JavaScript included —
+is served from here, so the dashboard works with no internet.
+
+Responses to GET requests are kept in a bounded cache keyed by path and query:
+the warehouse is opened read-only and does not change while serving.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from enum import Enum
+from pathlib import Path
+from typing import Callable
+from urllib.parse import parse_qs
+
+from fastapi import FastAPI, Path as PathParam, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from crimeplan import __version__
+from crimeplan.errors import CrimeplanError
+from crimeplan.measures.areas import LEVEL_ORDER
+from crimeplan.plan.schema import Plan
+from crimeplan.report import scorecard_csv
+from crimeplan.web import views
+from crimeplan.web.service import SERIES_BY, BadRequest, NotFound, Service
+
+RESPONSE_CACHE_BYTES = 256 * 1024 * 1024  # a few thousand pages
+HTML = "text/html; charset=utf-8"
+JSON = "application/json"
+CSV = "text/csv; charset=utf-8"
+STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+
+Level = Enum("Level", {name: name for name in LEVEL_ORDER}, type=str)
+SeriesBy = Enum("SeriesBy", {name: name for name in SERIES_BY}, type=str)
+
+AREA_HELP = "An area code (E09000012, EA, E05013570, ward2014:E05000405) or name (Hackney); default London."
+PERIOD_HELP = "2021, FY2021-22, 2021-06, 2021-Q2, rolling:2021-12 or fytd:2021-10; default the plan's."
+BASELINE_HELP = "A baseline of the plan (2019, FY2019-20), previous, year-earlier, or a period; default the plan's."
+
+
+class ResponseCache:
+    """LRU of response bodies, bounded in bytes; thread-safe. Values are ``(body, media_type)``."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            item = self._items.get(key)
+            if item is not None:
+                self._items.move_to_end(key)
+            return item
+
+    def put(self, key, value: tuple[bytes, str]) -> None:
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self.bytes -= len(old[0])
+            self._items[key] = value
+            self.bytes += len(value[0])
+            while self.bytes > self.max_bytes and len(self._items) > 1:
+                _, (body, _) = self._items.popitem(last=False)
+                self.bytes -= len(body)
+
+
+class CachedResponses:
+    """ASGI middleware answering a GET already answered from the response cache, before routing.
+
+    The handlers fill the cache (see ``cached`` in :func:`create_app`); a repeated request
+    then costs a dictionary look-up, which is what keeps latency low under many clients.
+    """
+
+    def __init__(self, app, cache: ResponseCache) -> None:
+        self.app = app
+        self.cache = cache
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            hit = self.cache.get((scope["path"], scope["query_string"]))
+            if hit is not None:
+                body, media_type = hit
+                await send({"type": "http.response.start", "status": 200,
+                            "headers": [(b"content-type", media_type.encode("latin-1")),
+                                        (b"content-length", str(len(body)).encode("latin-1"))]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = None,
+               service: Service | None = None) -> FastAPI:
+    """The dashboard over the warehouse ``db`` (default: $CRIMEPLAN_DB or ./crimeplan.duckdb), read-only."""
+    svc = service or Service.open(db, plan)
+    env = views.template_environment()
+    static_files = views.static_files()
+    plotly_js = Path(str(views.plotly_js_path()))
+    cache = ResponseCache(RESPONSE_CACHE_BYTES)
+    london_key = svc.engine.areas.london().key
+
+    app = FastAPI(
+        title="crimeplan",
+        version=__version__,
+        summary="A Police and Crime Plan's measures, computed from official data with honest statistics.",
+        description=("Every figure carries its 95% interval, verdict, RAG status and the source files it comes "
+                     "from. Unknown areas and measures give 404 with a message; parameters that cannot be "
+                     "understood give 422 with the parser's message. Contains public sector information "
+                     "licensed under the Open Government Licence v3.0."),
+        docs_url=None, redoc_url=None,  # the stock docs pages load scripts from a CDN; /api lists the endpoints
+    )
+    app.state.service = svc
+    app.add_middleware(CachedResponses, cache=cache)
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    def links(period: str, baseline: str) -> views.Links:
+        query = {"period": period if period != svc.period(None) else None,
+                 "baseline": baseline if baseline != svc.plan.default_baseline else None}
+        return views.Links(static=False, london_key=london_key, query=query)
+
+    def chosen(period: str | None, baseline: str | None) -> tuple[str, str]:
+        p = svc.period(period)
+        return p, svc.baseline(p, baseline)
+
+    def render(template: str, model: dict) -> bytes:
+        return env.get_template(template).render(**model).encode("utf-8")
+
+    async def cached(request: Request, media_type: str, produce: Callable[[], bytes]) -> Response:
+        key = (request.scope["path"], request.scope["query_string"])
+        hit = cache.get(key)
+        if hit is None:
+            hit = (await run_in_threadpool(produce), media_type)
+            cache.put(key, hit)
+        return Response(content=hit[0], media_type=hit[1])
+
+    def error_response(request: Request, status: int, message: str, extra: dict | None = None) -> Response:
+        if request.url.path.startswith("/api") or request.url.path == "/openapi.json":
+            return JSONResponse({"detail": message, **(extra or {})}, status_code=status)
+        model = views.error_page(svc, links(svc.period(None), svc.plan.default_baseline), status, message)
+        return Response(render("error.html", model), status_code=status, media_type=HTML)
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound) -> Response:
+        return error_response(request, 404, str(exc))
+
+    @app.exception_handler(BadRequest)
+    async def bad_request(request: Request, exc: BadRequest) -> Response:
+        return error_response(request, 422, str(exc))
+
+    @app.exception_handler(CrimeplanError)
+    async def crimeplan_error(request: Request, exc: CrimeplanError) -> Response:
+        problems = getattr(exc, "problems", None)
+        return error_response(request, 422, str(exc), {"problems": problems} if problems else None)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = exc.detail if exc.status_code != 404 else f"there is no page at {request.url.path}"
+        return error_response(request, exc.status_code, str(message))
+
+    # --- pages -----------------------------------------------------------------------------------
+
+    @app.get("/", include_in_schema=False)
+    async def plan_page(request: Request, period: str | None = None, baseline: str | None = None) -> Response:
+        def produce() -> bytes:
+            p, b = chosen(period, baseline)
+            return render("plan.html", views.plan_page(svc, links(p, b), p, b))
+        return await cached(request, HTML, produce)
+
+    @app.get("/area/{key}", include_in_schema=False)
+    async def area_page(request: Request, key: str, period: str | None = None, baseline: str | None = None,
+                        map: str | None = None, colour: str | None = None, wards: str | None = None) -> Response:
+        def produce() -> bytes:
+            area = svc.area(key)
+            p, b = chosen(period, baseline)
+            if map is not None:
+                svc.measure(map)
+            if colour not in (None, "change", "current"):
+                raise BadRequest(f"colour {colour!r}: expected change or current")
+            if wards not in (None, *views.WARD_SETS):
+                raise BadRequest(f"wards {wards!r}: expected {' or '.join(views.WARD_SETS)} (the ward boundaries)")
+            return render("area.html", views.area_page(svc, links(p, b), area, p, b, map, colour, wards))
+        return await cached(request, HTML, produce)
+
+    @app.get("/measure/{measure_id}", include_in_schema=False)
+    async def measure_page(request: Request, measure_id: str, area: str | None = None, period: str | None = None,
+                           baseline: str | None = None) -> Response:
+        def produce() -> bytes:
+            found = svc.area(area)
+            svc.measure(measure_id)
+            p, b = chosen(period, baseline)
+            return render("measure.html", views.measure_page(svc, links(p, b), measure_id, found, p, b))
+        return await cached(request, HTML, produce)
+
+    @app.get("/claims", include_in_schema=False)
+    async def claims_page(request: Request) -> Response:
+        def produce() -> bytes:
+            from crimeplan.claims import shipped_claims_text
+
+            text, name = shipped_claims_text()
+            checks = svc.claims_check(None, name)
+            return render("claims.html", views.claims_page(svc, links(svc.period(None), svc.plan.default_baseline),
+                                                           checks, text, name))
+        return await cached(request, HTML, produce)
+
+    @app.post("/claims", include_in_schema=False)
+    async def claims_form(request: Request) -> Response:
+        form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
+        text = (form.get("claims") or [""])[0]
+
+        def produce() -> tuple[int, bytes]:
+            page_links = links(svc.period(None), svc.plan.default_baseline)
+            try:
+                checks = svc.claims_check(text, "the claims you pasted")
+            except CrimeplanError as exc:
+                problems = getattr(exc, "problems", None) or [str(exc)]
+                return 422, render("claims.html", views.claims_page(svc, page_links, [], text, "the claims you pasted", problems))
+            return 200, render("claims.html", views.claims_page(svc, page_links, checks, text, "the claims you pasted"))
+
+        status, body = await run_in_threadpool(produce)
+        return Response(body, status_code=status, media_type=HTML)
+
+    @app.get("/sources", include_in_schema=False)
+    async def sources_page(request: Request) -> Response:
+        return await cached(request, HTML, lambda: render("sources.html", views.sources_page(
+            svc, links(svc.period(None), svc.plan.default_baseline))))
+
+    @app.get("/search", include_in_schema=False)
+    async def search_page(request: Request, q: str = "") -> Response:
+        return await cached(request, HTML, lambda: render("search.html", views.search_page(
+            svc, links(svc.period(None), svc.plan.default_baseline), q)))
+
+    @app.get("/api", include_in_schema=False)
+    async def api_page(request: Request) -> Response:
+        return await cached(request, HTML, lambda: render("api.html", views.api_page(
+            svc, links(svc.period(None), svc.plan.default_baseline), app.openapi())))
+
+    @app.get("/static/{name}", include_in_schema=False)
+    async def static(name: str) -> Response:
+        headers = {"Cache-Control": "public, max-age=86400"}
+        if name == "plotly.min.js":
+            return FileResponse(plotly_js, media_type=STATIC_TYPES[".js"], headers=headers)
+        if name not in static_files:
+            raise NotFound(f"no static file {name!r}")
+        return Response(static_files[name], media_type=STATIC_TYPES.get(Path(name).suffix, "application/octet-stream"),
+                        headers=headers)
+
+    # --- JSON API --------------------------------------------------------------------------------
+
+    @app.get("/api/plan", summary="The plan", tags=["plan"],
+             description="Priorities, objectives, measures (with their sources and levels), baselines and defaults.")
+    async def api_plan(request: Request) -> Response:
+        return await cached(request, JSON, lambda: _dumps(svc.plan_dict()))
+
+    @app.get("/api/scorecard", summary="Scorecard for an area", tags=["figures"],
+             description="Every measure of the plan for an area, period and baseline: current and baseline values, "
+                         "change with its 95% interval, p and q values, verdict, RAG, plain words and source files. "
+                         "The JSON of `crimeplan scorecard --format json`.")
+    async def api_scorecard(request: Request, area: str | None = Query(None, description=AREA_HELP),
+                            period: str | None = Query(None, description=PERIOD_HELP),
+                            baseline: str | None = Query(None, description=BASELINE_HELP)) -> Response:
+        def produce() -> bytes:
+            found = svc.area(area)
+            p, b = chosen(period, baseline)
+            return _dumps(svc.scorecard(found.key, p, b))
+        return await cached(request, JSON, produce)
+
+    @app.get("/api/scorecard.csv", summary="Scorecard as CSV", tags=["figures"])
+    async def api_scorecard_csv(request: Request, area: str | None = Query(None, description=AREA_HELP),
+                                period: str | None = Query(None, description=PERIOD_HELP),
+                                baseline: str | None = Query(None, description=BASELINE_HELP)) -> Response:
+        def produce() -> bytes:
+            found = svc.area(area)
+            p, b = chosen(period, baseline)
+            return scorecard_csv(svc.scorecard(found.key, p, b)).encode("utf-8")
+        return await cached(request, CSV, produce)
+
+    @app.get("/api/measures/{measure_id}/series", summary="A measure's series", tags=["figures"],
+             description="Values over time for an area, per source, with SPC limits and signals on the monthly "
+                         "series (the JSON of `crimeplan measure`).")
+    async def api_series(request: Request, measure_id: str = PathParam(description="A measure id of the plan"),
+                         area: str | None = Query(None, description=AREA_HELP),
+                         by: SeriesBy = Query(SeriesBy.month, description="month, quarter, year or fy")) -> Response:
+        def produce() -> bytes:
+            found = svc.area(area)
+            return _dumps(svc.series(svc.measure(measure_id).id, found.key, by.value))
+        return await cached(request, JSON, produce)
+
+    @app.get("/api/measures/{measure_id}/series.csv", summary="A measure's series as CSV", tags=["figures"])
+    async def api_series_csv(request: Request, measure_id: str, area: str | None = Query(None, description=AREA_HELP),
+                             by: SeriesBy = Query(SeriesBy.month)) -> Response:
+        def produce() -> bytes:
+            found = svc.area(area)
+            return views.series_csv_text(svc.series(svc.measure(measure_id).id, found.key, by.value)).encode("utf-8")
+        return await cached(request, CSV, produce)
+
+    @app.get("/api/measures/{measure_id}/levels/{level}", summary="A measure for every area of a level",
+             tags=["figures"],
+             description="What a choropleth colours: each area's current and baseline values, change, interval, "
+                         "verdict (after false-discovery-rate control across the level) and RAG.")
+    async def api_levels(request: Request, measure_id: str, level: Level,
+                         period: str | None = Query(None, description=PERIOD_HELP),
+                         baseline: str | None = Query(None, description=BASELINE_HELP)) -> Response:
+        def produce() -> bytes:
+            svc.measure(measure_id)
+            p, b = chosen(period, baseline)
+            return _dumps(svc.levels(measure_id, level.value, p, b))
+        return await cached(request, JSON, produce)
+
+    @app.get("/api/areas", summary="Areas", tags=["areas"],
+             description="Every area of the loaded geography, or those of a level, or those whose name contains q.")
+    async def api_areas(request: Request, level: Level | None = Query(None, description="london, bcu, borough, ward, ward2014 or lsoa"),
+                        q: str | None = Query(None, description="Text the name (or code) contains")) -> Response:
+        return await cached(request, JSON, lambda: _dumps(svc.areas(level.value if level else None, q)))
+
+    @app.get("/api/areas/{key}", summary="An area", tags=["areas"],
+             description="An area with its ancestors and its children (the level below).")
+    async def api_area(request: Request, key: str = PathParam(description=AREA_HELP)) -> Response:
+        return await cached(request, JSON, lambda: _dumps(svc.area_detail(svc.area(key).key)))
+
+    @app.get("/api/areas/{key}/children.geojson", summary="An area's children as GeoJSON", tags=["areas"],
+             description="Simplified boundaries of the areas one level down (London → BCUs → boroughs → wards).")
+    async def api_children(request: Request, key: str = PathParam(description=AREA_HELP)) -> Response:
+        return await cached(request, "application/geo+json", lambda: _dumps(svc.children_geojson(svc.area(key).key)))
+
+    @app.get("/api/geojson/{level}", summary="Boundaries of a level", tags=["areas"])
+    async def api_geojson(request: Request, level: Level,
+                          parent: str | None = Query(None, description="Only the areas within this parent (a code)")) -> Response:
+        def produce() -> bytes:
+            parent_code = svc.area(parent).code if parent else None
+            return _dumps(svc.geojson(level.value, parent_code))
+        return await cached(request, "application/geo+json", produce)
+
+    @app.get("/api/areas/{key}/crime-mix", summary="Crime mix and harm", tags=["figures"],
+             description="Recorded offences by category: counts and shares, and harm (CCHI days) beside them.")
+    async def api_crime_mix(request: Request, key: str = PathParam(description=AREA_HELP),
+                            period: str | None = Query(None, description=PERIOD_HELP)) -> Response:
+        def produce() -> bytes:
+            found = svc.area(key)
+            return _dumps(svc.crime_mix(found.key, svc.period(period)))
+        return await cached(request, JSON, produce)
+
+    @app.get("/api/edition", summary="The data edition", tags=["plan"],
+             description="The files supplying the current figures (name, dataset, edition, sha256, load time) and "
+                         "the months each dataset covers.")
+    async def api_edition(request: Request) -> Response:
+        return await cached(request, JSON, lambda: _dumps(svc.edition()))
+
+    @app.get("/api/claims/check", summary="The example claims, checked", tags=["claims"])
+    async def api_claims_example(request: Request) -> Response:
+        return await cached(request, JSON, lambda: _dumps(svc.claims_check(None, "shipped examples")))
+
+    @app.post("/api/claims/check", summary="Check a claims file", tags=["claims"],
+              description="POST a claims file (YAML) as the request body. Each claim gets a verdict (supported, "
+                          "approximately supported, not supported, unverifiable) in plain words. A file that does "
+                          "not follow the format gets 422 listing each problem with its line, claim and field.",
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/yaml": {"schema": {"type": "string"}},
+                  "text/plain": {"schema": {"type": "string"}}}}})
+    async def api_claims_check(request: Request) -> Response:
+        raw = await request.body()
+        if not raw.strip():
+            raise BadRequest("the request body is empty: POST a claims file (YAML), e.g. "
+                             "curl --data-binary @claims.yaml -H 'Content-Type: application/yaml' …/api/claims/check")
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise BadRequest(f"the claims file is not UTF-8 text (byte {exc.start})") from None
+        checks = await run_in_threadpool(svc.claims_check, text, "the posted claims file")
+        return Response(_dumps(checks), media_type=JSON)
+
+    return app
+
+
+def _dumps(data) -> bytes:
+    import json
+
+    return json.dumps(data, separators=(",", ":"), allow_nan=False, ensure_ascii=False).encode("utf-8")
+
+
+__all__ = ["create_app"]

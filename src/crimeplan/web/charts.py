@@ -1,0 +1,167 @@
+"""Plotly figures (as plain JSON-ready dicts) and SVG sparklines for the pages.
+
+The figures are drawn by Plotly's own JavaScript, served by crimeplan: maps use
+``choropleth`` traces on a ``geo`` subplot with the basemap switched off and the
+view fitted to the areas, so they need no map tiles and no internet. Colours are
+colour-blind safe: Okabe–Ito for categories, viridis (sequential) and purple–orange
+(diverging, centred on no change) for maps.
+"""
+
+from __future__ import annotations
+
+# Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision deficiency.
+OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
+             "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "grey": "#8c8c8c"}
+VIRIDIS = "Viridis"
+DIVERGING = [[0.0, "#5e3c99"], [0.25, "#b2abd2"], [0.5, "#f7f7f7"], [0.75, "#fdb863"], [1.0, "#e66101"]]  # PuOr
+NO_DATA = "#d9d9d9"
+
+CONFIG = {"displaylogo": False, "responsive": True, "scrollZoom": False,
+          "modeBarButtonsToRemove": ["select2d", "lasso2d", "toImage"]}
+FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 13}
+
+
+def choropleth(collection: dict, rows: dict[str, dict], hrefs: dict[str, str | None], colour: str,
+               colour_title: str, highlight: str | None = None) -> dict:
+    """A map of ``collection``'s areas coloured by each row's ``colour`` key (``change`` or ``current``).
+
+    ``rows`` maps a feature id to its figures and hover text; areas without a
+    figure are drawn in grey. Each area carries its page's address (customdata),
+    which the page's script follows on click.
+    """
+    codes = [f["id"] for f in collection["features"]]
+    names = {f["id"]: f["properties"]["name"] for f in collection["features"]}
+    with_value = [c for c in codes if rows.get(c, {}).get(colour) is not None]
+    without = [c for c in codes if c not in with_value]
+    data = []
+    if with_value:
+        z = [rows[c][colour] for c in with_value]
+        trace = {
+            "type": "choropleth", "geojson": collection, "featureidkey": "id", "locations": with_value, "z": z,
+            "hovertext": [rows[c]["hover"] for c in with_value], "hoverinfo": "text",
+            "customdata": [hrefs.get(c) for c in with_value], "name": colour_title,
+            "marker": {"line": {"color": "#ffffff", "width": 0.8}},
+            "colorbar": {"title": {"text": colour_title, "side": "right"}, "thickness": 14, "len": 0.8},
+        }
+        if colour == "change":
+            reach = max(abs(v) for v in z) or 1
+            trace.update(colorscale=DIVERGING, zmid=0, zmin=-reach, zmax=reach)
+        else:
+            trace.update(colorscale=VIRIDIS)
+        data.append(trace)
+    if without:
+        data.append({
+            "type": "choropleth", "geojson": collection, "featureidkey": "id", "locations": without,
+            "z": [0] * len(without), "colorscale": [[0, NO_DATA], [1, NO_DATA]], "showscale": False,
+            "hovertext": [rows.get(c, {}).get("hover") or f"{names[c]}: no figure" for c in without],
+            "hoverinfo": "text", "customdata": [hrefs.get(c) for c in without], "name": "no figure",
+            "marker": {"line": {"color": "#ffffff", "width": 0.8}},
+        })
+    if highlight in names:
+        data.append({
+            "type": "choropleth", "geojson": collection, "featureidkey": "id", "locations": [highlight], "z": [0],
+            "colorscale": [[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]], "showscale": False,
+            "hovertext": [rows.get(highlight, {}).get("hover") or names[highlight]], "hoverinfo": "text",
+            "customdata": [hrefs.get(highlight)], "name": names[highlight],
+            "marker": {"line": {"color": OKABE_ITO["black"], "width": 3}},
+        })
+    layout = {
+        "geo": {"fitbounds": "locations", "visible": False, "projection": {"type": "mercator"},
+                "bgcolor": "rgba(0,0,0,0)"},
+        "margin": {"l": 0, "r": 0, "t": 0, "b": 0}, "height": 440, "dragmode": False,
+        "paper_bgcolor": "rgba(0,0,0,0)", "font": FONT, "showlegend": False,
+        "hoverlabel": {"bgcolor": "#ffffff", "font": {"color": "#000000"}},
+    }
+    return {"data": data, "layout": layout, "config": {**CONFIG, "scrollZoom": False}}
+
+
+def series_chart(points: list[dict], unit: str, shaded: list[dict]) -> dict:
+    """A measure's monthly series with its SPC centre line and limits, and the periods compared shaded.
+
+    ``shaded``: ``{"label", "first", "last", "colour"}`` month ranges (YYYY-MM) drawn behind the series.
+    """
+    x = [p["period"] for p in points]
+    y = [p["value"] for p in points]
+    data = [{"type": "scatter", "mode": "lines+markers", "x": x, "y": y, "name": unit,
+             "line": {"color": OKABE_ITO["blue"], "width": 2}, "marker": {"size": 4},
+             "hovertemplate": "%{x|%b %Y}: %{y:,.1f}<extra></extra>"}]
+    limited = [p for p in points if p.get("upper") is not None]
+    if limited:
+        lx = [p["period"] for p in limited]
+        for key, name, dash in (("upper", "upper control limit", "dash"), ("centre", "centre line", "solid"),
+                                ("lower", "lower control limit", "dash")):
+            data.append({"type": "scatter", "mode": "lines", "x": lx, "y": [p[key] for p in limited], "name": name,
+                         "line": {"color": OKABE_ITO["black"] if key == "centre" else OKABE_ITO["grey"],
+                                  "width": 1, "dash": dash, "shape": "hv"},
+                         "hovertemplate": f"{name} %{{x|%b %Y}}: %{{y:,.1f}}<extra></extra>"})
+        signals = [p for p in limited if p.get("signal")]
+        if signals:
+            data.append({"type": "scatter", "mode": "markers", "x": [p["period"] for p in signals],
+                         "y": [p["value"] for p in signals], "name": "special-cause signal",
+                         "marker": {"color": OKABE_ITO["vermillion"], "size": 10, "symbol": "triangle-up"},
+                         "text": [p["signal"] for p in signals],
+                         "hovertemplate": "%{x|%b %Y}: %{text}<extra></extra>"})
+    shapes, annotations = [], []
+    for s in shaded:
+        shapes.append({"type": "rect", "xref": "x", "yref": "paper", "x0": s["first"], "x1": s["last"], "y0": 0,
+                       "y1": 1, "fillcolor": s["colour"], "opacity": 0.18, "line": {"width": 0}, "layer": "below"})
+        annotations.append({"xref": "x", "yref": "paper", "x": s["first"], "y": 1, "xanchor": "left",
+                            "yanchor": "bottom", "text": s["label"], "showarrow": False, "font": {"size": 11}})
+    layout = {
+        "height": 360, "margin": {"l": 56, "r": 12, "t": 28, "b": 40}, "font": FONT, "shapes": shapes,
+        "annotations": annotations, "xaxis": {"type": "date"}, "yaxis": {"title": {"text": unit}, "rangemode": "tozero"},
+        "legend": {"orientation": "h", "y": -0.18}, "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "#ffffff",
+        "hovermode": "closest",
+    }
+    return {"data": data, "layout": layout, "config": CONFIG}
+
+
+def mix_chart(majors: list[dict]) -> dict:
+    """Each offence group's share of offences beside its share of harm (CCHI days)."""
+    names = [m["major"].capitalize() for m in majors][::-1]
+    data = [
+        {"type": "bar", "orientation": "h", "y": names, "x": [m["share_pct"] for m in majors][::-1],
+         "name": "share of offences", "marker": {"color": OKABE_ITO["sky"]},
+         "hovertemplate": "%{y}: %{x:.1f}% of offences<extra></extra>"},
+        {"type": "bar", "orientation": "h", "y": names, "x": [m["harm_share_pct"] for m in majors][::-1],
+         "name": "share of harm (CCHI)", "marker": {"color": OKABE_ITO["vermillion"]},
+         "hovertemplate": "%{y}: %{x:.1f}% of harm<extra></extra>"},
+    ]
+    layout = {"barmode": "group", "height": 120 + 34 * len(majors), "font": FONT,
+              "margin": {"l": 12, "r": 12, "t": 8, "b": 40}, "xaxis": {"title": {"text": "% of the area's total"},
+                                                                      "ticksuffix": "%"},
+              "yaxis": {"automargin": True}, "legend": {"orientation": "h", "y": -0.12 - 4 / (len(majors) + 4)},
+              "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "#ffffff"}
+    return {"data": data, "layout": layout, "config": CONFIG}
+
+
+def sparkline(values: list[float | None], in_period: list[bool], in_baseline: list[bool],
+              width: int = 120, height: int = 30) -> dict | None:
+    """An SVG sparkline: the whole run faint, the baseline months grey, the current months dark.
+
+    Returns polyline point strings in a ``width`` × ``height`` box, or None without two figures.
+    """
+    known = [(i, v) for i, v in enumerate(values) if v is not None]
+    if len(known) < 2:
+        return None
+    low = min(v for _, v in known)
+    high = max(v for _, v in known)
+    span = (high - low) or 1.0
+    n = max(len(values) - 1, 1)
+    pad = 2
+
+    def xy(i: int, v: float) -> str:
+        return f"{pad + i * (width - 2 * pad) / n:.1f},{height - pad - (v - low) * (height - 2 * pad) / span:.1f}"
+
+    last_i, last_v = known[-1]
+    cx, cy = xy(last_i, last_v).split(",")
+    return {
+        "width": width, "height": height,
+        "all": " ".join(xy(i, v) for i, v in known),
+        "baseline": " ".join(xy(i, v) for i, v in known if in_baseline[i]),
+        "current": " ".join(xy(i, v) for i, v in known if in_period[i]),
+        "last_x": cx, "last_y": cy,
+    }
+
+
+__all__ = ["OKABE_ITO", "choropleth", "mix_chart", "series_chart", "sparkline"]

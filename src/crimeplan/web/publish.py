@@ -1,0 +1,186 @@
+"""The dashboard as a static site: the same pages and JSON, written to a folder any static host can serve.
+
+    crimeplan publish site        # then open site/index.html, or serve the folder
+
+Pages are rendered by the same page models and templates as ``crimeplan serve``,
+for the plan's default period and baseline, with links relative to each page so
+that the site works from ``file://`` as well as from a web server. Written:
+
+- ``index.html`` (the plan), ``claims.html``, ``sources.html``, ``search.html``
+  (searches the list of areas in ``static/areas.js``, no server needed),
+  ``api/index.html``;
+- ``area/<code>.html`` for London, every BCU, every borough and every 2022
+  ward (the 2014 wards and LSOAs are served by ``crimeplan serve`` only);
+- ``measure/<id>.html`` and ``measure/<id>.csv`` for every measure, for London;
+- the JSON behind them under ``api/`` (plan, edition, areas, each area's
+  scorecard, children's boundaries and crime mix, each measure's London series
+  and its figures for every level, the example claims checked);
+- ``static/``: crimeplan's CSS and script, and Plotly's JavaScript copied
+  from the installed plotly package.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from crimeplan.measures.areas import Area
+from crimeplan.plan.schema import Plan
+from crimeplan.web import views
+from crimeplan.web.app import _dumps
+from crimeplan.web.service import CHILD_LEVEL, Service
+
+PUBLISHED_LEVELS = ("london", "bcu", "borough", "ward")
+STATIC_API = [
+    ("api/plan.json", "The plan: priorities, objectives, measures, their sources and levels, baselines."),
+    ("api/edition.json", "The data edition: the source files (name, dataset, edition, sha256) and months covered."),
+    ("api/areas.json", "Every area published: key, code, name, level, parent."),
+    ("api/areas/{key}.json", "An area with its ancestors and children."),
+    ("api/areas/{key}/children.geojson", "The boundaries of an area's children (London, BCUs, boroughs)."),
+    ("api/areas/{key}/crime-mix.json", "Recorded crime by category, with harm (CCHI days)."),
+    ("api/scorecard/{key}.json", "The scorecard of an area for the default period and baseline."),
+    ("api/measures/{id}/series.json", "A measure's monthly series for London, with SPC limits."),
+    ("api/measures/{id}/levels/{level}.json", "A measure for every area of a level (what the maps colour)."),
+    ("api/claims/check.json", "The example claims, checked."),
+]
+
+
+@dataclass
+class PublishReport:
+    out_dir: Path
+    pages: int = 0
+    json_files: int = 0
+    other_files: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    areas: dict[str, int] = field(default_factory=dict)
+    measures: int = 0
+
+    def to_dict(self) -> dict:
+        return {"out_dir": str(self.out_dir), "pages": self.pages, "json_files": self.json_files,
+                "other_files": self.other_files, "bytes": self.bytes, "seconds": round(self.seconds, 2),
+                "areas": self.areas, "measures": self.measures}
+
+
+class _Writer:
+    def __init__(self, root: Path, report: PublishReport) -> None:
+        self.root = root
+        self.report = report
+
+    def write(self, relative: str, data: bytes, kind: str) -> None:
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        self.report.bytes += len(data)
+        if kind == "page":
+            self.report.pages += 1
+        elif kind == "json":
+            self.report.json_files += 1
+        else:
+            self.report.other_files += 1
+
+
+def published_areas(svc: Service) -> list[Area]:
+    """London, then every BCU, borough and 2022 ward."""
+    return [a for level in PUBLISHED_LEVELS for a in svc.engine.areas.level(level)]
+
+
+def publish(out_dir: str | Path, service: Service | None = None, db: str | Path | None = None,
+            plan: str | Path | Plan | None = None, progress: Callable[[str, int, int], None] | None = None) -> PublishReport:
+    """Write the static site into ``out_dir`` (emptied first when it holds an earlier site).
+
+    ``progress(what, done, total)`` is called as pages are written.
+    """
+    started = time.perf_counter()
+    svc = service or Service.open(db, plan)
+    out = Path(out_dir)
+    if out.exists() and (out / "index.html").exists() and (out / "static").is_dir():
+        shutil.rmtree(out)  # an earlier site: replace it whole, so no stale page survives
+    out.mkdir(parents=True, exist_ok=True)
+    report = PublishReport(out)
+    w = _Writer(out, report)
+    env = views.template_environment()
+    london = svc.engine.areas.london()
+    period = svc.period(None)
+    baseline = svc.baseline(period, None)
+    areas = published_areas(svc)
+    measures = svc.plan.measures
+    total = len(areas) + len(measures) + 4
+    done = 0
+
+    def step(what: str) -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(what, done, total)
+
+    def links(depth: int) -> views.Links:
+        return views.Links(static=True, london_key=london.key, depth=depth)
+
+    def page(relative: str, template: str, model: dict) -> None:
+        w.write(relative, env.get_template(template).render(**model).encode("utf-8"), "page")
+
+    def as_json(relative: str, data) -> None:
+        w.write(relative, _dumps(data), "json")
+
+    # Static files: crimeplan's own, Plotly's bundle, and the search index.
+    for name, data in views.static_files().items():
+        w.write(f"static/{name}", data, "other")
+    w.write("static/plotly.min.js", views.plotly_js_path().read_bytes(), "other")
+    index = [[a.key, a.name, a.to_dict()["level_name"], a.parent_name or "", f"area/{a.key}.html"] for a in areas]
+    w.write("static/areas.js", ("window.CRIMEPLAN_AREAS = " + json.dumps(index, ensure_ascii=False) + ";\n").encode("utf-8"),
+            "other")
+
+    # The plan, the claims, the sources, search and the API index.
+    page("index.html", "plan.html", views.plan_page(svc, links(0), period, baseline))
+    step("plan")
+    from crimeplan.claims import shipped_claims_text
+
+    text, name = shipped_claims_text()
+    checks = svc.claims_check(None, name)
+    page("claims.html", "claims.html", views.claims_page(svc, links(0), checks, text, name))
+    as_json("api/claims/check.json", checks)
+    step("claims")
+    page("sources.html", "sources.html", views.sources_page(svc, links(0)))
+    page("search.html", "search.html", views.search_page(svc, links(0), ""))
+    step("sources")
+    page("api/index.html", "api.html", views.static_api_page(svc, links(1), STATIC_API))
+    as_json("api/plan.json", svc.plan_dict())
+    as_json("api/edition.json", svc.edition())
+    as_json("api/areas.json", [a.to_dict() for a in areas])
+    for m in measures:
+        for level in PUBLISHED_LEVELS:
+            if level in m.levels:
+                as_json(f"api/measures/{m.id}/levels/{level}.json", svc.levels(m.id, level, period, baseline))
+    step("api")
+
+    # Every area: its page, scorecard, detail, children's boundaries and crime mix.
+    for area in areas:
+        page(f"area/{area.key}.html", "area.html", views.area_page(svc, links(1), area, period, baseline))
+        as_json(f"api/scorecard/{area.key}.json", svc.scorecard(area.key, period, baseline))
+        as_json(f"api/areas/{area.key}.json", svc.area_detail(area.key))
+        as_json(f"api/areas/{area.key}/crime-mix.json", svc.crime_mix(area.key, period))
+        if area.level in CHILD_LEVEL:
+            w.write(f"api/areas/{area.key}/children.geojson", _dumps(svc.children_geojson(area.key)), "json")
+        report.areas[area.level] = report.areas.get(area.level, 0) + 1
+        step(area.name)
+
+    # Every measure, for London: page, CSV and series JSON.
+    for m in measures:
+        page(f"measure/{m.id}.html", "measure.html", views.measure_page(svc, links(1), m.id, london, period, baseline))
+        if "london" in m.levels:
+            series = svc.series(m.id, london.key, "month")
+            as_json(f"api/measures/{m.id}/series.json", series)
+            w.write(f"measure/{m.id}.csv", views.series_csv_text(series).encode("utf-8"), "other")
+        report.measures += 1
+        step(m.title)
+
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+__all__ = ["PUBLISHED_LEVELS", "PublishReport", "publish", "published_areas"]

@@ -1,0 +1,237 @@
+"""The engine as the web sees it: one Engine per process, calls serialised, pure calls memoised.
+
+A DuckDB connection must not be used by two threads at once, so every call into
+the engine takes one lock. The data does not change while serving, so the
+calls that are pure functions of their parameters (scorecard, series, level
+figures, trajectories, boundaries, crime mix, claims) are kept in a bounded LRU
+cache: a repeated request costs a dictionary look-up, not a query.
+
+Every method validates its inputs and raises :class:`NotFound` (unknown area or
+measure: HTTP 404) or :class:`BadRequest` (malformed period, level, baseline:
+HTTP 422), each with a message a user can act on. Inputs only ever reach SQL as
+bound parameters, through the engine.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from functools import wraps
+from pathlib import Path
+
+from crimeplan.errors import CrimeplanError
+from crimeplan.measures import Engine, UnknownArea
+from crimeplan.measures.areas import LEVEL_NAMES, LEVEL_ORDER, Area
+from crimeplan.measures.edition import data_edition
+from crimeplan.measures.levels import crime_mixes_latest, level_table, survey_measures, trajectories
+from crimeplan.measures.maps import Boundaries
+from crimeplan.measures.periods import PeriodError, parse_period
+from crimeplan.plan import load_plan
+from crimeplan.plan.schema import Measure, Plan
+
+CACHE_SIZE = 1024  # results; the level evaluations behind them are cached by the engine
+SERIES_BY = ("month", "quarter", "year", "fy")
+# The level a map of an area's children shows, and the level above (for a ward: its siblings).
+CHILD_LEVEL = {"london": "bcu", "bcu": "borough", "borough": "ward"}
+
+
+class NotFound(CrimeplanError):
+    """An area or measure that does not exist (HTTP 404)."""
+
+
+class BadRequest(CrimeplanError):
+    """A parameter that cannot be understood (HTTP 422)."""
+
+
+def memoised(method):
+    """Cache a Service method's result by its (already normalised) arguments.
+
+    A hit takes only the cache's lock; a miss computes under the engine lock (re-entrant:
+    memoised methods call each other), checking again first in case another thread
+    computed the same while this one waited.
+    """
+    name = method.__name__
+
+    @wraps(method)
+    def wrapper(self: "Service", *args):
+        key = (name, *args)
+        with self._cache_lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        with self.lock:
+            with self._cache_lock:
+                if key in self._cache:
+                    return self._cache[key]
+            value = method(self, *args)
+            with self._cache_lock:
+                self._cache[key] = value
+                if len(self._cache) > CACHE_SIZE:
+                    self._cache.popitem(last=False)
+            return value
+
+    return wrapper
+
+
+class Service:
+    """What the server and the static site ask of the engine, validated and cached."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.plan: Plan = engine.plan
+        self.boundaries = Boundaries(engine.con)
+        self.lock = threading.RLock()  # the engine's: one DuckDB connection, one thread at a time
+        self._cache_lock = threading.Lock()
+        self._cache: OrderedDict = OrderedDict()
+
+    @classmethod
+    def open(cls, db: str | Path | None = None, plan: str | Path | Plan | None = None) -> "Service":
+        if plan is not None and not isinstance(plan, Plan):
+            plan = load_plan(plan)
+        return cls(Engine.open(db, plan))
+
+    # --- inputs: validated, normalised ------------------------------------------------------------
+
+    def area(self, key: str | None) -> Area:
+        """An area by key, code or name; NotFound with the engine's message otherwise (no query: areas are in memory)."""
+        try:
+            return self.engine.areas.get(key)
+        except UnknownArea as exc:
+            raise NotFound(str(exc)) from None
+
+    def measure(self, measure_id: str) -> Measure:
+        try:
+            return self.plan.measure(measure_id)
+        except KeyError as exc:
+            raise NotFound(exc.args[0]) from None
+
+    def period(self, text: str | None) -> str:
+        """The period's canonical label (the plan's default when none is given)."""
+        try:
+            return parse_period(text or self.plan.default_period).label
+        except PeriodError as exc:
+            raise BadRequest(str(exc)) from None
+
+    def baseline(self, period: str, text: str | None) -> str:
+        """The baseline as given (a plan baseline, previous, year-earlier or a period), checked."""
+        text = (text or self.plan.default_baseline).strip()
+        try:
+            self.engine.against(parse_period(period), text)
+        except PeriodError as exc:
+            raise BadRequest(
+                f"{exc}; or a baseline of the plan ({', '.join(b.id for b in self.plan.baselines)}), "
+                "previous or year-earlier"
+            ) from None
+        return text
+
+    def level(self, level: str) -> str:
+        if level not in LEVEL_ORDER:
+            raise BadRequest(f"unknown level {level!r}; expected one of {', '.join(LEVEL_ORDER)}")
+        return level
+
+    def series_by(self, by: str) -> str:
+        if by not in SERIES_BY:
+            raise BadRequest(f"unknown grouping {by!r}; expected one of {', '.join(SERIES_BY)}")
+        return by
+
+    # --- the plan and the data --------------------------------------------------------------------
+
+    @memoised
+    def plan_dict(self) -> dict:
+        """The plan as data (priorities, objectives, measures with their sources), for the API."""
+        data = self.plan.model_dump(mode="json")
+        data["levels"] = [{"level": lv, "name": LEVEL_NAMES[lv]} for lv in LEVEL_ORDER]
+        data["survey_measures"] = [m.id for m in survey_measures(self.plan)]
+        return data
+
+    @memoised
+    def edition(self) -> dict:
+        return data_edition(self.engine.con)
+
+    # --- areas ------------------------------------------------------------------------------------
+
+    def area_dict(self, area: Area) -> dict:
+        return area.to_dict()
+
+    @memoised
+    def areas(self, level: str | None, q: str | None) -> list[dict]:
+        found = self.engine.areas
+        if q:
+            chosen = found.search(q, limit=10_000)
+            if level:
+                chosen = [a for a in chosen if a.level == level]
+        else:
+            chosen = found.level(level) if level else found.all()
+        return [a.to_dict() for a in chosen]
+
+    @memoised
+    def area_detail(self, key: str) -> dict:
+        area = self.area(key)
+        children = self.engine.areas.children(area)
+        return {
+            **area.to_dict(),
+            "ancestors": [a.to_dict() for a in self.engine.areas.ancestors(area)],
+            "children_level": CHILD_LEVEL.get(area.level),
+            "children": [a.to_dict() for a in children],
+        }
+
+    @memoised
+    def children_geojson(self, key: str) -> dict:
+        """The boundaries of an area's children (London → BCUs → boroughs → wards)."""
+        area = self.area(key)
+        level = CHILD_LEVEL.get(area.level)
+        if level is None:
+            return {"type": "FeatureCollection", "features": []}
+        return self.boundaries.collection(level, area.code)
+
+    @memoised
+    def geojson(self, level: str, parent: str | None) -> dict:
+        return self.boundaries.collection(level, parent)
+
+    # --- figures ----------------------------------------------------------------------------------
+
+    @memoised
+    def scorecard(self, key: str, period: str, baseline: str) -> dict:
+        return self.engine.scorecard(self.area(key), period, baseline).to_dict()
+
+    @memoised
+    def series(self, measure_id: str, key: str, by: str) -> dict:
+        try:
+            return self.engine.series(self.measure(measure_id), self.area(key), by)
+        except NotFound:
+            raise
+        except CrimeplanError as exc:  # a measure not measured at the area's level
+            raise BadRequest(str(exc)) from None
+
+    @memoised
+    def levels(self, measure_id: str, level: str, period: str, baseline: str) -> dict:
+        return level_table(self.engine, self.measure(measure_id), level, period, baseline)
+
+    @memoised
+    def trajectories(self, measure_id: str, level: str, period: str, baseline: str) -> dict:
+        return trajectories(self.engine, self.measure(measure_id), level, period, baseline)
+
+    def crime_mix(self, key: str, period: str) -> dict:
+        """An area's crime mix (for the latest twelve months published if none covers ``period``)."""
+        area = self.area(key)
+        return self.crime_mixes(area.level, period)[area.code]
+
+    @memoised
+    def crime_mixes(self, level: str, period: str) -> dict[str, dict]:
+        return crime_mixes_latest(self.engine, level, period)
+
+    # --- claims -----------------------------------------------------------------------------------
+
+    @memoised
+    def claims_check(self, text: str | None, name: str) -> list[dict]:
+        """The claims in ``text`` (None: the examples shipped with the plan) checked; ClaimsError if invalid."""
+        from crimeplan.claims import check_claims, load_claims, parse_claims
+
+        if text is None:
+            claims = load_claims(None, self.plan, self.engine.areas)
+        else:
+            claims = parse_claims(text, name, self.plan, self.engine.areas)
+        return [c.to_dict() for c in check_claims(self.engine, claims)]
+
+
+__all__ = ["BadRequest", "CHILD_LEVEL", "NotFound", "SERIES_BY", "Service"]

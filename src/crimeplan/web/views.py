@@ -1,0 +1,731 @@
+"""Page models: the engine's results turned into what the templates print.
+
+Shared by the server (``app.py``) and the static site (``publish.py``), so both
+render the same pages. Every number is formatted here, every link is built by
+:class:`Links` (absolute paths when serving, relative paths in the static site,
+so that it works from ``file://`` and from any static host); templates only loop
+and print.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from importlib import resources
+from urllib.parse import quote, urlencode
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from crimeplan import OGL_ATTRIBUTION, OS_ATTRIBUTION, __version__
+from crimeplan.measures.areas import LEVEL_NAMES, Area
+from crimeplan.measures.levels import survey_measures
+from crimeplan.measures.periods import parse_period, periods_covering
+from crimeplan.web import charts
+from crimeplan.web.service import CHILD_LEVEL, Service
+
+MINUS = "−"
+CCHI_REFERENCE = ("Harm weights: Sherman, Neyroud and Neyroud (2016), The Cambridge Crime Harm Index, "
+                  "Policing 10(3).")
+# RAG by icon and word as well as colour (colour-blind readers, screen readers, print).
+RAG = {
+    "green": {"icon": "●", "word": "on track", "css": "rag-green"},
+    "amber": {"icon": "◐", "word": "no significant change", "css": "rag-amber"},
+    "red": {"icon": "▲", "word": "off track", "css": "rag-red"},
+    "grey": {"icon": "○", "word": "not assessed", "css": "rag-grey"},
+}
+CLAIM_VERDICTS = {
+    "supported": {"icon": "✓", "css": "claim-supported"},
+    "approximately supported": {"icon": "≈", "css": "claim-approx"},
+    "not supported": {"icon": "✗", "css": "claim-not"},
+    "unverifiable": {"icon": "?", "css": "claim-unverifiable"},
+}
+AIM_TEXT = {"down": "the plan aims for fewer", "up": "the plan aims for more", "monitor": "monitored (no target direction)"}
+LEVEL_PLURAL = {"london": "London", "bcu": "Basic Command Units", "borough": "boroughs", "ward": "wards",
+                "ward2014": "wards (2014 boundaries)", "lsoa": "LSOAs"}
+# The measure a map is coloured by unless the reader picks another: the broadest with figures.
+MAP_PREFERENCE = ("crime_harm", "total_recorded_crime", "burglary", "robbery")
+SHADE_BASELINE = charts.OKABE_ITO["grey"]
+SHADE_PERIOD = charts.OKABE_ITO["sky"]
+
+
+# --- formatting -----------------------------------------------------------------------------------
+
+
+def fmt_number(value: float | None, statistic: str | None = None) -> str:
+    """A figure as printed: counts with thousands separators, shares as %, '—' for none."""
+    if value is None:
+        return "—"
+    if statistic == "proportion":
+        return f"{value:.1f}%"
+    if abs(value) >= 100 or float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.1f}"
+
+
+def fmt_signed(value: float | None, unit: str | None) -> str:
+    """A change with its sign (a true minus) and unit: '−11.8%', '+2.0 pp'."""
+    if value is None:
+        return "—"
+    sign = "+" if value > 0 else MINUS if value < 0 else "±"
+    return f"{sign}{abs(value):.1f}{' pp' if unit == 'pp' else '%'}"
+
+
+def fmt_interval(interval: list | None, unit: str | None) -> str:
+    if not interval:
+        return ""
+    low, high = interval
+    return f"{fmt_signed(low, unit) if low is not None else 'no lower limit'} to " \
+           f"{fmt_signed(high, unit) if high is not None else 'no upper limit'}"
+
+
+def json_script(data) -> Markup:
+    """JSON safe to place inside <script type="application/json">."""
+    text = json.dumps(data, separators=(",", ":"), allow_nan=False)
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+def _month_start(label: str) -> str:
+    return f"{label}-01"
+
+
+def _month_after(d: date) -> str:
+    return f"{d.year + (d.month == 12)}-{d.month % 12 + 1:02d}-01"
+
+
+# --- links ----------------------------------------------------------------------------------------
+
+
+class Links:
+    """Where pages are. Server: absolute paths keeping the chosen period; static: paths relative to the page."""
+
+    def __init__(self, static: bool, london_key: str, depth: int = 0, query: dict | None = None) -> None:
+        self.static = static
+        self.london_key = london_key
+        self.prefix = "../" * depth if static else "/"
+        self.query = {k: v for k, v in (query or {}).items() if v}
+
+    def _q(self, **extra) -> str:
+        params = {**self.query, **{k: v for k, v in extra.items() if v}}
+        return f"?{urlencode(params)}" if params else ""
+
+    @property
+    def home(self) -> str:
+        return (self.prefix + "index.html") if self.static else "/" + self._q()
+
+    def area(self, key: str) -> str | None:
+        if self.static:
+            return None if ":" in key else f"{self.prefix}area/{key}.html"
+        return f"/area/{quote(key, safe=':')}{self._q()}"
+
+    def measure(self, measure_id: str, area_key: str | None = None) -> str | None:
+        london = area_key in (None, self.london_key)
+        if self.static:
+            return f"{self.prefix}measure/{measure_id}.html" if london else None
+        return f"/measure/{measure_id}{self._q(area=None if london else area_key)}"
+
+    def series_csv(self, measure_id: str, area_key: str) -> str | None:
+        if self.static:
+            return f"{self.prefix}measure/{measure_id}.csv" if area_key == self.london_key else None
+        return f"/api/measures/{measure_id}/series.csv" + (f"?area={quote(area_key, safe=':')}" if area_key != self.london_key else "")
+
+    @property
+    def claims(self) -> str:
+        return self.prefix + "claims.html" if self.static else "/claims"
+
+    @property
+    def sources(self) -> str:
+        return self.prefix + "sources.html" if self.static else "/sources"
+
+    @property
+    def search(self) -> str:
+        return self.prefix + "search.html" if self.static else "/search"
+
+    @property
+    def api(self) -> str:
+        return self.prefix + "api/index.html" if self.static else "/api"
+
+    def static_file(self, name: str) -> str:
+        return f"{self.prefix}static/{name}"
+
+    def api_json(self, path: str) -> str:
+        """An API document: served live, or written beside the pages (``api/...json``)."""
+        return f"{self.prefix}api/{path}.json" if self.static else f"/api/{path}"
+
+
+# --- shared parts ---------------------------------------------------------------------------------
+
+
+def _files(*lists: list[dict]) -> list[dict]:
+    seen: dict[str, dict] = {}
+    for files in lists:
+        for f in files or []:
+            seen.setdefault(f["name"], f)
+    return [{"name": f["name"], "edition": f.get("edition"), "sha": (f.get("sha256") or "")[:12]}
+            for f in sorted(seen.values(), key=lambda f: f["name"])]
+
+
+def base_model(svc: Service, links: Links, title: str, files: list[dict], breadcrumbs: list[dict] | None = None) -> dict:
+    """What every page carries: the data edition, the source files of its figures, the attributions."""
+    edition = svc.edition()
+    files_title = "Source files of the figures on this page"
+    if not files:  # a page without figures of its own names the edition's files
+        files, files_title = _files(edition["files"]), "Source files of this data edition"
+    return {
+        "files_title": files_title,
+        "title": title,
+        "site_title": svc.plan.title,
+        "links": links,
+        "static": links.static,
+        "edition": {"label": edition["label"], "files": len(edition["files"]), "last_period": edition["last_period"]},
+        "files": files,
+        "attribution": [OGL_ATTRIBUTION, OS_ATTRIBUTION, CCHI_REFERENCE],
+        "version": __version__,
+        "breadcrumbs": breadcrumbs or [],
+        "charts": [],
+        "london_href": links.area(links.london_key),
+        "page": "",
+    }
+
+
+def selectors(svc: Service, links: Links, period: str, baseline: str, action: str, hidden: dict | None = None) -> dict:
+    """The period and baseline chooser: suggestions from the months the loaded data covers."""
+    edition = svc.edition()
+    p = parse_period(period)
+    base, comparison = svc.engine.against(p, baseline)
+    options = []
+    if edition["last_period"]:
+        firsts = [c["first_period"] for c in edition["coverage"] if c["first_period"] >= "2010-01"]
+        first = date.fromisoformat(min(firsts) + "-01") if firsts else date(2010, 1, 1)
+        last = date.fromisoformat(edition["last_period"] + "-01")
+        options = [q.label for q in periods_covering(first, last, ("year", "fy"))]
+        options = sorted(set(options), key=lambda t: (parse_period(t).end, t), reverse=True)
+        options.insert(0, f"rolling:{last:%Y-%m}")
+    if period not in options:
+        options.insert(0, period)
+    baselines = [{"value": b.id, "label": b.label} for b in svc.plan.baselines]
+    baselines += [{"value": "previous", "label": "the previous period"},
+                  {"value": "year-earlier", "label": "the same period a year earlier"}]
+    return {
+        "action": action, "period": period, "baseline": baseline, "period_options": options,
+        "baseline_options": baselines, "hidden": [{"name": k, "value": v} for k, v in (hidden or {}).items() if v],
+        "period_text": p.describe(), "compared_with": comparison,
+        "syntax": "2021, FY2021-22, 2021-06, 2021-Q2, rolling:2021-12, fytd:2021-10",
+    }
+
+
+def rag_model(rag: str) -> dict:
+    return {"key": rag, **RAG[rag]}
+
+
+def measure_row(m: dict, links: Links, area_key: str, spark: dict | None) -> dict:
+    """One measure of a scorecard as a table row."""
+    ok = m["status"] == "ok"
+    unit = m["change_unit"]
+    if m["interval"]:
+        interval = fmt_interval(m["interval"], unit)
+    elif m["verdict"] == "sample size unknown":
+        interval = "no interval: the survey's sample size is not published"
+    else:
+        interval = ""
+    source = m["source"]
+    if source:
+        source_label = source["label"]
+    elif m["would_supply"]:
+        source_label = "would come from: " + "; ".join(w["label"] or w["dataset"] for w in m["would_supply"])
+    else:
+        source_label = ""
+    return {
+        "id": m["id"], "title": m["title"], "href": links.measure(m["id"], area_key), "unit": m["unit"],
+        "statistic": m["statistic"], "aim": AIM_TEXT[m["aim"]], "ok": ok, "status": m["status"], "message": m["message"],
+        "status_text": _status_text(m["status"], m["message"]),
+        "current": m["current"], "current_text": fmt_number(m["current"], m["statistic"]),
+        "baseline": m["baseline_value"], "baseline_text": fmt_number(m["baseline_value"], m["statistic"]),
+        "change": m["change"], "change_text": fmt_signed(m["change"], unit) if ok else "—",
+        "interval_text": interval, "verdict": m["verdict"] or m["status"], "rag": rag_model(m["rag"]),
+        "rag_text": m["rag_text"], "plain": m["plain"], "source_label": source_label,
+        "alternatives": [
+            {"label": a["label"], "current_text": fmt_number(a["current"], m["statistic"]),
+             "change_text": fmt_signed(a["change"], a["change_unit"]), "verdict": a["verdict"] or a["status"],
+             "plain": a["plain"] or a["message"]}
+            for a in m["alternatives"]
+        ],
+        "spark": spark,
+    }
+
+
+def _status_text(status: str, message: str) -> str:
+    """'no data loaded: mps_… would supply it', without saying the status twice."""
+    if not message:
+        return status
+    return message if message.startswith(status) else f"{status}: {message}"
+
+
+def _spark(svc: Service, measure_id: str, level: str, code: str, period: str, baseline: str) -> dict | None:
+    t = svc.trajectories(measure_id, level, period, baseline)
+    values = t["values"].get(code)
+    if not values:
+        return None
+    line = charts.sparkline(values, t["in_period"], t["in_baseline"])
+    if line is None:
+        return None
+    line["label"] = (f"{t['source']}: monthly values {t['months'][0]} to {t['months'][-1]}; "
+                     "baseline months in grey, the current period in blue")
+    return line
+
+
+def scorecard_section(svc: Service, links: Links, area: Area, period: str, baseline: str) -> dict:
+    """The plan's measures for an area, by priority, with sparklines and a RAG tally."""
+    card = svc.scorecard(area.key, period, baseline)
+    priorities = []
+    tally = {k: 0 for k in RAG}
+    for p in card["priorities"]:
+        rows, unmeasured = [], []
+        for m in p["measures"]:
+            if m["status"] == "not available at this level":
+                unmeasured.append({"id": m["id"], "title": m["title"], "href": links.measure(m["id"], links.london_key)})
+                continue
+            spark = _spark(svc, m["id"], area.level, area.code, period, baseline) if m["status"] == "ok" else None
+            rows.append(measure_row(m, links, area.key, spark))
+            tally[m["rag"]] += 1
+        summary = next((x.summary for x in svc.plan.priorities if x.id == p["id"]), None)
+        priorities.append({"id": p["id"], "title": p["title"], "summary": summary, "rows": rows,
+                           "unmeasured": unmeasured})
+    return {
+        "card": card, "priorities": priorities, "period_text": card["period_text"],
+        "compared_with": card["compared_with"], "level_plural": LEVEL_PLURAL[area.level],
+        "tally": [{"count": tally[k], **rag_model(k)} for k in RAG],
+        "hint": period_hint(svc, links, card, area),
+    }
+
+
+def period_hint(svc: Service, links: Links, card: dict, area: Area) -> dict | None:
+    """When measures lack figures for the period chosen, the latest year the missing data does cover."""
+    if links.static:
+        return None
+    gaps: dict[str, int] = {}
+    for p in card["priorities"]:
+        for m in p["measures"]:
+            if m["status"] == "no data for this period":
+                for a in m["alternatives"]:
+                    gaps[a["dataset"]] = gaps.get(a["dataset"], 0) + 1
+    if not gaps:
+        return None
+    coverage = {c["dataset"]: c for c in svc.edition()["coverage"]}
+    dataset = max(gaps, key=lambda d: gaps[d])
+    c = coverage.get(dataset)
+    if c is None:
+        return None
+    first, last = parse_period(c["first_period"]), parse_period(c["last_period"])
+    if last.first - first.first + 1 < 24:
+        return None
+    period = f"rolling:{c['last_period']}"
+    hint_links = Links(False, links.london_key, query={"period": period, "baseline": "year-earlier"})
+    return {"count": gaps[dataset], "dataset": dataset, "first": c["first_period"], "last": c["last_period"],
+            "text": f"the 12 months to {parse_period(c['last_period']).describe()} compared with the year before",
+            "href": hint_links.area(area.key)}
+
+
+# --- maps -----------------------------------------------------------------------------------------
+
+
+WARD_SETS = {"2022": "ward", "2014": "ward2014"}
+
+
+def map_section(svc: Service, links: Links, area: Area, period: str, baseline: str, measure_id: str | None = None,
+                colour: str | None = None, hidden: dict | None = None, wards: str | None = None) -> dict | None:
+    """A choropleth of the level below ``area`` (for a ward: the wards around it), with a list of the areas.
+
+    A borough's wards are the 2022 set unless ``wards='2014'`` asks for the 2014 boundaries.
+    """
+    level = CHILD_LEVEL.get(area.level)
+    highlight = None
+    if area.level == "borough" and wards == "2014":
+        level = "ward2014"
+        collection = svc.geojson(level, area.code)
+        title = f"Wards in {area.name} (2014 boundaries)"
+    elif level is not None:
+        collection = svc.children_geojson(area.key)
+        title = f"{LEVEL_PLURAL[level].capitalize()} in {area.name}"
+    elif area.parent_code and area.level in ("ward", "ward2014", "lsoa"):
+        level = area.level
+        collection = svc.geojson(level, area.parent_code)
+        highlight = area.code
+        title = f"{area.name} (outlined) among the {LEVEL_PLURAL[level]} of {area.parent_name}"
+    else:
+        return None
+    if not collection["features"]:
+        return None
+    candidates = [m for m in svc.plan.measures if level in m.levels]
+    table = None
+    if measure_id is not None and any(m.id == measure_id for m in candidates):
+        table = svc.levels(measure_id, level, period, baseline)
+    else:
+        ordered = sorted(candidates, key=lambda m: MAP_PREFERENCE.index(m.id) if m.id in MAP_PREFERENCE else len(MAP_PREFERENCE))
+        for m in ordered:
+            table = svc.levels(m.id, level, period, baseline)
+            if table["status"] == "ok":
+                break
+    areas = {a.code: a for a in svc.engine.areas.level(level)}
+    codes = [f["id"] for f in collection["features"]]
+    keys = {c: areas[c].key if c in areas else c for c in codes}
+    hrefs = {c: links.area(keys[c]) for c in codes}
+    rows: dict[str, dict] = {}
+    unit = None
+    if table is not None:
+        measure = svc.measure(table["measure"])
+        unit = table["change_unit"]
+        for r in table["areas"]:
+            if r["code"] not in hrefs:
+                continue
+            change = fmt_signed(r["change"], unit)
+            hover = (f"<b>{r['name']}</b><br>{table['title']}: {fmt_number(r['current'], measure.statistic)}"
+                     f" (baseline {fmt_number(r['baseline_value'], measure.statistic)})<br>change {change}"
+                     f"<br>{RAG[r['rag']]['icon']} {r['verdict'] or 'no comparison'}")
+            rows[r["code"]] = {**r, "hover": hover, "current_text": fmt_number(r["current"], measure.statistic),
+                               "baseline_text": fmt_number(r["baseline_value"], measure.statistic),
+                               "change_text": change, "interval_text": fmt_interval(r["interval"], unit),
+                               "rag_model": rag_model(r["rag"])}
+    has_change = any(r.get("change") is not None for r in rows.values())
+    colour = colour if colour in ("change", "current") else ("change" if has_change else "current")
+    if table is not None:
+        colour_title = (f"change ({'pp' if unit == 'pp' else '%'})" if colour == "change"
+                        else svc.measure(table["measure"]).unit)
+    else:
+        colour_title = ""
+    figure = charts.choropleth(collection, rows, hrefs, colour, colour_title, highlight)
+    listing = []
+    for f in sorted(collection["features"], key=lambda f: f["properties"]["name"]):
+        c = f["id"]
+        r = rows.get(c)
+        listing.append({
+            "code": c, "key": keys[c], "name": f["properties"]["name"], "href": hrefs[c], "current": c == highlight,
+            "value": r["current"] if r else None, "current_text": r["current_text"] if r else "—",
+            "baseline_text": r["baseline_text"] if r else "—", "change_text": r["change_text"] if r else "—",
+            "interval_text": r["interval_text"] if r else "", "verdict": (r["verdict"] or "no comparison") if r else "no figure",
+            "rag": r["rag_model"] if r else rag_model("grey"),
+        })
+    return {
+        "title": title, "level": level, "level_name": LEVEL_NAMES[level], "figure": json_script(figure),
+        "figure_id": "map-figure", "measure": table["measure"] if table else None,
+        "measure_title": table["title"] if table else None, "status": table["status"] if table else None,
+        "message": _status_text(table["status"], table["message"]) if table else "", "colour": colour,
+        "controls": True,
+        "ward_sets": ([{"value": k, "label": f"{k} boundaries", "selected": WARD_SETS[k] == level} for k in WARD_SETS]
+                      if area.level == "borough" else []),
+        "colour_text": "change against the baseline" if colour == "change" else "value now",
+        "hidden": [{"name": k, "value": v} for k, v in (hidden or {}).items() if v],
+        "source": table["source"]["label"] if table and table["source"] else None,
+        "files": table["source"]["files"] if table and table["source"] else [],
+        "options": [{"value": m.id, "label": m.title} for m in candidates],
+        "areas": listing, "highlight": highlight,
+        "note": ("Below London, a change counts as significant only after false-discovery-rate control "
+                 f"across all {len(areas)} {LEVEL_PLURAL[level]}."),
+    }
+
+
+# --- crime mix, harm and trust --------------------------------------------------------------------
+
+
+def crime_mix_section(svc: Service, area: Area, period: str, baseline: str) -> dict:
+    mix = svc.crime_mix(area.key, period)
+    card = svc.scorecard(area.key, period, baseline)
+    harm_rows = [m for p in card["priorities"] for m in p["measures"] if m["statistic"] == "harm"]
+    harm = [{"title": m["title"], "unit": m["unit"], "current_text": fmt_number(m["current"]),
+             "change_text": fmt_signed(m["change"], m["change_unit"]) if m["status"] == "ok" else "—",
+             "plain": m["plain"], "rag": rag_model(m["rag"])} for m in harm_rows[:1]]
+    if not mix["categories"]:
+        return {"available": False, "note": mix["note"], "harm": harm, "files": []}
+    majors = [{
+        "major": m["major"], "count_text": fmt_number(m["count"]), "share_text": f"{m['share_pct']:.1f}%",
+        "harm_text": fmt_number(m["harm_days"]),
+        "harm_share_text": f"{m['harm_share_pct']:.1f}%" if m["harm_share_pct"] is not None else "—",
+    } for m in mix["majors"]]
+    categories = [{
+        "major": c["major"], "category": c["category"], "count_text": fmt_number(c["count"]),
+        "share_text": f"{c['share_pct']:.1f}%", "weight_text": fmt_number(c["weight_days"]),
+        "harm_share_text": f"{c['harm_share_pct']:.1f}%" if c["harm_share_pct"] is not None else "—",
+    } for c in mix["categories"]]
+    return {
+        "available": True, "period_text": mix["period_text"], "fallback": mix["period"] != mix["requested_period"],
+        "total_text": fmt_number(mix["total"]), "harm_total_text": fmt_number(mix["harm_days"]),
+        "majors": majors, "categories": categories, "note": mix["note"], "dataset": mix["dataset"],
+        "figure": json_script(charts.mix_chart(mix["majors"])), "figure_id": "mix-figure",
+        "files": mix["files"], "harm": harm,
+    }
+
+
+def trust_section(svc: Service, links: Links, area: Area, period: str, baseline: str) -> dict | None:
+    """Trust and confidence (the survey's measures): the borough's own figures, or its boroughs' for a BCU."""
+    survey = survey_measures(svc.plan)
+    if not survey:
+        return None
+    if area.level == "bcu":
+        tables = [svc.levels(m.id, "borough", period, baseline) for m in survey]
+        boroughs = [a for a in svc.engine.areas.children(area)]
+        rows = []
+        for b in boroughs:
+            cells = []
+            for t in tables:
+                r = next((x for x in t["areas"] if x["code"] == b.code), None)
+                cells.append({"current_text": fmt_number(r["current"], "proportion") if r else "—",
+                              "change_text": fmt_signed(r["change"], t["change_unit"]) if r else "—"})
+            rows.append({"name": b.name, "href": links.area(b.key), "cells": cells})
+        return {"kind": "grid", "columns": [m.title for m in survey], "rows": rows,
+                "note": f"The survey is published for boroughs and London, not for BCUs: the boroughs of {area.name}.",
+                "files": [f for t in tables if t["source"] for f in t["source"]["files"]]}
+    about = area
+    note = ""
+    if area.level in ("ward", "ward2014", "lsoa"):
+        about = next((a for a in svc.engine.areas.ancestors(area) if a.level == "borough"), None)
+        if about is None:
+            return None
+        note = f"The survey is published for boroughs, not {LEVEL_PLURAL[area.level]}: the figures are {about.name}'s."
+    card = svc.scorecard(about.key, period, baseline)
+    ids = {m.id for m in survey}
+    chosen = [m for p in card["priorities"] for m in p["measures"] if m["id"] in ids]
+    rows = [measure_row(m, links, about.key, None) for m in chosen]
+    return {"kind": "rows", "about": about.name, "about_href": links.area(about.key), "rows": rows, "note": note,
+            "files": [f for m in chosen if m["source"] for f in m["source"]["files"]]}
+
+
+# --- pages ----------------------------------------------------------------------------------------
+
+
+def plan_page(svc: Service, links: Links, period: str, baseline: str) -> dict:
+    london = svc.engine.areas.london()
+    section = scorecard_section(svc, links, london, period, baseline)
+    model = base_model(svc, links, svc.plan.title, _files(section["card"]["sources"]))
+    model.update(
+        page="plan", plan={"title": svc.plan.title, "publisher": svc.plan.publisher, "url": svc.plan.url,
+                           "summary": svc.plan.summary, "start": svc.plan.start, "end": svc.plan.end},
+        selectors=selectors(svc, links, period, baseline, "/"), scorecard=section,
+        london_href=links.area(london.key), api_href=links.api_json("scorecard" if not links.static else f"scorecard/{london.key}"),
+    )
+    return model
+
+
+def area_page(svc: Service, links: Links, area: Area, period: str, baseline: str, map_measure: str | None = None,
+              colour: str | None = None, wards: str | None = None) -> dict:
+    section = scorecard_section(svc, links, area, period, baseline)
+    the_map = map_section(svc, links, area, period, baseline, map_measure, colour, links.query, wards)
+    mix = crime_mix_section(svc, area, period, baseline)
+    trust = trust_section(svc, links, area, period, baseline)
+    crumbs = [{"name": a.name, "href": links.area(a.key)} for a in svc.engine.areas.ancestors(area)]
+    files = _files(section["card"]["sources"], mix["files"], the_map["files"] if the_map else [],
+                   trust["files"] if trust else [])
+    model = base_model(svc, links, f"{area.name} — {LEVEL_NAMES[area.level]}", files, crumbs + [{"name": area.name, "href": None}])
+    model.update(
+        page="area", area={**area.to_dict(), "level_name": LEVEL_NAMES[area.level]},
+        parent_href=links.area(area.parent_code) if area.parent_code and area.level != "ward2014" else None,
+        selectors=selectors(svc, links, period, baseline, f"/area/{quote(area.key, safe=':')}",
+                            {"map": map_measure, "colour": colour, "wards": wards}),
+        scorecard=section, map=the_map, mix=mix, trust=trust,
+        api_href=links.api_json(f"scorecard/{area.key}" if links.static else f"scorecard?area={area.key}"),
+    )
+    if the_map:
+        model["charts"].append(the_map["figure_id"])
+    if mix["available"]:
+        model["charts"].append(mix["figure_id"])
+    return model
+
+
+def measure_page(svc: Service, links: Links, measure_id: str, area: Area, period: str, baseline: str) -> dict:
+    measure = svc.measure(measure_id)
+    card = svc.scorecard(area.key, period, baseline)
+    result = next(m for p in card["priorities"] for m in p["measures"] if m["id"] == measure.id)
+    row = measure_row(result, links, area.key, None)
+    p = parse_period(period)
+    base, _ = svc.engine.against(p, baseline)
+    sources = []
+    series_message = ""
+    if area.level in measure.levels:
+        series = svc.series(measure.id, area.key, "month")
+        shaded = [{"label": "baseline", "first": f"{base.start:%Y-%m-%d}", "last": _month_after(base.end), "colour": SHADE_BASELINE},
+                  {"label": "current", "first": f"{p.start:%Y-%m-%d}", "last": _month_after(p.end), "colour": SHADE_PERIOD}]
+        for i, s in enumerate(series["sources"]):
+            if s["status"] != "ok" or not s["points"]:
+                sources.append({"label": s["label"], "dataset": s["dataset"], "ok": False, "status": s["status"]})
+                continue
+            points = [{**pt, "period": _month_start(pt["period"])} for pt in s["points"]]
+            figure = charts.series_chart(points, measure.unit, shaded)
+            spc = s.get("spc")
+            sources.append({
+                "label": s["label"], "dataset": s["dataset"], "ok": True, "first": s["first"], "last": s["last"],
+                "figure": json_script(figure), "figure_id": f"series-figure-{i}",
+                "files": _files(s["files"]), "files_raw": s["files"],
+                "spc": {"text": (f"{spc['chart']} chart per day over the last {spc['months']} months (from "
+                                 f"{spc['first_period']}); limits shown as monthly counts."),
+                        "note": spc.get("note") or "",
+                        "signals": [{"period": g["period"], "description": g["description"]} for g in spc["signals"]]}
+                if spc else None,
+                "rows": [{"period": pt["period"], "value_text": fmt_number(pt["value"], measure.statistic),
+                          "lower_text": fmt_number(pt.get("lower")) if pt.get("lower") is not None else "",
+                          "centre_text": fmt_number(pt.get("centre")) if pt.get("centre") is not None else "",
+                          "upper_text": fmt_number(pt.get("upper")) if pt.get("upper") is not None else "",
+                          "signal": pt.get("signal") or "",
+                          "in_baseline": base.first <= _index(pt["period"]) <= base.last,
+                          "in_period": p.first <= _index(pt["period"]) <= p.last}
+                         for pt in reversed(s["points"])],
+            })
+    else:
+        series_message = f"{measure.title} is not measured at {LEVEL_NAMES[area.level]} level (levels: {', '.join(measure.levels)})."
+    the_map = map_section(svc, links, area, period, baseline, measure.id, None,
+                          {**links.query, "area": None if area.key == links.london_key else area.key})
+    crumbs = [{"name": a.name, "href": links.area(a.key)} for a in svc.engine.areas.ancestors(area)]
+    if the_map:
+        the_map["controls"] = False  # coloured by this page's measure
+    crumbs += [{"name": area.name, "href": links.area(area.key)}, {"name": measure.title, "href": None}]
+    files = _files(*(s.get("files_raw", []) for s in sources), (result["source"] or {}).get("files", []),
+                   *[a["files"] for a in result["alternatives"]])
+    model = base_model(svc, links, f"{measure.title} — {area.name}", files, crumbs)
+    model.update(
+        page="measure",
+        measure={"id": measure.id, "title": measure.title, "definition": measure.definition, "unit": measure.unit,
+                 "aim": AIM_TEXT[measure.aim], "statistic": measure.statistic, "notes": measure.notes,
+                 "levels": ", ".join(LEVEL_NAMES[lv] for lv in measure.levels)},
+        area=area.to_dict(), area_href=links.area(area.key), row=row, sources=sources,
+        series_message=series_message, map=the_map,
+        csv_href=links.series_csv(measure.id, area.key) if area.level in measure.levels else None,
+        selectors=selectors(svc, links, period, baseline, f"/measure/{measure.id}",
+                            {"area": None if area.key == links.london_key else area.key}),
+        api_href=(None if area.level not in measure.levels
+                  else links.api_json(f"measures/{measure.id}/series") if links.static
+                  else f"/api/measures/{measure.id}/series?area={quote(area.key, safe=':')}"),
+    )
+    model["charts"] += [s["figure_id"] for s in sources if s.get("ok")]
+    if the_map:
+        model["charts"].append(the_map["figure_id"])
+    return model
+
+
+def _index(label: str) -> int:
+    y, m = label.split("-")[:2]
+    return int(y) * 12 + int(m) - 1
+
+
+def claims_page(svc: Service, links: Links, checks: list[dict], claims_text: str, name: str,
+                problems: list[str] | None = None) -> dict:
+    rows = []
+    for c in checks:
+        unit = c["change_unit"]
+        stated = (fmt_signed(c["stated_change_pct"], unit) if c["kind"] == "change"
+                  else fmt_number(c["stated_value"], c["measure"]["statistic"]))
+        computed = (fmt_signed(c["computed_change_pct"], unit) if c["kind"] == "change"
+                    else fmt_number(c["computed_value"], c["measure"]["statistic"]))
+        area_key = c["area"]["key"]
+        statistic = c["measure"]["statistic"]
+        interval = fmt_interval(c["interval_pct"], unit)
+        if c["verdict"] == "unverifiable":
+            computed = "no figure"
+        elif c["kind"] == "change":
+            computed += (f" (95% interval {interval})" if interval else "") + \
+                f"; now {fmt_number(c['current'], statistic)}, baseline {fmt_number(c['baseline'], statistic)}"
+        elif c["computed_change_pct"] is not None:
+            computed += (f"; against the baseline ({fmt_number(c['baseline'], statistic)}) that is "
+                         f"{fmt_signed(c['computed_change_pct'], unit)}" + (f" (95% interval {interval})" if interval else ""))
+        rows.append({
+            "id": c["id"], "statement": c["statement"], "claim_source": c["claim_source"],
+            "verdict": c["verdict"], **CLAIM_VERDICTS.get(c["verdict"], {"icon": "?", "css": "claim-unverifiable"}),
+            "plain": c["plain"], "measure": c["measure"]["title"], "measure_href": links.measure(c["measure"]["id"], area_key),
+            "area": c["area"]["name"], "area_href": links.area(area_key), "period_text": c["period_text"],
+            "compared_with": c["compared_with"], "stated_text": c["stated_as_written"] or stated,
+            "computed_text": computed, "interval_text": fmt_interval(c["interval_pct"], unit),
+            "current_text": fmt_number(c["current"], c["measure"]["statistic"]),
+            "baseline_text": fmt_number(c["baseline"], c["measure"]["statistic"]),
+            "significance": c["significance"] or "", "source": c["source"]["label"] if c["source"] else "",
+            "sources_disagree": c["sources_disagree"], "reason": c["unverifiable_reason"] or "",
+            "alternatives": [{"label": a.get("label"), "verdict": a.get("verdict"),
+                              "computed_text": fmt_signed(a.get("computed_change_pct"), unit) if c["kind"] == "change"
+                              else fmt_number(a.get("computed_value"), c["measure"]["statistic"])}
+                             for a in c["alternatives"]],
+            "notes": c["notes"],
+        })
+    tally = {}
+    for r in rows:
+        tally[r["verdict"]] = tally.get(r["verdict"], 0) + 1
+    files = _files(*[c["source"]["files"] for c in checks if c["source"]])
+    model = base_model(svc, links, "Claims check", files)
+    model.update(page="claims", checks=rows, claims_text=claims_text, claims_name=name, problems=problems or [],
+                 tally=[{"verdict": v, "count": n, **CLAIM_VERDICTS.get(v, {})} for v, n in tally.items()],
+                 api_href=links.api_json("claims/check") if links.static else "/api/claims/check")
+    return model
+
+
+def sources_page(svc: Service, links: Links) -> dict:
+    edition = svc.edition()
+    from crimeplan.catalogue import load_catalogue
+
+    catalogue = {d.id: d for d in load_catalogue().datasets}
+    files = []
+    for f in edition["files"]:
+        datasets = [catalogue.get(d.strip()) for d in (f["dataset"] or "").split(",")]
+        d = next((x for x in datasets if x is not None), None)
+        files.append({**f, "sha": f["sha256"][:12], "publisher": d.publisher if d else "",
+                      "landing_page": d.landing_page if d else "", "licence": d.licence if d else ""})
+    model = base_model(svc, links, "Data sources", _files(edition["files"]))
+    model.update(page="sources", edition_full=edition, source_files=files, coverage=edition["coverage"])
+    return model
+
+
+def search_page(svc: Service, links: Links, q: str) -> dict:
+    found = svc.areas(None, q.strip()) if q.strip() else []
+    results = [{"name": a["name"], "level_name": a["level_name"], "parent": a["parent_name"], "href": links.area(a["key"]),
+                "key": a["key"]} for a in found[:200]]
+    model = base_model(svc, links, f"Search: {q}" if q else "Search", [])
+    model.update(page="search", q=q, results=results, more=max(len(found) - 200, 0))
+    return model
+
+
+def error_page(svc: Service, links: Links, status: int, message: str) -> dict:
+    model = base_model(svc, links, {404: "Not found", 422: "Cannot understand the request"}.get(status, "Error"), [])
+    model.update(page="error", status=status, message=message)
+    return model
+
+
+def api_page(svc: Service, links: Links, openapi: dict) -> dict:
+    endpoints = []
+    for path, methods in openapi.get("paths", {}).items():
+        for method, op in methods.items():
+            params = [{"name": p["name"], "where": p["in"], "required": p.get("required", False),
+                       "description": p.get("description", "")} for p in op.get("parameters", [])]
+            endpoints.append({"method": method.upper(), "path": path, "summary": op.get("summary", ""),
+                              "description": op.get("description", ""), "params": params})
+    model = base_model(svc, links, "JSON API", [])
+    model.update(page="api", endpoints=endpoints, openapi_href="/openapi.json")
+    return model
+
+
+def series_csv_text(series: dict) -> str:
+    """A series as CSV (the CLI's columns), ending with the attribution."""
+    from crimeplan.report import series_csv
+
+    return series_csv(series) + f"# {OGL_ATTRIBUTION} {OS_ATTRIBUTION}\n"
+
+
+def static_api_page(svc: Service, links: Links, files: list[tuple[str, str]]) -> dict:
+    """The static site's index of its JSON files (the server's API, written out for the default period)."""
+    model = base_model(svc, links, "JSON files", [])
+    endpoints = [{"method": "GET", "path": path, "summary": summary, "description": "", "params": []}
+                 for path, summary in files]
+    model.update(page="api", endpoints=endpoints, openapi_href=None)
+    return model
+
+
+# --- rendering ------------------------------------------------------------------------------------
+
+
+def template_environment() -> Environment:
+    return Environment(loader=PackageLoader("crimeplan.web", "templates"), autoescape=select_autoescape(["html"]),
+                       trim_blocks=True, lstrip_blocks=True, auto_reload=False)
+
+
+def static_files() -> dict[str, bytes]:
+    """The site's own static files (CSS, scripts) by name."""
+    folder = resources.files("crimeplan.web").joinpath("static")
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+
+def plotly_js_path():
+    """Plotly's bundled JavaScript, from the installed plotly package (never from a CDN)."""
+    return resources.files("plotly").joinpath("package_data", "plotly.min.js")

@@ -1,0 +1,122 @@
+"""Fixtures for the web tests: the service over the all-data warehouse, a test client, a published
+site, a `crimeplan serve` process, and Debian's chromium driven by Playwright.
+
+Browser tests never skip in CI (CI=true): a missing chromium or Playwright fails them there. Elsewhere
+they skip with a message saying how to install chromium (`make test` installs it with apt-get).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(scope="session")
+def service(loaded_db: Path):
+    from crimeplan.web.service import Service
+
+    return Service.open(loaded_db)
+
+
+@pytest.fixture(scope="session")
+def client(service):
+    from fastapi.testclient import TestClient
+
+    from crimeplan.web import create_app
+
+    with TestClient(create_app(service=service)) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def published_site(service, tmp_path_factory: pytest.TempPathFactory):
+    """The whole static site, published once per session."""
+    from crimeplan.web.publish import publish
+
+    out = tmp_path_factory.mktemp("published") / "site"
+    report = publish(out, service=service)
+    return report
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium through Playwright (headless; never `playwright install`)."""
+    problem = None
+    if not Path(CHROMIUM).exists():
+        problem = (f"{CHROMIUM} not found: install Debian's chromium (`apt-get install -y chromium`, "
+                   "which `make test` does when it can)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        problem = problem or "Playwright for Python is not installed (pip install -e '.[dev]')"
+    if problem:
+        if in_ci():
+            pytest.fail(problem)
+        pytest.skip(problem)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(loaded_db: Path):
+    """`crimeplan serve` in a subprocess on a free port of 127.0.0.1; yields its base URL."""
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))}
+    log = ARTIFACTS / "serve.log"
+    ARTIFACTS.mkdir(exist_ok=True)
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "crimeplan.cli", "serve", "--host", "127.0.0.1",
+                                 "--port", str(port), "--db", str(loaded_db)], stdout=out, stderr=subprocess.STDOUT,
+                                env=env)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    try:
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"crimeplan serve exited with {proc.returncode}: {log.read_text()}")
+            try:
+                if httpx.get(f"{base}/api/edition", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"crimeplan serve did not answer within 90 s: {log.read_text()}")
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

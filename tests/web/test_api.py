@@ -1,0 +1,275 @@
+"""The JSON API and the pages, through FastAPI's test client, on the real data."""
+
+from __future__ import annotations
+
+import json
+import re
+from html import unescape
+
+import pytest
+
+from crimeplan import OGL_ATTRIBUTION, OS_ATTRIBUTION
+from crimeplan.claims import check_claims, load_claims, shipped_claims_text
+from crimeplan.measures.levels import level_table
+
+
+def _json(data):
+    return json.loads(json.dumps(data))
+
+
+def test_openapi_document_lists_the_endpoints(client) -> None:
+    doc = client.get("/openapi.json").json()
+    paths = doc["paths"]
+    for path in ("/api/plan", "/api/scorecard", "/api/measures/{measure_id}/series",
+                 "/api/measures/{measure_id}/levels/{level}", "/api/areas", "/api/areas/{key}",
+                 "/api/areas/{key}/children.geojson", "/api/areas/{key}/crime-mix", "/api/geojson/{level}",
+                 "/api/edition"):
+        assert "get" in paths[path], path
+    assert "post" in paths["/api/claims/check"]
+    assert "application/yaml" in paths["/api/claims/check"]["post"]["requestBody"]["content"]
+    scorecard_params = {p["name"] for p in paths["/api/scorecard"]["get"]["parameters"]}
+    assert scorecard_params == {"area", "period", "baseline"}
+    # the HTML index of the API lists the same endpoints, and needs no CDN (no Swagger UI)
+    page = client.get("/api")
+    assert page.status_code == 200 and "/api/measures/{measure_id}/series" in page.text
+    assert client.get("/docs").status_code == 404
+
+
+@pytest.mark.parametrize("area,period,baseline", [
+    (None, None, None), ("EA", "2021", "2019"), ("Hackney", "FY2021-22", "FY2019-20"),
+    ("E05013570", "2021", "2019"), ("ward2014:E05000405", "2021", "year-earlier"),
+])
+def test_scorecard_equals_the_engine(client, service, area, period, baseline) -> None:
+    params = {k: v for k, v in {"area": area, "period": period, "baseline": baseline}.items() if v}
+    response = client.get("/api/scorecard", params=params)
+    assert response.status_code == 200, response.text
+    expected = service.engine.scorecard(area, period, baseline).to_dict()
+    assert response.json() == _json(expected)
+    assert response.json()["attribution"] == f"{OGL_ATTRIBUTION} {OS_ATTRIBUTION}"
+
+
+def test_series_and_levels_equal_the_engine(client, service) -> None:
+    series = client.get("/api/measures/burglary/series", params={"area": "E09000012", "by": "quarter"})
+    assert series.status_code == 200
+    assert series.json() == _json(service.engine.series("burglary", "E09000012", "quarter"))
+    levels = client.get("/api/measures/burglary/levels/borough", params={"period": "2021", "baseline": "2019"})
+    assert levels.status_code == 200
+    table = levels.json()
+    assert table == _json(level_table(service.engine, "burglary", "borough", "2021", "2019"))
+    assert len(table["areas"]) == 33
+    # each area's figures are exactly its scorecard's
+    for row in table["areas"][:5]:
+        result = service.engine.result("burglary", row["code"], "2021", "2019").to_dict()
+        assert (row["current"], row["change"], row["interval"], row["verdict"], row["rag"]) == (
+            result["current"], result["change"], result["interval"], result["verdict"], result["rag"])
+    csv = client.get("/api/measures/burglary/series.csv", params={"area": "E09000012"})
+    assert csv.status_code == 200 and csv.text.startswith("measure,area_code,source,period,value")
+    assert OGL_ATTRIBUTION in csv.text
+
+
+def test_areas_search_detail_and_boundaries(client) -> None:
+    bcus = client.get("/api/areas", params={"level": "bcu"}).json()
+    assert len(bcus) == 13 and {"EA", "CE", "CP"} <= {a["code"] for a in bcus}
+    found = client.get("/api/areas", params={"q": "hackney"}).json()
+    assert found[0]["code"] == "E09000012"  # the borough comes first
+    wards = client.get("/api/areas", params={"level": "ward"}).json()
+    assert len(wards) == 704
+    detail = client.get("/api/areas/E09000012").json()
+    assert [a["level"] for a in detail["ancestors"]] == ["london", "bcu"]
+    assert detail["children_level"] == "ward" and len(detail["children"]) > 10
+    geo = client.get("/api/areas/E12000007/children.geojson")
+    assert geo.status_code == 200 and geo.headers["content-type"].startswith("application/geo+json")
+    collection = geo.json()
+    assert collection["type"] == "FeatureCollection"
+    assert len(collection["features"]) == 13
+    assert {f["id"] for f in collection["features"]} == {a["code"] for a in bcus}
+    for f in collection["features"]:
+        assert f["geometry"]["type"] in ("Polygon", "MultiPolygon") and f["properties"]["name"]
+    boroughs = client.get("/api/geojson/borough", params={"parent": "CE"}).json()
+    assert {f["properties"]["name"] for f in boroughs["features"]} == {"Hackney", "Tower Hamlets"}
+
+
+def test_crime_mix_counts_add_up(client) -> None:
+    mix = client.get("/api/areas/E09000012/crime-mix", params={"period": "2021"}).json()
+    assert mix["dataset"] == "mps_borough_crime" and mix["period"] == "2021"
+    assert sum(c["count"] for c in mix["categories"]) == mix["total"] > 0
+    assert sum(m["count"] for m in mix["majors"]) == mix["total"]
+    assert abs(sum(c["harm_share_pct"] for c in mix["categories"]) - 100) < 1e-6
+    assert mix["files"]
+    # ward recorded crime is published for recent months only: the latest year, said so
+    ward = client.get("/api/areas/E05013570/crime-mix", params={"period": "2021"}).json()
+    assert ward["requested_period"] == "2021" and ward["period"].startswith("rolling:")
+    assert ward["dataset"] == "mps_ward_crime" and "no recorded-crime file covers" in ward["note"]
+
+
+def test_unknown_codes_get_404_with_a_message(client) -> None:
+    r = client.get("/api/scorecard", params={"area": "Atlantis"})
+    assert r.status_code == 404 and "Atlantis" in r.json()["detail"]
+    r = client.get("/api/measures/no_such_measure/series")
+    assert r.status_code == 404 and "no_such_measure" in r.json()["detail"]
+    r = client.get("/api/areas/E09999999")
+    assert r.status_code == 404 and "E09999999" in r.json()["detail"]
+    r = client.get("/api/areas/E09999999/children.geojson")
+    assert r.status_code == 404
+    page = client.get("/area/Atlantis")
+    assert page.status_code == 404 and "Atlantis" in page.text and OGL_ATTRIBUTION in page.text
+    assert client.get("/measure/no_such_measure").status_code == 404
+    assert client.get("/no/such/page").status_code == 404
+
+
+def test_bad_parameters_get_422_with_the_parsers_message(client) -> None:
+    r = client.get("/api/scorecard", params={"period": "2021-13"})
+    assert r.status_code == 422 and "month 13 is not a month" in r.json()["detail"]
+    r = client.get("/api/scorecard", params={"period": "last summer"})
+    assert r.status_code == 422 and "is not a period; expected" in r.json()["detail"]
+    r = client.get("/api/scorecard", params={"baseline": "the good old days"})
+    assert r.status_code == 422 and "previous or year-earlier" in r.json()["detail"]
+    r = client.get("/api/measures/burglary/levels/county")
+    assert r.status_code == 422 and "county" in json.dumps(r.json()["detail"])
+    r = client.get("/api/measures/burglary/series", params={"by": "week"})
+    assert r.status_code == 422
+    r = client.get("/api/measures/pas_trust_mps/series", params={"area": "E05013570"})
+    assert r.status_code == 422 and "not measured at ward level" in r.json()["detail"]
+    page = client.get("/area/E09000012", params={"period": "FY2021"})
+    assert page.status_code == 422 and "is not a period" in page.text
+    assert client.get("/area/E09000012", params={"wards": "1999"}).status_code == 422
+    assert client.get("/area/E09000012", params={"colour": "red"}).status_code == 422
+    assert client.get("/area/E09000012", params={"map": "no_such_measure"}).status_code == 404
+
+
+def test_no_sql_is_built_from_input(client) -> None:
+    nasty = "E09000012'; DROP TABLE files; --"
+    assert client.get("/api/scorecard", params={"area": nasty}).status_code == 404
+    assert client.get("/api/areas", params={"q": nasty}).json() == []
+    assert client.get(f"/api/areas/{nasty}").status_code == 404
+    assert client.get("/api/edition").json()["files"]  # the warehouse is intact
+
+
+def test_claims_check_posts_a_claims_file(client, service) -> None:
+    text, name = shipped_claims_text()
+    r = client.post("/api/claims/check", content=text.encode(), headers={"content-type": "application/yaml"})
+    assert r.status_code == 200, r.text
+    expected = [c.to_dict() for c in check_claims(service.engine, load_claims(None, service.plan, service.engine.areas))]
+    got = r.json()
+    assert [(c["id"], c["verdict"], c["computed_change_pct"]) for c in got] == \
+        [(c["id"], c["verdict"], c["computed_change_pct"]) for c in _json(expected)]
+    assert {c["verdict"] for c in got} >= {"supported", "not supported", "unverifiable"}
+    assert all(c["plain"] for c in got)
+    assert client.get("/api/claims/check").json() == got  # the shipped examples, by GET
+
+
+def test_a_bad_claims_file_gets_422_naming_the_claim_and_field(client) -> None:
+    bad = """plan: london-2022-25
+claims:
+  - id: homicide-typo
+    statement: Homicides fell by 12%.
+    measure: homicides_typo
+    period: "2021"
+    baseline: "2019"
+    stated_change_pct: -12
+  - id: burglary-words
+    statement: Burglary fell a lot.
+    measure: burglary
+    period: "2021"
+    baseline: "2019"
+    stated_change_pct: lots
+"""
+    r = client.post("/api/claims/check", content=bad.encode(), headers={"content-type": "application/yaml"})
+    assert r.status_code == 422
+    problems = r.json()["problems"]
+    assert any("homicide-typo" in p and "measure" in p and "line 5" in p for p in problems), problems
+    assert any("burglary-words" in p and "stated_change_pct" in p for p in problems), problems
+    assert client.post("/api/claims/check", content=b"").status_code == 422
+    assert client.post("/api/claims/check", content=b"\xff\xfe claims").status_code == 422
+    # the claims page's form says the same
+    page = client.post("/claims", data={"claims": bad})
+    assert page.status_code == 422 and "homicide-typo" in page.text and "stated_change_pct" in page.text
+
+
+def test_the_claims_page_checks_pasted_claims(client) -> None:
+    text, _ = shipped_claims_text()
+    one = text.split("\n  - id: knife-u25-2021")[0]  # the header and the first claim
+    page = client.post("/claims", data={"claims": one})
+    assert page.status_code == 200
+    assert page.text.count('<article class="claim') == 1 and 'id="claim-homicide-2021"' in page.text
+    assert 'data-verdict="supported"' in page.text
+
+
+PAGES = ["/", "/?period=FY2021-22&baseline=FY2019-20", "/area/E12000007", "/area/EA", "/area/CP", "/area/E09000012",
+         "/area/E09000012?wards=2014&map=burglary&colour=current",
+         "/area/E05013570", "/area/ward2014:E05000405", "/measure/burglary", "/measure/pas_trust_mps?area=E09000012",
+         "/measure/homicide_offences?area=EA&period=2022&baseline=previous", "/measure/burglary?area=E05013570",
+         "/measure/pas_trust_mps?area=E05013570", "/measure/knife_crime", "/claims", "/sources",
+         "/search?q=Hackney", "/api"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_returns_200_with_attribution_and_sources(client, service, path) -> None:
+    r = client.get(path)
+    assert r.status_code == 200, r.text[:500]
+    assert r.headers["content-type"].startswith("text/html")
+    html = r.text
+    assert OGL_ATTRIBUTION in html and OS_ATTRIBUTION in html
+    edition = service.edition()
+    assert edition["label"] in html
+    # no resource from the internet: scripts and styles are crimeplan's own
+    assert not re.search(r'<(script|link)[^>]+(src|href)="(https?:)?//', html)
+    assert '/static/crimeplan.css' in html
+    # the files behind the figures are named on the page (pages without figures: the edition's files)
+    assert 'id="page-sources"' in html
+    names = {unescape(n) for n in re.findall(r'<span class="source-file">([^<]+)</span>', html)}
+    assert names and names <= {f["name"] for f in edition["files"]}
+
+
+def test_pages_show_the_apis_numbers(client) -> None:
+    from crimeplan.web.views import fmt_number, fmt_signed
+
+    html = client.get("/area/E09000012").text
+    card = client.get("/api/scorecard", params={"area": "E09000012"}).json()
+    shown = 0
+    for m in (m for p in card["priorities"] for m in p["measures"] if m["status"] == "ok"):
+        row = re.search(rf'<tr data-measure="{m["id"]}" data-status="ok">(.*?)</tr>', html, re.S).group(1)
+        assert f'data-value="{json.dumps(m["current"])}">{fmt_number(m["current"], m["statistic"])}<' in row
+        assert fmt_signed(m["change"], m["change_unit"]) in row
+        shown += 1
+    assert shown >= 10
+    # the selectors keep the period when following links
+    page = client.get("/area/EA", params={"period": "2022", "baseline": "previous"}).text
+    assert 'href="/area/E09000002?period=2022&amp;baseline=previous"' in page
+
+
+def test_the_2014_wards_on_request(client) -> None:
+    page = client.get("/area/E09000012", params={"wards": "2014"}).text
+    assert "Wards in Hackney (2014 boundaries)" in page
+    assert 'href="/area/ward2014:E05009367?wards=2014"' not in page  # links carry the period, not the map's choice
+    assert 'href="/area/ward2014:E05009367"' in page
+    ward = client.get("/area/ward2014:E05009367")
+    assert ward.status_code == 200 and "ward (2014 boundaries)" in ward.text.lower()
+    found = client.get("/api/areas", params={"q": "Brownswood", "level": "ward2014"}).json()
+    assert [a["key"] for a in found] == ["ward2014:E05009367"]
+
+
+def test_plotly_is_served_locally(client) -> None:
+    r = client.get("/static/plotly.min.js")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/javascript")
+    assert len(r.content) > 1_000_000 and b"plotly" in r.content[:2000].lower()
+    assert client.get("/static/crimeplan.js").status_code == 200
+    assert client.get("/static/nothing.js").status_code == 404
+    area = client.get("/area/E12000007").text
+    assert '<script src="/static/plotly.min.js"></script>' in area
+
+
+def test_concurrent_requests_share_one_engine_safely(client, service) -> None:
+    """Many threads asking different questions at once: DuckDB is used by one thread at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    wards = [a.key for a in service.engine.areas.level("ward")[100:140]]
+    urls = ([f"/api/scorecard?area={k}&period=FY2021-22&baseline=FY2019-20" for k in wards[:20]]
+            + [f"/area/{k}?period=2022&baseline=previous" for k in wards[20:]]
+            + [f"/api/measures/robbery/series?area={k}" for k in ("EA", "CE", "E09000012", "E09000030")])
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        responses = list(pool.map(client.get, urls))
+    assert [r.status_code for r in responses] == [200] * len(urls)
+    for url, r in zip(urls[:20], responses[:20]):
+        key = url.split("area=")[1].split("&")[0]
+        assert r.json() == _json(service.engine.scorecard(key, "FY2021-22", "FY2019-20").to_dict())

@@ -1,0 +1,223 @@
+"""The dashboard in a real browser: Debian's chromium, driven by Playwright, against `crimeplan serve`.
+
+Opens the plan page and checks its numbers against the API; drills London → BCU → borough → ward by
+clicking the map and the links; checks that the maps and charts are drawn, that nothing is logged as an
+error and that nothing is requested from anywhere but 127.0.0.1. Screenshots go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from crimeplan.web.views import fmt_number, fmt_signed
+
+pytestmark = pytest.mark.browser
+
+
+class Watcher:
+    """Console errors, page errors, failed requests and requests leaving 127.0.0.1, for one page."""
+
+    def __init__(self, page) -> None:
+        self.problems: list[str] = []
+        page.on("console", lambda m: self.problems.append(f"console {m.type}: {m.text}")
+                if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        page.on("requestfailed", lambda r: self.problems.append(f"request failed: {r.url} ({r.failure})"))
+        page.on("request", self._request)
+
+    def _request(self, request) -> None:
+        url = urlsplit(request.url)
+        if url.scheme in ("data", "blob", "about"):
+            return
+        if url.hostname != "127.0.0.1":
+            self.problems.append(f"request off the machine: {request.url}")
+
+
+def _charts_drawn(page) -> str:
+    page.wait_for_function("document.body.dataset.charts === 'rendered' || document.body.dataset.charts === 'none'"
+                           " || document.body.dataset.charts === 'failed'", timeout=60_000)
+    return page.evaluate("document.body.dataset.charts")
+
+
+def _click_map_area(page, code: str) -> str:
+    """Click the map where the area ``code`` is drawn; fall back to Plotly's click event. Says which worked."""
+    point = page.evaluate("""(code) => {
+        for (const path of document.querySelectorAll('#map path.choroplethlocation')) {
+            if (!path.__data__ || path.__data__.loc !== code) continue;
+            const box = path.getBBox(), svg = path.ownerSVGElement, m = path.getScreenCTM();
+            for (let i = 1; i < 24; i++) for (let j = 1; j < 24; j++) {
+                const p = svg.createSVGPoint();
+                p.x = box.x + box.width * i / 24; p.y = box.y + box.height * j / 24;
+                if (path.isPointInFill(p)) { const s = p.matrixTransform(m); return [s.x, s.y]; }
+            }
+        }
+        return null;
+    }""", code)
+    before = page.url
+    if point is not None:
+        page.mouse.move(point[0], point[1])
+        page.mouse.click(point[0], point[1])
+        try:
+            page.wait_for_url(lambda url: url != before, timeout=5_000)
+            return "map region clicked"
+        except Exception:  # noqa: BLE001 - fall back to Plotly's own event
+            pass
+    page.evaluate("""(code) => {
+        const gd = document.getElementById('map');
+        const trace = gd.data.find(t => t.locations.includes(code));
+        const i = trace.locations.indexOf(code);
+        gd.emit('plotly_click', {points: [{location: code, customdata: trace.customdata[i]}]});
+    }""", code)
+    page.wait_for_url(lambda url: url != before, timeout=10_000)
+    return "plotly_click dispatched"
+
+
+def _scorecard_on_page(page) -> dict[str, dict]:
+    return page.evaluate("""() => {
+        const out = {};
+        for (const row of document.querySelectorAll('table.measures tr[data-status="ok"]')) {
+            const cell = f => row.querySelector(`[data-field="${f}"]`);
+            out[row.dataset.measure] = {
+                current: JSON.parse(cell('current').dataset.value), current_text: cell('current').childNodes[0].textContent.trim(),
+                change: JSON.parse(cell('change').dataset.value), change_text: cell('change').childNodes[0].textContent.trim(),
+                rag: cell('rag').dataset.value, rag_text: cell('rag').innerText};
+        }
+        return out;
+    }""")
+
+
+def _check_numbers(page, api: dict) -> int:
+    shown = _scorecard_on_page(page)
+    measures = {m["id"]: m for p in api["priorities"] for m in p["measures"]}
+    for mid, row in shown.items():
+        m = measures[mid]
+        assert row["current"] == m["current"] and row["change"] == m["change"], mid
+        assert row["current_text"] == fmt_number(m["current"], m["statistic"]), mid
+        assert row["change_text"] == fmt_signed(m["change"], m["change_unit"]), mid
+        assert row["rag"] == m["rag"], mid
+        assert {"green": "on track", "amber": "no significant change", "red": "off track",
+                "grey": "not assessed"}[m["rag"]] in row["rag_text"], mid  # RAG in words, not only colour
+    assert set(shown) == {mid for mid, m in measures.items() if m["status"] == "ok"}
+    return len(shown)
+
+
+def test_plan_page_and_drill_down_from_london_to_a_ward(server, browser, artifacts) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    watch = Watcher(page)
+
+    # The plan page: the numbers are the API's, formatted; sparklines drawn.
+    page.goto(f"{server}/")
+    assert _charts_drawn(page) == "none"
+    api = httpx.get(f"{server}/api/scorecard").json()
+    assert _check_numbers(page, api) >= 15
+    assert page.locator("svg.spark polyline.spark-cur").count() >= 15
+    assert "Open Government Licence" in page.inner_text("#attribution")
+    page.screenshot(path=str(artifacts / "1-plan.png"), full_page=True)
+
+    # London: a map of the 13 BCUs, drawn, with the crime mix chart.
+    page.click("#london-link")
+    page.wait_for_url(f"{server}/area/E12000007")
+    assert _charts_drawn(page) == "rendered"
+    assert page.locator("#map path.choroplethlocation").count() >= 13
+    assert page.locator("#mix-chart g.trace.bars").count() == 2
+    page.screenshot(path=str(artifacts / "2-london.png"), full_page=False)
+
+    # Click Central East on the map: its BCU page.
+    how = _click_map_area(page, "CE")
+    page.wait_for_url(f"{server}/area/CE")
+    print(f"London → BCU: {how}")
+    assert _charts_drawn(page) == "rendered"
+    assert page.inner_text("h1") == "Central East Command Unit"
+    assert page.locator("#map path.choroplethlocation").count() >= 2
+    _check_numbers(page, httpx.get(f"{server}/api/scorecard", params={"area": "CE"}).json())
+    page.screenshot(path=str(artifacts / "3-bcu-central-east.png"), full_page=False)
+
+    # Follow the link to Hackney in the list beside the map.
+    page.click("#area-list a:text-is('Hackney')")
+    page.wait_for_url(f"{server}/area/E09000012")
+    assert _charts_drawn(page) == "rendered"
+    assert page.inner_text("h1") == "Hackney"
+    wards = page.locator("#map path.choroplethlocation").count()
+    assert wards >= 20
+    assert "Trust in the Met" in page.inner_text("#trust")  # trust and confidence for the borough
+    _check_numbers(page, httpx.get(f"{server}/api/scorecard", params={"area": "E09000012"}).json())
+    page.screenshot(path=str(artifacts / "4-borough-hackney.png"), full_page=False)
+
+    # Click a ward on the map: its page, outlined among its neighbours.
+    children = httpx.get(f"{server}/api/areas/E09000012").json()["children"]
+    ward = sorted(children, key=lambda a: a["name"])[0]
+    how = _click_map_area(page, ward["code"])
+    page.wait_for_url(f"{server}/area/{ward['code']}")
+    print(f"borough → ward: {how}")
+    assert _charts_drawn(page) == "rendered"
+    assert page.inner_text("h1") == ward["name"]
+    assert page.locator("#map path.choroplethlocation").count() >= wards
+    assert page.locator("#area-list tr.here").count() == 1
+    _check_numbers(page, httpx.get(f"{server}/api/scorecard", params={"area": ward["code"]}).json())
+    assert "mps_ward_crime" in page.inner_text("#crime-mix") or page.locator("#mix-chart").count() == 1
+    page.screenshot(path=str(artifacts / "5-ward.png"), full_page=True)
+
+    # Up again through the breadcrumbs, and to a measure page with its series and control limits.
+    page.click("nav.crumbs a:text-is('Hackney')")
+    page.wait_for_url(f"{server}/area/E09000012")
+    page.click("tr[data-measure='burglary'] th a")
+    page.wait_for_url(f"{server}/measure/burglary?area=E09000012")
+    assert _charts_drawn(page) == "rendered"
+    assert page.locator("#chart-1 g.trace.scatter").count() >= 4  # series, upper, centre, lower
+    assert page.locator("#csv-link").count() == 1
+    page.screenshot(path=str(artifacts / "6-measure-burglary-hackney.png"), full_page=False)
+    context.close()
+    assert watch.problems == []
+
+
+def test_search_claims_and_period_selection(server, browser, artifacts) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    watch = Watcher(page)
+    page.goto(f"{server}/")
+    page.fill("#q", "Hackney")
+    page.press("#q", "Enter")
+    page.wait_for_url(f"{server}/search?q=Hackney")
+    page.click("#search-results a:text-is('Hackney')")
+    page.wait_for_url(f"{server}/area/E09000012")
+    _charts_drawn(page)
+    # choose another period and baseline: the page and the API agree
+    page.fill("#period", "FY2021-22")
+    page.select_option("#baseline", "FY2019-20")
+    page.click(".selectors button")
+    page.wait_for_url("**/area/E09000012?*period=FY2021-22*")
+    _charts_drawn(page)
+    assert "financial year 2021-22" in page.inner_text(".selectors")
+    api = httpx.get(f"{server}/api/scorecard", params={"area": "E09000012", "period": "FY2021-22",
+                                                       "baseline": "FY2019-20"}).json()
+    _check_numbers(page, api)
+    # the claims page explains each verdict in words
+    page.goto(f"{server}/claims")
+    claims = httpx.get(f"{server}/api/claims/check").json()
+    assert page.locator("article.claim").count() == len(claims)
+    for c in claims:
+        text = page.inner_text(f"#claim-{c['id']}")
+        assert c["verdict"] in text and c["plain"][:40] in text
+    page.screenshot(path=str(artifacts / "7-claims.png"), full_page=False)
+    context.close()
+    assert watch.problems == []
+
+
+@pytest.mark.parametrize("path", ["/", "/area/E12000007", "/area/E09000012", "/measure/burglary", "/claims"])
+def test_pages_fit_a_phone(server, browser, artifacts, path) -> None:
+    context = browser.new_context(viewport={"width": 375, "height": 740}, device_scale_factor=2, is_mobile=True,
+                                  has_touch=True)
+    page = context.new_page()
+    watch = Watcher(page)
+    page.goto(f"{server}{path}")
+    _charts_drawn(page)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"{path} is {width} px wide at phone width"
+    name = path.strip("/").replace("/", "-") or "plan"
+    page.screenshot(path=str(artifacts / f"phone-{name}.png"), full_page=False)
+    context.close()
+    assert watch.problems == []

@@ -1,0 +1,198 @@
+"""`crimeplan publish`: the static site holds every page and the JSON behind it, with links that resolve."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from crimeplan import OGL_ATTRIBUTION, OS_ATTRIBUTION
+from crimeplan.web.views import plotly_js_path
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[tuple[str, str, str]] = []  # (tag, attribute, value)
+        self.scripts: list[str] = []
+        self._in_json = False
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in ("href", "src", "action") and value is not None:
+                self.links.append((tag, name, value))
+        self._in_json = tag == "script" and ("type", "application/json") in attrs
+
+    def handle_data(self, data):
+        if self._in_json:
+            self.scripts.append(data)
+
+    def handle_endtag(self, tag):
+        self._in_json = False
+
+
+def _parse(path: Path) -> _Links:
+    parser = _Links()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+def _resolves(page: Path, target: str, root: Path) -> bool:
+    parts = urlsplit(target)
+    if not parts.path:
+        return True  # '#anchor' or '?q=' on the page itself
+    resolved = (page.parent / unquote(parts.path)).resolve()
+    return resolved.is_file() and root.resolve() in resolved.parents
+
+
+def test_publish_writes_every_page(published_site) -> None:
+    report = published_site
+    root = report.out_dir
+    assert report.areas == {"london": 1, "bcu": 13, "borough": 33, "ward": 704}
+    assert report.measures == 35
+    assert report.pages == 751 + 35 + 5  # areas, measures, plan + claims + sources + search + api index
+    for relative in ("index.html", "claims.html", "sources.html", "search.html", "api/index.html",
+                     "area/E12000007.html", "area/EA.html", "area/E09000012.html", "area/E05013570.html",
+                     "measure/burglary.html", "measure/burglary.csv", "measure/pas_trust_mps.html",
+                     "static/crimeplan.css", "static/crimeplan.js", "static/areas.js"):
+        assert (root / relative).is_file(), relative
+    assert (root / "static" / "plotly.min.js").read_bytes() == plotly_js_path().read_bytes()
+    assert not (root / "area" / "ward2014:E05000405.html").exists()  # 2014 wards: served, not published
+    assert report.seconds > 0 and report.bytes > 0
+
+
+def test_publish_writes_the_json_the_pages_use(published_site, service) -> None:
+    root = published_site.out_dir
+    period, baseline = service.period(None), service.baseline(service.period(None), None)
+    for key in ("E12000007", "EA", "E09000012", "E05013570"):
+        card = json.loads((root / "api" / "scorecard" / f"{key}.json").read_text())
+        assert card == json.loads(json.dumps(service.engine.scorecard(key, period, baseline).to_dict()))
+        detail = json.loads((root / "api" / "areas" / f"{key}.json").read_text())
+        assert detail["key"] == key
+        mix = json.loads((root / "api" / "areas" / key / "crime-mix.json").read_text())
+        assert mix["total"] == sum(c["count"] for c in mix["categories"])
+    geo = json.loads((root / "api" / "areas" / "E12000007" / "children.geojson").read_text())
+    assert len(geo["features"]) == 13
+    levels = json.loads((root / "api" / "measures" / "burglary" / "levels" / "ward.json").read_text())
+    assert len(levels["areas"]) == 704
+    series = json.loads((root / "api" / "measures" / "burglary" / "series.json").read_text())
+    assert series["area"]["code"] == "E12000007" and series["sources"][0]["points"]
+    checks = json.loads((root / "api" / "claims" / "check.json").read_text())
+    assert checks and all(c["verdict"] for c in checks)
+    assert len(json.loads((root / "api" / "areas.json").read_text())) == 751
+    index = (root / "static" / "areas.js").read_text()
+    assert index.startswith("window.CRIMEPLAN_AREAS = ") and "Hackney" in index
+
+
+def _sample(root: Path) -> list[Path]:
+    pages = sorted(root.glob("*.html")) + [root / "api" / "index.html"] + sorted(root.glob("measure/*.html"))
+    areas = sorted(root.glob("area/*.html"))
+    wards = [p for p in areas if p.stem.startswith("E05")]
+    return pages + [p for p in areas if not p.stem.startswith("E05")] + wards[:: len(wards) // 40]
+
+
+def test_links_are_relative_and_resolve(published_site) -> None:
+    root = published_site.out_dir
+    checked = 0
+    for page in _sample(root):
+        parsed = _parse(page)
+        for tag, attribute, target in parsed.links:
+            if target.startswith(("http://", "https://")):
+                # only links a reader may follow out (publishers' pages); never a resource
+                assert tag == "a", (page, target)
+                continue
+            assert not target.startswith("/"), (page, target)  # relative: works from file:// and any host
+            if target.startswith("data:"):
+                continue
+            assert _resolves(page, target, root), (page.relative_to(root), target)
+            checked += 1
+        # map areas link to their pages too (followed on click)
+        for script in parsed.scripts:
+            figure = json.loads(script)
+            for trace in figure["data"]:
+                for target in trace.get("customdata") or []:
+                    if target is not None:
+                        assert _resolves(page, target, root), (page.relative_to(root), target)
+                        checked += 1
+    assert checked > 5_000
+
+
+def test_every_page_carries_the_attribution_and_edition(published_site, service) -> None:
+    root = published_site.out_dir
+    label = service.edition()["label"]
+    for page in _sample(root):
+        html = page.read_text(encoding="utf-8")
+        assert OGL_ATTRIBUTION in html and OS_ATTRIBUTION in html, page
+        assert label in html, page
+
+
+def test_static_pages_show_the_same_figures_as_the_server(published_site, client) -> None:
+    root = published_site.out_dir
+    value = re.compile(r'data-measure="([a-z0-9_]+)" data-status="(\w[\w ]*)".*?data-value="([^"]*)"', re.S)
+    for key in ("E12000007", "CE", "E09000012", "E05013570"):
+        static = (root / "area" / f"{key}.html").read_text(encoding="utf-8")
+        served = client.get(f"/area/{key}").text
+        assert value.findall(static) == value.findall(served) and value.findall(static)
+    assert value.findall((root / "index.html").read_text(encoding="utf-8")) == value.findall(client.get("/").text)
+
+
+def test_publish_replaces_an_earlier_site_but_refuses_nothing_else(tmp_path: Path, service) -> None:
+    from crimeplan.web.publish import publish
+
+    out = tmp_path / "site"
+    (out / "static").mkdir(parents=True)
+    (out / "index.html").write_text("old")
+    (out / "stale.html").write_text("stale")
+    report = publish(out, service=service)
+    assert not (out / "stale.html").exists() and (out / "index.html").read_text() != "old"
+    assert report.pages == 791
+
+
+def test_the_publish_command(loaded_db: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from crimeplan.cli import app
+
+    result = CliRunner().invoke(app, ["publish", str(tmp_path / "site"), "--db", str(loaded_db)])
+    assert result.exit_code == 0, result.output
+    assert "Wrote 791 pages (1 london, 13 bcu, 33 borough, 704 ward; 35 measures)" in result.output
+    assert "index.html" in result.output and "Open Government Licence" in result.output
+    assert (tmp_path / "site" / "area" / "E05013570.html").is_file()
+    bad = CliRunner().invoke(app, ["publish", str(tmp_path / "other"), "--db", str(loaded_db),
+                                   "--plan", str(tmp_path / "missing.yaml")])
+    assert bad.exit_code == 1 and "missing.yaml" in bad.output
+
+
+@pytest.mark.browser
+def test_static_site_works_from_file_urls(published_site, browser, artifacts) -> None:
+    """Opened from disk, with no server: the map draws and clicking an area opens its page."""
+    root = published_site.out_dir.resolve()
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("request", lambda r: problems.append(f"request off disk: {r.url}")
+            if not r.url.startswith(("file://", "data:")) else None)
+    page.goto((root / "index.html").as_uri())
+    page.wait_for_function("document.body.dataset.charts")
+    page.click("#london-link")
+    page.wait_for_url("**/area/E12000007.html")
+    page.wait_for_function("document.body.dataset.charts === 'rendered'")
+    assert page.locator("#map path.choroplethlocation").count() >= 13
+    page.screenshot(path=str(artifacts / "static-london.png"), full_page=False)
+    page.click("#area-list a:text-is('Central East Command Unit')")
+    page.wait_for_url("**/area/CE.html")
+    page.wait_for_function("document.body.dataset.charts === 'rendered'")
+    page.goto((root / "search.html").as_uri() + "?q=hackney")
+    page.wait_for_selector("#search-results li")
+    assert "Hackney" in page.inner_text("#search-results")
+    page.click("#search-results a:text-is('Hackney')")
+    page.wait_for_url("**/area/E09000012.html")
+    page.wait_for_function("document.body.dataset.charts === 'rendered'")
+    page.screenshot(path=str(artifacts / "static-hackney.png"), full_page=False)
+    page.close()
+    assert problems == []
