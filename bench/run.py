@@ -322,6 +322,8 @@ for level in ("borough", "ward"):
             have = have[have.series.isin(series)]
         months_have = set(pd.to_datetime(have.period))
         areas = areas_of[level]
+        # an area the source never mentions is not covered by it: unknown, not zero
+        uncovered = ~pd.Index(areas).isin(by_month.code.unique())
         for period in PERIODS:
             base = period.year_earlier()
             key = (level, m.id, source.dataset, getattr(source, "scheme", None), period.label)
@@ -330,7 +332,9 @@ for level in ("borough", "ward"):
                 if not all(x in months_have for x in months):
                     return None
                 mask = (by_month.month >= pd.Timestamp(p.start)) & (by_month.month <= pd.Timestamp(p.end))
-                return by_month[mask].groupby("code")[["num", "den"]].sum().reindex(areas, fill_value=0)
+                sums = by_month[mask].groupby("code")[["num", "den"]].sum().reindex(areas, fill_value=0)
+                sums[uncovered] = np.nan
+                return sums
             cur, old = totals(period), totals(base)
             if cur is None or old is None:
                 out[key] = None

@@ -25,7 +25,7 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field
 from datetime import date
-from typing import ClassVar, Iterable, Iterator, Sequence
+from typing import ClassVar, Iterable, Iterator, Sequence, Union
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -105,6 +105,45 @@ def make_batch(kind: str, columns: dict[str, Sequence], lines: Sequence[int]) ->
     if unknown:
         raise ValueError(f"{kind} has no fields {sorted(unknown)}")
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+# What a row-by-row reader produces: a tidy row (line, values) or a Reject for a whole record.
+Row = Union[tuple[Union[int, None], dict], Reject]
+
+
+def batches_from_rows(part: Part, rows: Iterable[Row]) -> Iterator[pa.RecordBatch]:
+    """Record batches of ``part.kind`` from tidy rows and rejects, counting every source record read.
+
+    A record's rows come together and share its line (a wide row gives one tidy
+    row per month or age band), so a record is counted when its line first
+    appears; a reject is one record; a row without a line counts on its own.
+    """
+    buffer = RowBuffer(part.kind)
+    last_line: object = object()
+    for row in rows:
+        if isinstance(row, Reject):
+            part.records_read += 1
+            part.rejects.append(row)
+            last_line = object()
+            continue
+        line, values = row
+        if line is None or line != last_line:
+            part.records_read += 1
+        last_line = line
+        buffer.add(line, **values)
+        if buffer.full():
+            yield from buffer.flush()
+    yield from buffer.flush()
+
+
+def width_problem(rec, header: Sequence[str]) -> Reject | None:
+    """A record with the wrong number of fields (empty trailing fields are forgiven), as a Reject."""
+    fields = rec.fields
+    if len(fields) == len(header) or (len(fields) > len(header) and not any(f.strip() for f in fields[len(header):])):
+        return None
+    text = ",".join(fields)
+    return Reject(rec.line, None, text if len(text) <= 80 else text[:79] + "…",
+                  f"{len(fields)} fields; expected {len(header)} as in the header")
 
 
 class RowBuffer:

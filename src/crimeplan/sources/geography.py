@@ -107,16 +107,15 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence, Union
 
 import numpy as np
-import pyarrow as pa
 import shapely
 from shapely.geometry import MultiPolygon, shape
 from shapely.geometry.base import BaseGeometry
 
 from crimeplan.errors import InputError
-from crimeplan.sources.base import Part, Reader, Reject, RowBuffer, Sniff, require_columns
+from crimeplan.sources.base import Part, Reader, Reject, Row, Sniff, batches_from_rows, require_columns, width_problem
 from crimeplan.sources.inputs import InputFile
 from crimeplan.sources.london import LONDON_CODE, LONDON_NAME
-from crimeplan.sources.text import Record, csv_records, decode, header_fields
+from crimeplan.sources.text import Record, csv_records, decode, header_fields, nonempty
 
 CITY_CODE = "E09000001"
 CITY_NAME = "City of London"
@@ -146,7 +145,6 @@ MID_YEAR_COLUMNS = tuple(f"{prefix}_{band}" for _, prefix in SEXES for _, band i
 _YEAR = re.compile(r"(?<![0-9])(20[0-9]{2})(?![0-9])")
 _MID_YEAR = re.compile(r"mid[-_ ]?(20[0-9]{2})(?![0-9])", re.IGNORECASE)
 
-_Row = Union[tuple[Union[int, None], dict], Reject]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -342,13 +340,13 @@ class GeographyReader(Reader):
         areas = Part(found.dataset, "area", member="areas", encoding=decoded.encoding, notes=[line_note])
         geometries = Part(found.dataset, "area_geometry", member="geometries", encoding=decoded.encoding,
                           notes=[line_note])
-        areas.batches = _batches(areas, self._area_rows(areas, read, layer))
-        geometries.batches = _batches(geometries, self._geometry_rows(geometries, read, layer))
+        areas.batches = batches_from_rows(areas, self._area_rows(areas, read, layer))
+        geometries.batches = batches_from_rows(geometries, self._geometry_rows(geometries, read, layer))
         yield areas
         yield geometries
 
     @staticmethod
-    def _area_rows(part: Part, read: Callable[[], list[_Feature]], layer: _Layer) -> Iterator[_Row]:
+    def _area_rows(part: Part, read: Callable[[], list[_Feature]], layer: _Layer) -> Iterator[Row]:
         features = read()
         for f in features:
             part.notes.extend(f.area_notes)
@@ -359,7 +357,7 @@ class GeographyReader(Reader):
             yield (None, dict(level="london", vintage="", code=LONDON_CODE, name=LONDON_NAME))
 
     @staticmethod
-    def _geometry_rows(part: Part, read: Callable[[], list[_Feature]], layer: _Layer) -> Iterator[_Row]:
+    def _geometry_rows(part: Part, read: Callable[[], list[_Feature]], layer: _Layer) -> Iterator[Row]:
         features = read()
         for f in features:
             if f.problem is not None:
@@ -397,7 +395,7 @@ class GeographyReader(Reader):
         decoded = decode(inp.members()[0].read_bytes(), name)
         header, records = csv_records(decoded.text, name)
         require_columns(name, header, table.required, table.what)
-        records = _nonempty(records, name, table.what)
+        records = nonempty(records, name, table.what)
         part = Part(found.dataset, table.kind, encoding=decoded.encoding)
         rows = {
             "population_lsoa21": lambda: _census_rows(header, records, "lsoa", "2021", "LSOA21CD"),
@@ -411,36 +409,12 @@ class GeographyReader(Reader):
         if table.name == "population_ward22":
             part.notes.append("best-fit ward populations (sums of whole LSOAs): a ward no LSOA best-fits into "
                               "has no row (in London, 20 small City of London wards)")
-        part.batches = _batches(part, rows())
+        part.batches = batches_from_rows(part, rows())
         return part
 
 
 # ---------------------------------------------------------------------------------------------
 # Counting
-
-
-def _batches(part: Part, rows: Iterator[_Row]) -> Iterator[pa.RecordBatch]:
-    """Record batches of ``part.kind`` from tidy rows and rejects, counting every source record read.
-
-    A record's rows come together and share its line (a wide mid-year row gives 18),
-    so a record is counted when its line first appears; a reject is one record.
-    """
-    buffer = RowBuffer(part.kind)
-    last_line: object = object()
-    for row in rows:
-        if isinstance(row, Reject):
-            part.records_read += 1
-            part.rejects.append(row)
-            last_line = object()
-            continue
-        line, values = row
-        if line is None or line != last_line:
-            part.records_read += 1
-        last_line = line
-        buffer.add(line, **values)  # type: ignore[arg-type]
-        if buffer.full():
-            yield from buffer.flush()
-    yield from buffer.flush()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -801,27 +775,6 @@ def _polygonal(geometry: object) -> tuple[BaseGeometry | None, str | None, tuple
 # CSV helpers
 
 
-def _nonempty(records: Iterator[Record], name: str, what: str) -> Iterator[Record]:
-    """The records, refusing a file with a header and no data rows."""
-    first = next(records, None)
-    if first is None:
-        raise InputError(name, "the file has a header but no data rows", expected=f"the rows of {what}")
-
-    def chain() -> Iterator[Record]:
-        yield first
-        yield from records
-
-    return chain()
-
-
-def _width_problem(rec: Record, header: list[str]) -> Reject | None:
-    fields = rec.fields
-    if len(fields) == len(header) or (len(fields) > len(header) and not any(f.strip() for f in fields[len(header):])):
-        return None
-    return Reject(rec.line, None, _short(",".join(fields)),
-                  f"{len(fields)} fields; expected {len(header)} as in the header")
-
-
 _WHOLE = re.compile(r"\+?\d+(?:\.0*)?")
 _GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+")
 
@@ -847,11 +800,11 @@ def parse_persons(value: str) -> tuple[int | None, str | None]:
 
 
 def _census_rows(header: list[str], records: Iterator[Record], level: str, vintage: str,
-                 code_col: str) -> Iterator[_Row]:
+                 code_col: str) -> Iterator[Row]:
     i_code, i_value = header.index(code_col), header.index("usual_residents_2021")
     seen: dict[str, int] = {}
     for rec in records:
-        problem = _width_problem(rec, header)
+        problem = width_problem(rec, header)
         if problem:
             yield problem
             continue
@@ -872,7 +825,7 @@ def _census_rows(header: list[str], records: Iterator[Record], level: str, vinta
                               age_band="all", persons=persons))
 
 
-def _mid_year_rows(part: Part, header: list[str], records: Iterator[Record], reference: str) -> Iterator[_Row]:
+def _mid_year_rows(part: Part, header: list[str], records: Iterator[Record], reference: str) -> Iterator[Row]:
     i_code = header.index("LSOA11CD")
     cells = [(sex, band, col, header.index(col)) for sex, prefix in SEXES for band, suffix in AGE_BANDS
              for col in [f"{prefix}_{suffix}"]]
@@ -880,7 +833,7 @@ def _mid_year_rows(part: Part, header: list[str], records: Iterator[Record], ref
     inconsistent: list[int] = []
     for rec in records:
         code = rec.fields[i_code].strip() if len(rec.fields) > i_code else ""
-        problem = _width_problem(rec, header) or _gss_problem("lsoa", rec.line, "LSOA11CD", code)
+        problem = width_problem(rec, header) or _gss_problem("lsoa", rec.line, "LSOA11CD", code)
         if problem is None and code in seen:
             problem = Reject(rec.line, "LSOA11CD", code, f"duplicate code: already given on line {seen[code]}")
         if problem is not None:
@@ -916,7 +869,7 @@ def _adds_up(values: dict[tuple[str, str], int]) -> bool:
 
 
 def _lsoa_ward_rows(header: list[str], records: Iterator[Record], lsoa_col: str, lsoa_vintage: str,
-                    lad_col: str) -> Iterator[_Row]:
+                    lad_col: str) -> Iterator[Row]:
     i_lsoa, i_ward = header.index(lsoa_col), header.index("WD22CD")
     i_lad = header.index(lad_col) if lad_col in header else None
     i_bcu = header.index("bcu_code") if "bcu_code" in header else None
@@ -924,7 +877,7 @@ def _lsoa_ward_rows(header: list[str], records: Iterator[Record], lsoa_col: str,
     ward_borough: dict[str, tuple[str, int]] = {}
     borough_bcu: dict[str, tuple[str, int]] = {}
     for rec in records:
-        problem = _width_problem(rec, header)
+        problem = width_problem(rec, header)
         if problem:
             yield problem
             continue
@@ -958,11 +911,11 @@ def _lsoa_ward_rows(header: list[str], records: Iterator[Record], lsoa_col: str,
                               to_vintage="2022", to_code=ward, method=PUBLISHED_BEST_FIT))
 
 
-def _borough_bcu_rows(header: list[str], records: Iterator[Record]) -> Iterator[_Row]:
+def _borough_bcu_rows(header: list[str], records: Iterator[Record]) -> Iterator[Row]:
     i_borough, i_bcu = header.index("borough_code"), header.index("bcu_code")
     seen: dict[str, int] = {}
     for rec in records:
-        problem = _width_problem(rec, header)
+        problem = width_problem(rec, header)
         if problem:
             yield problem
             continue

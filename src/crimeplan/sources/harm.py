@@ -35,14 +35,13 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Iterator, Union
+from typing import Iterator
 
-import pyarrow as pa
 
 from crimeplan.errors import InputError
-from crimeplan.sources.base import Part, Reader, Reject, RowBuffer, Sniff, require_columns
+from crimeplan.sources.base import Part, Reader, Reject, Row, Sniff, batches_from_rows, require_columns, width_problem
 from crimeplan.sources.inputs import InputFile
-from crimeplan.sources.text import Record, csv_records, decode, header_fields
+from crimeplan.sources.text import Record, csv_records, decode, header_fields, nonempty
 
 KIND = "harm_weight"
 
@@ -55,7 +54,6 @@ POLICE_UK_CRIME_TYPES = frozenset({
 
 _NATIONAL_COUNT = re.compile(r"national_count(?:_(\d{4})_(\d{2}))?")
 
-_Row = Union[tuple[int, dict], Reject]
 
 
 @dataclass(frozen=True)
@@ -106,11 +104,11 @@ class HarmWeightsReader(Reader):
             year = _NATIONAL_COUNT.fullmatch(count_col)
             if year and year.group(1):
                 part.notes.append(f"national counts are for {year.group(1)}/{year.group(2)} ({count_col})")
-            rows = _subgroup_rows(header, _nonempty(records, name, layout.what), count_col)
+            rows = _subgroup_rows(header, nonempty(records, name, layout.what), count_col)
         else:
             require_columns(name, header, ["force", "crime_type", "cchi_days"], layout.what)
-            rows = _force_category_rows(header, _nonempty(records, name, layout.what))
-        part.batches = _batches(part, rows)
+            rows = _force_category_rows(header, nonempty(records, name, layout.what))
+        part.batches = batches_from_rows(part, rows)
         yield part
 
     @staticmethod
@@ -125,33 +123,6 @@ class HarmWeightsReader(Reader):
             if layout.markers <= header:
                 return layout
         return None
-
-
-def _batches(part: Part, rows: Iterator[_Row]) -> Iterator[pa.RecordBatch]:
-    buffer = RowBuffer(KIND)
-    for row in rows:
-        part.records_read += 1
-        if isinstance(row, Reject):
-            part.rejects.append(row)
-            continue
-        line, values = row
-        buffer.add(line, **values)
-        if buffer.full():
-            yield from buffer.flush()
-    yield from buffer.flush()
-
-
-def _nonempty(records: Iterator[Record], name: str, what: str) -> Iterator[Record]:
-    """The records, refusing a file with a header and no data rows."""
-    first = next(records, None)
-    if first is None:
-        raise InputError(name, "the file has a header but no data rows", expected=f"the rows of {what}")
-
-    def chain() -> Iterator[Record]:
-        yield first
-        yield from records
-
-    return chain()
 
 
 def weight_days(value: str) -> tuple[float | None, str | None]:
@@ -188,14 +159,6 @@ def _count(value: str) -> tuple[int | None, str | None]:
     return None, "the national count is not a whole number; expected a whole number ≥ 0"
 
 
-def _width_problem(rec: Record, header: list[str]) -> Reject | None:
-    fields = rec.fields
-    if len(fields) == len(header) or (len(fields) > len(header) and not any(f.strip() for f in fields[len(header):])):
-        return None
-    return Reject(rec.line, None, ",".join(fields)[:80],
-                  f"{len(fields)} fields; expected {len(header)} as in the header")
-
-
 def _crime_type_problem(line: int, field: str, value: str) -> Reject | None:
     if value in POLICE_UK_CRIME_TYPES:
         return None
@@ -203,11 +166,11 @@ def _crime_type_problem(line: int, field: str, value: str) -> Reject | None:
                   + ", ".join(sorted(POLICE_UK_CRIME_TYPES)))
 
 
-def _subgroup_rows(header: list[str], records: Iterator[Record], count_col: str) -> Iterator[_Row]:
+def _subgroup_rows(header: list[str], records: Iterator[Record], count_col: str) -> Iterator[Row]:
     i_cat, i_sub, i_days, i_count = (header.index(c) for c in ("category", "prc_subgroup", "cchi_days", count_col))
     seen: dict[str, int] = {}
     for rec in records:
-        problem = _width_problem(rec, header)
+        problem = width_problem(rec, header)
         if problem:
             yield problem
             continue
@@ -234,11 +197,11 @@ def _subgroup_rows(header: list[str], records: Iterator[Record], count_col: str)
                               weight_days=days, national_count=count))
 
 
-def _force_category_rows(header: list[str], records: Iterator[Record]) -> Iterator[_Row]:
+def _force_category_rows(header: list[str], records: Iterator[Record]) -> Iterator[Row]:
     i_force, i_type, i_days = (header.index(c) for c in ("force", "crime_type", "cchi_days"))
     seen: dict[tuple[str, str], int] = {}
     for rec in records:
-        problem = _width_problem(rec, header)
+        problem = width_problem(rec, header)
         if problem:
             yield problem
             continue

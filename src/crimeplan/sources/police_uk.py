@@ -249,7 +249,7 @@ def _read_csv(data: bytes, header: list[str], layout: Layout, invalid: list, one
 
     def read(column_types: dict) -> pa.Table:
         return pacsv.read_csv(
-            io.BytesIO(data),
+            pa.BufferReader(data),  # read natively: a Python file object would take the GIL for every block
             read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 22),
             parse_options=pacsv.ParseOptions(
                 newlines_in_values=not one_line_records,

@@ -131,3 +131,16 @@ def header_fields(head: bytes) -> tuple[list[str], str] | None:
     except (csv.Error, StopIteration):
         return None
     return [f.strip() for f in fields], delimiter
+
+
+def nonempty(records: Iterator[Record], name: str, what: str) -> Iterator[Record]:
+    """The records, refusing a file that has a header but no data rows."""
+    first = next(records, None)
+    if first is None:
+        raise InputError(name, "the file has a header but no data rows", expected=f"the rows of {what}")
+
+    def chain() -> Iterator[Record]:
+        yield first
+        yield from records
+
+    return chain()

@@ -255,31 +255,35 @@ def _matching_p_value(p1, n1, p2, n2):
     """1 − the highest confidence level whose Newcombe interval still includes 0; scalars or arrays.
 
     The interval widens as z grows, so the limit nearest 0 crosses it once:
-    bisection on z (40 halvings of a bracket around the Wald z) finds the crossing for
-    every comparison at once, and p = 2·(1 − Φ(z)). For a rise only the lower
-    limit matters, which needs p1's lower and p2's upper Wilson limit; a fall is
-    the same question with the two proportions swapped.
+    bisection on z (36 halvings of a bracket around the Wald z, to under 1e-9)
+    finds the crossing for every comparison at once, and p = 2·(1 − Φ(z)). Put
+    the larger proportion first (a) and the question is always whether the lower
+    limit, built from a's lower and b's upper Wilson limit, is above 0.
     """
-    p1, n1, p2, n2 = (np.asarray(x, dtype=float) for x in (p1, n1, p2, n2))
+    p1, n1, p2, n2 = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (p1, n1, p2, n2)))
     d = p1 - p2
-    rise = d >= 0
-    # Put the larger proportion first: the question is then always "is the lower limit above 0?"
-    a, na = np.where(rise, p1, p2), np.where(rise, n1, n2)
-    b, nb = np.where(rise, p2, p1), np.where(rise, n2, n1)
-    gap_now = np.abs(d)
-    # Bracket the crossing around the Wald z, then halve 40 times (to ~1e-11 in z).
+    p = np.ones(d.shape)
+    open_ = (d != 0) & np.isfinite(d) & (n1 > 0) & (n2 > 0)  # d = 0: p = 1
+    rise = d[open_] >= 0
+    a, na = np.where(rise, p1[open_], p2[open_]), np.where(rise, n1[open_], n2[open_])
+    b, nb = np.where(rise, p2[open_], p1[open_]), np.where(rise, n2[open_], n1[open_])
+    gap = a - b
+    var_a, var_b = a * (1 - a) / na, b * (1 - b) / nb
     with np.errstate(divide="ignore", invalid="ignore"):
-        wald = gap_now / np.sqrt(a * (1 - a) / na + b * (1 - b) / nb)
+        wald = gap / np.sqrt(var_a + var_b)
     wald = np.where(np.isfinite(wald), wald, 40.0)
-    lo, hi = np.zeros_like(d), np.minimum(np.maximum(2 * wald, 4.0) + 4.0, 40.0)
-    for _ in range(40):
-        mid = (lo + hi) / 2
-        low_a, _ = _wilson_limits_z(a, na, mid)
-        _, high_b = _wilson_limits_z(b, nb, mid)
-        above = gap_now - np.hypot(a - low_a, high_b - b) > 0
-        lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
-    p = 2 * norm.sf((lo + hi) / 2)
-    p = np.where(d == 0, 1.0, np.minimum(p, 1.0))
+    lo, hi = np.zeros(a.shape), np.minimum(np.maximum(2 * wald, 4.0) + 4.0, 40.0)
+    for _ in range(36):
+        z = (lo + hi) / 2
+        z2 = z * z
+        # Wilson limits inline (a's lower, b's upper), only what the question needs.
+        da, db = 1 + z2 / na, 1 + z2 / nb
+        low_a = np.maximum(0.0, ((a + z2 / (2 * na)) - z * np.sqrt(var_a + z2 / (4 * na * na))) / da)
+        high_b = np.minimum(1.0, ((b + z2 / (2 * nb)) + z * np.sqrt(var_b + z2 / (4 * nb * nb))) / db)
+        above = gap - np.hypot(a - low_a, high_b - b) > 0
+        lo, hi = np.where(above, z, lo), np.where(above, hi, z)
+    p[open_] = np.minimum(2 * norm.sf((lo + hi) / 2), 1.0)
+    p[~np.isfinite(d)] = np.nan
     return float(p) if p.ndim == 0 else p
 
 

@@ -184,14 +184,11 @@ def _load_in_transaction(con, inp: InputFile, parts, sha256: str, report: FileRe
             GROUP BY ALL""",
             [file_id],
         )
-    con.executemany(
-        "INSERT INTO parts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            [file_id, part_id, p.member, p.dataset, p.table, p.encoding, p.read, p.loaded, p.rejected,
-             "; ".join(p.notes) or None]
-            for part_id, p in enumerate(report.parts, start=1)
-        ],
-    )
+    _insert_rows(con, "parts", [
+        (file_id, part_id, p.member, p.dataset, p.table, p.encoding, p.read, p.loaded, p.rejected,
+         "; ".join(p.notes) or None)
+        for part_id, p in enumerate(report.parts, start=1)
+    ])
     report.datasets = list(dict.fromkeys(p.dataset for p in report.parts))
     report.read = sum(p.read for p in report.parts)
     report.loaded = sum(p.loaded for p in report.parts)
@@ -292,8 +289,7 @@ def _insert_parts(con, file_id: int, table: str, group: list[tuple[int, Part]], 
     reports = {}
     for part_id, part in group:
         rejects = [(file_id, part_id, part.dataset, r.line, r.field, r.value, r.reason) for r in part.rejects]
-        if rejects:
-            con.executemany("INSERT INTO rejects VALUES (?, ?, ?, ?, ?, ?, ?)", rejects)
+        _insert_rows(con, "rejects", rejects)
         counter = records[part_id]
         reports[part_id] = PartReport(
             part.member, part.dataset, table, part.encoding, part.records_read,
@@ -301,6 +297,21 @@ def _insert_parts(con, file_id: int, table: str, group: list[tuple[int, Part]], 
             len(rejects), list(part.notes), rows=loaded[part_id],
         )
     return reports
+
+
+def _insert_rows(con, table: str, rows: list[tuple]) -> None:
+    """Append Python rows to a bookkeeping table in one statement (executemany runs one per row)."""
+    if not rows:
+        return
+    names = [name for (name,) in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position", [table]
+    ).fetchall()]
+    frame = pa.Table.from_pylist([dict(zip(names, row)) for row in rows])
+    con.register("new_rows", frame)
+    try:
+        con.execute(f"INSERT INTO {table} SELECT {', '.join(names)} FROM new_rows")
+    finally:
+        con.unregister("new_rows")
 
 
 class _LineCounter:
