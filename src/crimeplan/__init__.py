@@ -14,3 +14,5 @@ OGL_ATTRIBUTION = (
     "Contains public sector information licensed under the Open Government Licence v3.0."
 )
 OS_ATTRIBUTION = "Contains OS data © Crown copyright and database right."
+# What every output built from the data carries (boundaries are OS data).
+ATTRIBUTION = f"{OGL_ATTRIBUTION} {OS_ATTRIBUTION}"

@@ -172,3 +172,30 @@ def test_cli_scorecard_formats(loaded_db) -> None:
     assert result.exit_code == 1 and "no measure" in result.output
     result = runner.invoke(app, ["areas", "--db", str(loaded_db), "--level", "bcu", "--format", "json"])
     assert result.exit_code == 0 and len(json.loads(result.stdout)) == 13
+
+
+def test_rates_per_1000_residents_use_the_population_the_source_covers(engine: Engine) -> None:
+    period, base = parse_period("2021"), parse_period("2019")
+    rate = engine.plan.measure("violence_with_injury_rate")
+    count = engine.plan.measure("violence_with_injury")
+    residents = dict(engine.con.execute(
+        """SELECT code, persons FROM population_current WHERE level = 'borough' AND reference = 'census2021'
+           AND sex = 'all' AND age_band = 'all'"""
+    ).fetchall())
+    rates = engine.evaluate(rate, "borough", period, base)[0]
+    counts = engine.evaluate(count, "borough", period, base)[0]
+    for i, code in enumerate(rates.areas):
+        if code == "E09000001":  # not covered by the Met's files: no rate, not zero
+            assert np.isnan(rates.current[i])
+            continue
+        assert rates.current[i] == pytest.approx(counts.current[i] / residents[code] * 1000)
+        assert rates.change[i] == pytest.approx(counts.change[i])  # same residents in both years
+    london = engine.evaluate(rate, "london", period, base)[0]
+    met_residents = sum(v for k, v in residents.items() if k != "E09000001")
+    assert london.current[0] == pytest.approx(counts_london(engine, count) / met_residents * 1000)
+    ward = engine.result("violence_with_injury_rate", "E05013570", "rolling:2026-03", "year-earlier")
+    assert ward.status == "ok" and 0 < ward.headline.current < 1000
+
+
+def counts_london(engine: Engine, measure) -> float:
+    return engine.evaluate(measure, "london", parse_period("2021"), parse_period("2019"))[0].current[0]

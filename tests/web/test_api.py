@@ -273,3 +273,20 @@ def test_concurrent_requests_share_one_engine_safely(client, service) -> None:
     for url, r in zip(urls[:20], responses[:20]):
         key = url.split("area=")[1].split("&")[0]
         assert r.json() == _json(service.engine.scorecard(key, "FY2021-22", "FY2019-20").to_dict())
+
+
+@pytest.mark.parametrize("path", [
+    "/api/scorecard?area=Hackney", "/api/measures/burglary/series?area=Hackney",
+    "/api/measures/burglary/levels/borough", "/api/areas/EA/children.geojson", "/api/geojson/bcu",
+    "/api/areas/E09000012/crime-mix", "/api/areas?level=bcu", "/api/areas/EA",
+])
+def test_every_api_response_carries_the_licence(client, path) -> None:
+    for _ in range(2):  # computed, then from the response cache
+        response = client.get(path)
+        assert response.status_code == 200
+        assert response.headers["x-data-attribution"].startswith(OGL_ATTRIBUTION)
+    body = response.json()
+    if isinstance(body, dict) and path != "/api/areas/EA":
+        assert OGL_ATTRIBUTION in body["attribution"]
+        if "geojson" in path:
+            assert OS_ATTRIBUTION in body["attribution"]

@@ -88,6 +88,7 @@ class Cube:
     second: np.ndarray | None
     available: np.ndarray  # bool per month
     granularity: str = "month"  # 'month', 'year' or 'quarter' (survey estimates at quarter ends)
+    source: object = None  # the plan source it was built from
     series: list[str] = field(default_factory=list)  # the current_slices series it reads
     notes: list[str] = field(default_factory=list)
 
@@ -273,7 +274,9 @@ class Compiler:
             SurveySource: self._survey,
             StopSearchSource: self._stop_search,
         }
-        return builders[type(source)](source, level, statistic)
+        cube = builders[type(source)](source, level, statistic)
+        cube.source = source
+        return cube
 
     def _frame(self, level: str, rows, series: list[str] | None, dataset: str, with_second: bool,
                granularity: str = "month") -> Cube:

@@ -22,9 +22,10 @@ from datetime import date
 
 import numpy as np
 
+from crimeplan import ATTRIBUTION
 from crimeplan.errors import CrimeplanError
 from crimeplan.measures.areas import Area, Areas
-from crimeplan.measures.cubes import LEVELS, Compiler, Cube, reaches
+from crimeplan.measures.cubes import LEVELS, NATIVE_LEVEL, Compiler, Cube, reaches
 from crimeplan.measures.periods import Period, comparison_period, month_of, parse_period
 from crimeplan.measures.results import STATUS_OK, MeasureResult, Scorecard, SourceFigure
 from crimeplan.plan import load_plan
@@ -219,7 +220,7 @@ class Engine:
         rr = rate_ratio_intervals(cur, base, _months(periods), _months(baselines))
         shown_cur, shown_base = cur, base
         if measure.statistic == "rate":
-            population = self.population(level)[None, :]
+            population = self.covered_population(cube.source, level)[None, :]
             with np.errstate(divide="ignore", invalid="ignore"):
                 shown_cur, shown_base = cur / population * 1000, base / population * 1000
         for i, f in enumerate(batch):
@@ -429,9 +430,32 @@ class Engine:
         if mixes is None:
             mixes = {a.code: {"area": a.to_dict(), "period": period.label, "period_text": period.describe(),
                               "dataset": None, "categories": [], "majors": [], "files": [],
-                              "note": "no recorded-crime file covers this area and period"} for a in areas}
+                              "note": "no recorded-crime file covers this area and period",
+                              "attribution": ATTRIBUTION} for a in areas}
         self._mixes[key] = mixes
         return mixes
+
+    def covered_population(self, source, level: str) -> np.ndarray:
+        """Residents of each area of ``level`` who live where ``source`` publishes figures.
+
+        A rate's denominator must match its numerator: the Met's files cover 32
+        boroughs, not the City of London, so London's rate from them counts the 32
+        boroughs' residents. Above the source's own level, an area's population is
+        the sum over the units below it that the source covers.
+        """
+        population = self.population(level)
+        native = NATIVE_LEVEL.get(source.dataset)
+        if native is None or native == level or level not in ("london", "bcu"):
+            return population
+        below = "borough" if native in ("borough", "ward", "lsoa") else native
+        covered = ~np.isnan(self.cube(source, below, "count").value).all(axis=1)
+        residents = self.population(below)
+        parents = {a.code: (a.parent_code if level == "bcu" else self.areas.london().code) for a in self.areas.level(below)}
+        totals: dict[str, float] = {}
+        for code, ok, people in zip(self.compiler.areas(below), covered, residents):
+            if ok and not np.isnan(people):
+                totals[parents.get(code)] = totals.get(parents.get(code), 0.0) + people
+        return np.array([totals.get(code, np.nan) for code in self.compiler.areas(level)], dtype=float)
 
     # --- series ---------------------------------------------------------------------------------
 
@@ -442,7 +466,7 @@ class Engine:
         if area.level not in measure.levels:
             raise CrimeplanError(f"{measure.title} is not measured at {area.level} level (levels: {', '.join(measure.levels)})")
         out = {"measure": measure.id, "title": measure.title, "unit": measure.unit, "statistic": measure.statistic,
-               "area": area.to_dict(), "by": by, "sources": []}
+               "area": area.to_dict(), "by": by, "sources": [], "attribution": ATTRIBUTION}
         for source in measure.sources:
             label = source.label or _default_label(source)
             if isinstance(source, UnavailableSource) or not reaches(source, area.level):
@@ -490,7 +514,7 @@ def _mix(area: Area, period: Period, dataset: str, scheme: str, rows: list, file
         "area": area.to_dict(), "period": period.label, "period_text": period.describe(),
         "dataset": dataset, "scheme": scheme, "total": int(total), "harm_days": harm_total,
         "categories": categories, "majors": sorted(majors.values(), key=lambda m: (-m["count"], m["major"])),
-        "files": files, "note": note,
+        "files": files, "note": note, "attribution": ATTRIBUTION,
     }
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from crimeplan import ATTRIBUTION
 from crimeplan.measures.engine import Engine, LevelFigures, crime_mix_sources
 from crimeplan.measures.periods import Period, month_of, parse_period
 from crimeplan.measures.results import RAG_TEXT, STATUS_OK, clean, rag_for
@@ -51,7 +52,7 @@ def level_table(engine: Engine, measure: Measure | str, level: str, period: Peri
         "measure": measure.id, "title": measure.title, "unit": measure.unit, "aim": measure.aim,
         "statistic": measure.statistic, "level": level, "period": period.label, "period_text": period.describe(),
         "baseline": base.label, "compared_with": comparison, "status": "not available at this level",
-        "message": "", "source": None, "change_unit": None, "areas": [],
+        "message": "", "source": None, "change_unit": None, "areas": [], "attribution": ATTRIBUTION,
     }
     if not areas:
         out["message"] = f"no {level} areas are loaded"

@@ -7,6 +7,7 @@ import json
 import duckdb
 import shapely
 
+from crimeplan import ATTRIBUTION
 from crimeplan.measures.cubes import LEVELS
 
 # Simplification in degrees (about 11 m north-south at London's latitude per 0.0001):
@@ -53,4 +54,5 @@ class Boundaries:
         features = self.features(level)
         if parent is not None:
             features = [f for f in features if f["properties"]["parent"] == parent]
-        return {"type": "FeatureCollection", "features": features}
+        # A foreign member (RFC 7946 §6.1): the boundaries are OS data under the OGL.
+        return {"type": "FeatureCollection", "features": features, "attribution": ATTRIBUTION}

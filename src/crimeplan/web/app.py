@@ -25,7 +25,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from crimeplan import __version__
+from crimeplan import ATTRIBUTION, __version__
 from crimeplan.errors import CrimeplanError
 from crimeplan.measures.areas import LEVEL_ORDER
 from crimeplan.plan.schema import Plan
@@ -99,6 +99,27 @@ class CachedResponses:
         await self.app(scope, receive, send)
 
 
+class AttributionHeader:
+    """ASGI middleware: every /api/ response names the data's licence in a header too (lists have no room for it)."""
+
+    HEADER = (b"x-data-attribution", ATTRIBUTION.replace("©", "(c)").encode("ascii"))  # headers are ASCII
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_header(message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), self.HEADER]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)
+
+
 def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = None,
                service: Service | None = None) -> FastAPI:
     """The dashboard over the warehouse ``db`` (default: $CRIMEPLAN_DB or ./crimeplan.duckdb), read-only."""
@@ -121,6 +142,7 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
     )
     app.state.service = svc
     app.add_middleware(CachedResponses, cache=cache)
+    app.add_middleware(AttributionHeader)  # outermost: also on responses from the cache
 
     # --- helpers ---------------------------------------------------------------------------------
 
