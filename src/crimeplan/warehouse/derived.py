@@ -9,7 +9,9 @@
   → borough → BCU → London.
 - ``monthly_counts``: recorded crime, street crime and outcomes summed by
   dataset, variant (category scheme or reporting force), unit, category and
-  month — a few hundred thousand rows instead of millions.
+  month — a few hundred thousand rows instead of millions. data.police.uk
+  records outside the loaded geography are summed by force (unit level
+  'force').
 """
 
 from __future__ import annotations
@@ -113,12 +115,15 @@ def _refresh_monthly_counts(con: duckdb.DuckDBPyConnection) -> None:
         FROM recorded_crime_current GROUP BY ALL"""
     )
     # data.police.uk LSOA codes: 2011 codes until 2023, 2021 codes after; most codes are
-    # in both sets (unchanged LSOAs), which roll up identically either way.
+    # in both sets (unchanged LSOAs), which roll up identically either way. Records outside
+    # the loaded geography (other forces, or no location) roll up to nothing but their
+    # force, so they are kept by force: a few thousand rows, not a million.
     for table, category in (("street_crime", "crime_type"), ("outcome", "outcome_type")):
         con.execute(
             f"""INSERT INTO monthly_counts
-            SELECT r.dataset, r.reported_by, CASE WHEN v.code IS NULL THEN 'outside' ELSE 'lsoa' END,
-                   coalesce(v.vintage, ''), coalesce(r.lsoa_code, ''), NULL, r.{category}, r.month, count(*)
+            SELECT r.dataset, r.reported_by, CASE WHEN v.code IS NULL THEN 'force' ELSE 'lsoa' END,
+                   coalesce(v.vintage, ''), CASE WHEN v.code IS NULL THEN r.reported_by ELSE r.lsoa_code END,
+                   NULL, r.{category}, r.month, count(*)
             FROM {table}_current r
             LEFT JOIN (SELECT code, CASE WHEN count(*) = 2 THEN 'both' ELSE any_value(vintage) END AS vintage
                        FROM area_current WHERE level = 'lsoa' GROUP BY code) v0 ON v0.code = r.lsoa_code
