@@ -279,7 +279,7 @@ class Compiler:
         return cube
 
     def _frame(self, level: str, rows, series: list[str] | None, dataset: str, with_second: bool,
-               granularity: str = "month") -> Cube:
+               granularity: str = "month", covered: np.ndarray | None = None) -> Cube:
         """Query results (area, month, value[, second]) into a cube over every area of the level.
 
         ``rows`` is a DuckDB relation result (``fetchnumpy`` of the four columns) or a
@@ -316,10 +316,13 @@ class Compiler:
             if with_second:
                 np.add.at(second, (pos[keep], cols[keep]), seconds[keep])
         # An area the source never mentions is not covered by it (the Met publishes nothing for
-        # the City of London's wards): its figures are unknown, not zero.
-        covered = np.zeros(len(areas), bool)
-        if codes.size:
-            covered[pos[keep]] = True
+        # the City of London's wards): its figures are unknown, not zero. Callers that know the
+        # whole dataset pass ``covered``: a ward with no homicide is covered by a file that
+        # reports its other offences, and its homicide count is zero.
+        if covered is None:
+            covered = np.zeros(len(areas), bool)
+            if codes.size:
+                covered[pos[keep]] = True
         value[~covered] = np.nan
         if second is not None:
             second[~covered] = np.nan
@@ -383,7 +386,9 @@ class Compiler:
             data = (cats.areas[keep], cats.months[keep], values[keep], np.zeros(int(keep.sum())))
         else:
             data = (cats.areas, cats.months, values, cats.counts * second[cats.category_index])
-        return self._frame(level, data, series, dataset, with_second=second is not None)
+        covered = np.zeros(len(self.areas(level)), bool)
+        covered[np.unique(cats.areas)] = True  # any offence at all: the dataset covers the area
+        return self._frame(level, data, series, dataset, with_second=second is not None, covered=covered)
 
     def _recorded_crime(self, source: RecordedCrimeSource, level: str, statistic: str) -> Cube:
         cats = self.categories(source.dataset, source.scheme, level)
@@ -442,8 +447,18 @@ class Compiler:
                 GROUP BY ALL""",
             [source.dataset, *values, *params],
         ).fetchnumpy()
+        # Covered: areas with any victim in the dataset, whatever the filters (a borough with no
+        # domestic homicide has zero of them, not none known).
+        present = {c for (c,) in self.con.execute(
+            f"""SELECT DISTINCT r.code FROM homicide_victim_current h
+                JOIN area_rollup r ON r.unit_level = CASE WHEN h.borough_code LIKE 'MPS-%' THEN 'unit' ELSE 'borough' END
+                                  AND r.unit_vintage = '' AND r.unit_code = h.borough_code
+                WHERE h.dataset = ? AND {where}""",
+            [source.dataset, *params],
+        ).fetchall()}
+        covered = np.array([code in present for code in self.areas(level)], dtype=bool)
         return self._frame(level, rows, ["victims"], source.dataset, with_second=False,
-                           granularity="year" if yearly else "month")
+                           granularity="year" if yearly else "month", covered=covered)
 
     def _london_series(self, source: LondonSeriesSource, level: str, statistic: str) -> Cube:
         rows = self.con.execute(

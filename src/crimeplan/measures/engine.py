@@ -354,27 +354,34 @@ class Engine:
     # --- populations ----------------------------------------------------------------------------
 
     def population(self, level: str) -> np.ndarray:
-        """Usual residents (Census 2021) of every area of the level, NaN where unknown."""
+        """Usual residents of every area of the level, NaN where unknown.
+
+        Census 2021 for boroughs (and so BCUs and London), 2022 wards (ONS best fit)
+        and 2021 LSOAs; ONS mid-2020 estimates for 2011 LSOAs that no longer exist
+        and, summed by best fit, for the 2014 wards.
+        """
         if level not in self._populations:
             name, vintages = LEVELS[level]
-            rows = dict(self.con.execute(
-                """WITH base AS (
-                       SELECT 'borough' AS unit_level, '' AS unit_vintage, code, persons FROM population_current
-                       WHERE level = 'borough' AND reference = 'census2021' AND sex = 'all' AND age_band = 'all'
-                       UNION ALL
-                       SELECT 'lsoa', '2011', code, persons FROM population_current
-                       WHERE level = 'lsoa' AND vintage = '2011' AND reference = 'mid2020' AND sex = 'all' AND age_band = 'all')
-                   SELECT r.code, sum(b.persons) FROM base b
-                   JOIN area_rollup r ON r.unit_level = b.unit_level AND r.unit_vintage = b.unit_vintage AND r.unit_code = b.code
-                   WHERE r.level = ? AND list_contains(?, r.vintage)
-                     AND (r.level IN ('london', 'bcu', 'borough') = (b.unit_level = 'borough'))
-                   GROUP BY 1""",
-                [name, list(vintages)],
-            ).fetchall())
+            census = """SELECT code, persons FROM population_current
+                        WHERE level = ? AND vintage = ? AND reference = 'census2021' AND sex = 'all' AND age_band = 'all'"""
+            mid2020 = """SELECT code, persons FROM population_current
+                         WHERE level = 'lsoa' AND vintage = '2011' AND reference = 'mid2020' AND sex = 'all' AND age_band = 'all'"""
             if level == "ward":
+                rows = dict(self.con.execute(census, ["ward", "2022"]).fetchall())
+            elif level == "lsoa":
+                rows = {**dict(self.con.execute(mid2020).fetchall()), **dict(self.con.execute(census, ["lsoa", "2021"]).fetchall())}
+            elif level == "ward2014":
                 rows = dict(self.con.execute(
-                    """SELECT code, persons FROM population_current WHERE level = 'ward' AND vintage = '2022'
-                       AND reference = 'census2021' AND sex = 'all' AND age_band = 'all'"""
+                    f"""SELECT r.code, sum(b.persons) FROM ({mid2020}) b
+                        JOIN area_rollup r ON r.unit_level = 'lsoa' AND r.unit_vintage = '2011' AND r.unit_code = b.code
+                        WHERE r.level = 'ward' AND r.vintage = '2014' GROUP BY 1"""
+                ).fetchall())
+            else:
+                rows = dict(self.con.execute(
+                    f"""SELECT r.code, sum(b.persons) FROM ({census}) b
+                        JOIN area_rollup r ON r.unit_level = 'borough' AND r.unit_vintage = '' AND r.unit_code = b.code
+                        WHERE r.level = ? AND list_contains(?, r.vintage) GROUP BY 1""",
+                    ["borough", "", name, list(vintages)],
                 ).fetchall())
             areas = self.compiler.areas(level)
             self._populations[level] = np.array([rows.get(a, np.nan) for a in areas], dtype=float)
