@@ -55,3 +55,28 @@ def test_sources_lists_the_catalogue() -> None:
     assert {"police_uk_street", "mps_ward_crime", "mopac_pas_borough", "harm_cchi_subgroups"} <= ids
     result = runner.invoke(app, ["sources"])
     assert result.exit_code == 0 and "data.police.uk" in result.output
+
+
+def test_hotspots_in_every_format(loaded_db: Path) -> None:
+    from crimeplan.measures import Engine
+    from crimeplan.measures.hotspots import hotspots
+
+    args = ["hotspots", "burglary", "--level", "ward", "--period", "2021", "--db", str(loaded_db)]
+    data = json.loads(runner.invoke(app, [*args, "--format", "json"]).stdout)
+    expected = hotspots(Engine.open(loaded_db), "burglary", "ward", "2021")
+    assert data == json.loads(json.dumps(expected))
+    assert data["hot_spots"] >= 1
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    top = max(data["areas"], key=lambda a: a["z"])
+    assert top["name"] in result.output and top["parent"] in result.output
+    assert f"{data['hot_spots']} hot spots, {data['cold_spots']} cold spots" in result.output
+    assert "not a significant change" in result.output and "Open Government Licence" in result.output
+    csv = runner.invoke(app, [*args, "--format", "csv"]).stdout.splitlines()
+    assert csv[0].startswith("measure,level,period,key,code,name,parent,parent_code,value")
+    assert len(csv) == 1 + 704 + 1  # every ward (the City's 25 as "not tested", with the reason), the licence
+    assert sum(",hot spot," in line for line in csv) == data["hot_spots"]
+    assert sum("City of London Police" in line for line in csv) == 25
+    assert csv[-1].startswith("# Contains public sector information")
+    bad = runner.invoke(app, ["hotspots", "burglary", "--level", "bcu", "--db", str(loaded_db)])
+    assert bad.exit_code == 1 and "not 'bcu'" in bad.output

@@ -346,6 +346,61 @@ def measure(
 
 
 @app.command()
+def hotspots(
+    measure_id: str = typer.Argument(..., help="A measure id of the plan (burglary, robbery, crime_harm, …)."),
+    level: str = typer.Option("ward", "--level", help="borough, ward (2022 boundaries), ward2014 or lsoa"),
+    period: Optional[str] = typer.Option(None, "--period", help="2021, FY2021-22, 2021-06, 2021-Q2, rolling:2021-12, fytd:2021-10"),
+    baseline: Optional[str] = typer.Option(None, "--baseline", help="Chooses the source: the one the comparison with this baseline reads (default the plan's)."),
+    plan: Optional[Path] = typer.Option(None, "--plan", help="A plan file (default: the London plan shipped with crimeplan)."),
+    format: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """Hot and cold spots of a measure among every area of a level (Getis–Ord Gi*, FDR 5%)."""
+    from crimeplan.measures.hotspots import hotspots as find_hotspots
+    from crimeplan.report import hotspots_csv
+
+    try:
+        data = find_hotspots(_engine(db, plan), measure_id, level, period, baseline)
+    except (CrimeplanError, KeyError) as exc:
+        _fail(exc)
+    if format is OutputFormat.json:
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    if format is OutputFormat.csv:
+        sys.stdout.write(hotspots_csv(data))
+        return
+    console.print(f"[bold]{data['title']}[/] — hot and cold spots among {data['level_plural']}, {data['period_text']}")
+    if data["status"] != "ok":
+        console.print(f"[yellow]{data['status']}[/]: {data['message']}")
+        console.print(f"[dim]{data['attribution']}[/]")
+        raise typer.Exit(0)
+    console.print(f"Value: {data['value']['definition']}.")
+    console.print(f"Source: {data['source']['label']} ({', '.join(f['name'] for f in data['source']['files'])}).")
+    for kind, order in (("hot spot", -1), ("cold spot", 1)):
+        found = sorted((a for a in data["areas"] if a["classification"] == kind), key=lambda a: order * a["z"])
+        if not found:
+            continue
+        table = Table(title=f"{len(found)} {kind}s", title_justify="left")
+        for name, justify in (("area", "left"), ("borough", "left"), (data["value"]["unit"], "right"),
+                              ("z", "right"), ("q", "right")):
+            table.add_column(name, justify=justify)
+        for a in found:
+            table.add_row(a["name"], a["parent"] or "", f"{a['value']:,.1f}", f"{a['z']:+.2f}",
+                          "<0.001" if a["q"] < 0.001 else f"{a['q']:.3f}")
+        console.print(table)
+    console.print(f"[bold]{data['hot_spots']} hot spots, {data['cold_spots']} cold spots[/] among "
+                  f"{data['areas_tested']:,} {data['level_plural']} tested; {len(data['left_out'])} left out "
+                  "(no value: --format csv gives each with the reason).")
+    method = data["method"]
+    console.print(f"[dim]{method['statistic']}: {method['weights']}; p-values {method['p_value']}; "
+                  f"{method['multiple_testing']}.[/]")
+    for note in data["notes"]:
+        console.print(f"[dim]{note}[/]")
+    console.print(f"[dim]{data['note']}[/]")
+    console.print(f"[dim]{data['attribution']}[/]")
+
+
+@app.command()
 def areas(
     level: Optional[str] = typer.Option(None, "--level", help="london, bcu, borough, ward, ward2014 or lsoa"),
     search: Optional[str] = typer.Option(None, "--search", help="Names containing this text."),

@@ -50,6 +50,24 @@ def series_csv(data: dict) -> str:
     return rows_csv(series_rows(data), ["measure", "area_code", "source", "period", "value", "lower", "centre", "upper", "signal"])
 
 
+HOTSPOT_COLUMNS = ["measure", "level", "period", "key", "code", "name", "parent", "parent_code", "value", "numerator",
+                   "denominator", "neighbours", "z", "p", "q", "classification", "note"]
+
+
+def hotspot_rows(data: dict) -> list[dict]:
+    """Every area of the level: those tested with their Gi* figures, then those left out with the reason."""
+    common = {"measure": data["measure"], "level": data["level"], "period": data["period"]}
+    rows = [{**common, **a} for a in data["areas"]]
+    rows += [{**common, "key": a["key"], "code": a["code"], "name": a["name"], "parent": a["parent"],
+              "parent_code": a["parent_code"], "classification": "not tested", "note": a["reason"]}
+             for a in data["left_out"]]
+    return rows
+
+
+def hotspots_csv(data: dict) -> str:
+    return rows_csv(hotspot_rows(data), HOTSPOT_COLUMNS, footer=data.get("attribution"))
+
+
 def rows_csv(rows: list[dict], columns: list[str], footer: str | None = None) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")

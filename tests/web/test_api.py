@@ -23,7 +23,7 @@ def test_openapi_document_lists_the_endpoints(client) -> None:
     for path in ("/api/plan", "/api/scorecard", "/api/measures/{measure_id}/series",
                  "/api/measures/{measure_id}/levels/{level}", "/api/areas", "/api/areas/{key}",
                  "/api/areas/{key}/children.geojson", "/api/areas/{key}/crime-mix", "/api/geojson/{level}",
-                 "/api/edition"):
+                 "/api/edition", "/api/measures/{measure_id}/hotspots/{level}"):
         assert "get" in paths[path], path
     assert "post" in paths["/api/claims/check"]
     assert "application/yaml" in paths["/api/claims/check"]["post"]["requestBody"]["content"]
@@ -279,6 +279,7 @@ def test_concurrent_requests_share_one_engine_safely(client, service) -> None:
     "/api/scorecard?area=Hackney", "/api/measures/burglary/series?area=Hackney",
     "/api/measures/burglary/levels/borough", "/api/areas/EA/children.geojson", "/api/geojson/bcu",
     "/api/areas/E09000012/crime-mix", "/api/areas?level=bcu", "/api/areas/EA",
+    "/api/measures/burglary/hotspots/borough?period=2021",
 ])
 def test_every_api_response_carries_the_licence(client, path) -> None:
     for _ in range(2):  # computed, then from the response cache
@@ -290,3 +291,58 @@ def test_every_api_response_carries_the_licence(client, path) -> None:
         assert OGL_ATTRIBUTION in body["attribution"]
         if "geojson" in path:
             assert OS_ATTRIBUTION in body["attribution"]
+
+
+def test_hotspots_endpoint_equals_the_engine(client, service) -> None:
+    from crimeplan.measures.hotspots import hotspots
+
+    r = client.get("/api/measures/burglary/hotspots/ward", params={"period": "2021"})
+    assert r.status_code == 200, r.text
+    assert r.json() == _json(hotspots(service.engine, "burglary", "ward", "2021", "2019"))
+    assert r.json()["hot_spots"] >= 1 and len(r.json()["areas"]) == 679
+    assert client.get("/api/measures/burglary/hotspots/ward", params={"period": "2021"}).content == r.content  # cached
+    params = client.get("/openapi.json").json()["paths"]["/api/measures/{measure_id}/hotspots/{level}"]["get"]["parameters"]
+    assert {p["name"] for p in params} == {"measure_id", "level", "period", "baseline"}
+    r = client.get("/api/measures/no_such_measure/hotspots/ward")
+    assert r.status_code == 404 and "no_such_measure" in r.json()["detail"]
+    for level in ("london", "bcu", "county"):
+        r = client.get(f"/api/measures/burglary/hotspots/{level}")
+        assert r.status_code == 422 and f"not '{level}'" in r.json()["detail"]
+    r = client.get("/api/measures/burglary/hotspots/ward", params={"period": "2021-13"})
+    assert r.status_code == 422 and "month 13 is not a month" in r.json()["detail"]
+    r = client.get("/api/measures/pas_trust_mps/hotspots/ward")
+    assert r.status_code == 200 and r.json()["status"] == "not available at this level"
+
+
+def test_maps_offer_hot_spots_where_the_level_has_many_areas(client, service) -> None:
+    plain = client.get("/area/E09000012", params={"period": "2021", "map": "burglary"})
+    assert plain.status_code == 200
+    assert '<option value="hotspots">hot spots (Getis–Ord Gi*)</option>' in plain.text
+    assert "data-hotspot=" not in plain.text
+    page = client.get("/area/E09000012", params={"period": "2021", "map": "burglary", "colour": "hotspots"})
+    assert page.status_code == 200
+    assert '<option value="hotspots" selected>hot spots (Getis–Ord Gi*)</option>' in page.text
+    found = service.hotspots("burglary", "ward", "2021", "2019")
+    hackney = {a["code"]: a["classification"] for a in found["areas"] if a["parent_code"] == "E09000012"}
+    shown = dict(re.findall(r'<tr data-area="(E05\d+)" data-hotspot="([a-z ]+)"', page.text))
+    assert shown == hackney and "hot spot" in shown.values()
+    figure = json.loads(unescape(re.search(r'<script type="application/json" id="map-figure">(.*?)</script>',
+                                           page.text, re.S).group(1)))
+    [trace] = [t for t in figure["data"] if t.get("colorbar")]
+    assert trace["colorbar"]["ticktext"] == ["cold spot", "not significant", "hot spot"]
+    labels = trace["colorbar"]["ticktext"]
+    assert {c: labels[z] for c, z in zip(trace["locations"], trace["z"])} == hackney
+    assert all(("hot spot" in h) or ("cold spot" in h) or ("not significant" in h) for h in trace["hovertext"])
+    assert f"{found['hot_spots']} hot spots and {found['cold_spots']} cold spots" in page.text
+    assert "Getis, A. &amp; Ord, J. K. (1992)" in page.text
+    # BCU pages map boroughs (Gi* over all 32); London's map of 13 BCUs offers no hot spots and says why.
+    bcu = client.get("/area/EA", params={"period": "2021", "map": "burglary", "colour": "hotspots"})
+    assert bcu.status_code == 200 and 'data-hotspot="not significant"' in bcu.text
+    london = client.get("/area/E12000007", params={"colour": "hotspots"})
+    assert london.status_code == 200 and '<option value="hotspots"' not in london.text
+    assert "Hot spots are computed for" in london.text and "data-hotspot=" not in london.text
+    # a ward's page: its borough's wards, the City's wards on the City's page shown as not tested
+    city = client.get("/area/E09000001", params={"period": "2021", "map": "burglary", "colour": "hotspots"})
+    assert city.status_code == 200 and city.text.count('data-hotspot="not tested"') == 25
+    assert "City of London Police" in city.text
+    assert re.search(r'data-class="not tested">.*?</span> <strong>25</strong>', city.text)  # the legend counts them

@@ -207,7 +207,30 @@ def test_search_claims_and_period_selection(server, browser, artifacts) -> None:
     assert watch.problems == []
 
 
-@pytest.mark.parametrize("path", ["/", "/area/E12000007", "/area/E09000012", "/measure/burglary", "/claims"])
+def test_a_map_coloured_by_hot_spots(server, browser, artifacts) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    watch = Watcher(page)
+    page.goto(f"{server}/area/E09000012?period=2021&map=burglary")
+    _charts_drawn(page)
+    page.select_option("#map-colour", "hotspots")  # redraws the page coloured by Gi* classes
+    page.wait_for_url("**/area/E09000012?*colour=hotspots*")
+    assert _charts_drawn(page) == "rendered"
+    api = httpx.get(f"{server}/api/measures/burglary/hotspots/ward", params={"period": "2021"}).json()
+    expected = {a["code"]: a["classification"] for a in api["areas"] if a["parent_code"] == "E09000012"}
+    shown = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('#area-list tr[data-area]')]
+        .map(row => [row.dataset.area, row.dataset.hotspot]))""")
+    assert shown == expected and "hot spot" in shown.values()
+    assert page.locator("#map path.choroplethlocation").count() >= len(expected)
+    assert "hot spot" in page.evaluate("document.querySelector('#map .colorbar').textContent")  # labelled in words
+    assert f"{api['hot_spots']} hot spots" in page.inner_text("#hotspot-summary")
+    page.screenshot(path=str(artifacts / "8-hotspots-hackney.png"), full_page=False)
+    context.close()
+    assert watch.problems == []
+
+
+@pytest.mark.parametrize("path", ["/", "/area/E12000007", "/area/E09000012", "/measure/burglary", "/claims",
+                                  "/area/E09000012?period=2021&map=burglary&colour=hotspots"])
 def test_pages_fit_a_phone(server, browser, artifacts, path) -> None:
     context = browser.new_context(viewport={"width": 375, "height": 740}, device_scale_factor=2, is_mobile=True,
                                   has_touch=True)
@@ -217,7 +240,7 @@ def test_pages_fit_a_phone(server, browser, artifacts, path) -> None:
     _charts_drawn(page)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, f"{path} is {width} px wide at phone width"
-    name = path.strip("/").replace("/", "-") or "plan"
+    name = path.split("?")[0].strip("/").replace("/", "-") + ("-hotspots" if "hotspots" in path else "") or "plan"
     page.screenshot(path=str(artifacts / f"phone-{name}.png"), full_page=False)
     context.close()
     assert watch.problems == []

@@ -81,6 +81,9 @@ def test_publish_writes_the_json_the_pages_use(published_site, service) -> None:
     assert len(geo["features"]) == 13
     levels = json.loads((root / "api" / "measures" / "burglary" / "levels" / "ward.json").read_text())
     assert len(levels["areas"]) == 704
+    spots = json.loads((root / "api" / "measures" / "burglary" / "hotspots" / "ward.json").read_text())
+    assert spots == json.loads(json.dumps(service.hotspots("burglary", "ward", period, baseline)))
+    assert (root / "api" / "measures" / "burglary" / "hotspots" / "borough.json").is_file()
     series = json.loads((root / "api" / "measures" / "burglary" / "series.json").read_text())
     assert series["area"]["code"] == "E12000007" and series["sources"][0]["points"]
     checks = json.loads((root / "api" / "claims" / "check.json").read_text())

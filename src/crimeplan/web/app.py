@@ -207,8 +207,8 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
             p, b = chosen(period, baseline)
             if map is not None:
                 svc.measure(map)
-            if colour not in (None, "change", "current"):
-                raise BadRequest(f"colour {colour!r}: expected change or current")
+            if colour not in (None, *views.MAP_COLOURS):
+                raise BadRequest(f"colour {colour!r}: expected {', '.join(views.MAP_COLOURS)}")
             if wards not in (None, *views.WARD_SETS):
                 raise BadRequest(f"wards {wards!r}: expected {' or '.join(views.WARD_SETS)} (the ward boundaries)")
             return render("area.html", views.area_page(svc, links(p, b), area, p, b, map, colour, wards))
@@ -337,6 +337,26 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
             svc.measure(measure_id)
             p, b = chosen(period, baseline)
             return _dumps(svc.levels(measure_id, level.value, p, b))
+        return await cached(request, JSON, produce)
+
+    @app.get("/api/measures/{measure_id}/hotspots/{level}", summary="Hot and cold spots of a measure",
+             tags=["figures"],
+             description="Local Getis–Ord Gi* over every area of the level (binary queen contiguity, normal "
+                         "p-values, Benjamini–Hochberg false discovery rate 5%): each area's value (counts and harm "
+                         "per 1,000 residents, rates, shares), z, p and q values and classification (hot spot, cold "
+                         "spot, not significant), the areas left out and why, the source files and the method's "
+                         "references. A hot spot is a cluster of high values, not a significant change. The JSON of "
+                         "`crimeplan hotspots --format json`.")
+    async def api_hotspots(request: Request, measure_id: str = PathParam(description="A measure id of the plan"),
+                           level: str = PathParam(description="borough, ward (2022 boundaries), ward2014 or lsoa"),
+                           period: str | None = Query(None, description=PERIOD_HELP),
+                           baseline: str | None = Query(None, description=BASELINE_HELP + " It only chooses the "
+                                                        "source: the one the comparison's headline reads.")) -> Response:
+        def produce() -> bytes:
+            svc.measure(measure_id)
+            svc.hotspot_level(level)
+            p, b = chosen(period, baseline)
+            return _dumps(svc.hotspots(measure_id, level, p, b))
         return await cached(request, JSON, produce)
 
     @app.get("/api/areas", summary="Areas", tags=["areas"],

@@ -30,9 +30,7 @@ def choropleth(collection: dict, rows: dict[str, dict], hrefs: dict[str, str | N
     which the page's script follows on click.
     """
     codes = [f["id"] for f in collection["features"]]
-    names = {f["id"]: f["properties"]["name"] for f in collection["features"]}
     with_value = [c for c in codes if rows.get(c, {}).get(colour) is not None]
-    without = [c for c in codes if c not in with_value]
     data = []
     if with_value:
         z = [rows[c][colour] for c in with_value]
@@ -49,6 +47,44 @@ def choropleth(collection: dict, rows: dict[str, dict], hrefs: dict[str, str | N
         else:
             trace.update(colorscale=VIRIDIS)
         data.append(trace)
+    return _map_figure(collection, data, with_value, rows, hrefs, highlight)
+
+
+def category_choropleth(collection: dict, rows: dict[str, dict], hrefs: dict[str, str | None],
+                        categories: list[dict], title: str, highlight: str | None = None) -> dict:
+    """A map of ``collection``'s areas coloured by category: each row's ``category`` is a ``key`` of ``categories``.
+
+    ``categories`` (``key``, ``label``, ``colour``) are drawn in order as one discrete colour bar
+    labelled in words; areas whose row has no category are drawn in grey.
+    """
+    index = {c["key"]: i for i, c in enumerate(categories)}
+    codes = [f["id"] for f in collection["features"]]
+    with_value = [c for c in codes if rows.get(c, {}).get("category") in index]
+    data = []
+    if with_value:
+        n = len(categories)
+        scale = []
+        for i, c in enumerate(categories):  # a step per category: z = i maps to its colour alone
+            scale += [[i / n, c["colour"]], [(i + 1) / n, c["colour"]]]
+        data.append({
+            "type": "choropleth", "geojson": collection, "featureidkey": "id", "locations": with_value,
+            "z": [index[rows[c]["category"]] for c in with_value], "zmin": -0.5, "zmax": n - 0.5,
+            "colorscale": scale, "hovertext": [rows[c]["hover"] for c in with_value], "hoverinfo": "text",
+            "customdata": [hrefs.get(c) for c in with_value], "name": title,
+            "marker": {"line": {"color": "#6b6b6b", "width": 0.6}},
+            "colorbar": {"title": {"text": title, "side": "right"}, "thickness": 14, "len": 0.6,
+                         "tickvals": list(range(n)), "ticktext": [c["label"] for c in categories]},
+        })
+    return _map_figure(collection, data, with_value, rows, hrefs, highlight)
+
+
+def _map_figure(collection: dict, data: list[dict], with_value: list[str], rows: dict[str, dict],
+                hrefs: dict[str, str | None], highlight: str | None) -> dict:
+    """The map's figure: ``data`` plus the areas without a figure in grey and the highlighted area outlined."""
+    codes = [f["id"] for f in collection["features"]]
+    names = {f["id"]: f["properties"]["name"] for f in collection["features"]}
+    shown = set(with_value)
+    without = [c for c in codes if c not in shown]
     if without:
         data.append({
             "type": "choropleth", "geojson": collection, "featureidkey": "id", "locations": without,
@@ -164,4 +200,4 @@ def sparkline(values: list[float | None], in_period: list[bool], in_baseline: li
     }
 
 
-__all__ = ["OKABE_ITO", "choropleth", "mix_chart", "series_chart", "sparkline"]
+__all__ = ["OKABE_ITO", "category_choropleth", "choropleth", "mix_chart", "series_chart", "sparkline"]

@@ -14,7 +14,8 @@ that the site works from ``file://`` as well as from a web server. Written:
 - ``measure/<id>.html`` and ``measure/<id>.csv`` for every measure, for London;
 - the JSON behind them under ``api/`` (plan, edition, areas, each area's
   scorecard, children's boundaries and crime mix, each measure's London series
-  and its figures for every level, the example claims checked);
+  and its figures for every level, its hot spots among boroughs and wards, the
+  example claims checked);
 - ``static/``: crimeplan's CSS and script, and Plotly's JavaScript copied
   from the installed plotly package.
 """
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Callable
 
 from crimeplan.measures.areas import Area
+from crimeplan.measures.hotspots import HOTSPOT_LEVELS
 from crimeplan.plan.schema import Plan
 from crimeplan.web import views
 from crimeplan.web.app import _dumps
@@ -45,6 +47,8 @@ STATIC_API = [
     ("api/scorecard/{key}.json", "The scorecard of an area for the default period and baseline."),
     ("api/measures/{id}/series.json", "A measure's monthly series for London, with SPC limits."),
     ("api/measures/{id}/levels/{level}.json", "A measure for every area of a level (what the maps colour)."),
+    ("api/measures/{id}/hotspots/{level}.json", "Hot and cold spots of a measure among every borough or 2022 ward "
+                                                "(Getis–Ord Gi*, FDR 5%)."),
     ("api/claims/check.json", "The example claims, checked."),
 ]
 
@@ -156,6 +160,8 @@ def publish(out_dir: str | Path, service: Service | None = None, db: str | Path 
         for level in PUBLISHED_LEVELS:
             if level in m.levels:
                 as_json(f"api/measures/{m.id}/levels/{level}.json", svc.levels(m.id, level, period, baseline))
+                if level in HOTSPOT_LEVELS:
+                    as_json(f"api/measures/{m.id}/hotspots/{level}.json", svc.hotspots(m.id, level, period, baseline))
     step("api")
 
     # Every area: its page, scorecard, detail, children's boundaries and crime mix.

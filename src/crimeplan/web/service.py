@@ -23,6 +23,7 @@ from crimeplan.errors import CrimeplanError
 from crimeplan.measures import Engine, UnknownArea
 from crimeplan.measures.areas import LEVEL_NAMES, LEVEL_ORDER, Area
 from crimeplan.measures.edition import data_edition
+from crimeplan.measures.hotspots import HOTSPOT_LEVELS, hotspots
 from crimeplan.measures.levels import crime_mixes_latest, level_table, survey_measures, trajectories
 from crimeplan.measures.maps import Boundaries
 from crimeplan.measures.periods import PeriodError, parse_period
@@ -129,6 +130,13 @@ class Service:
             raise BadRequest(f"unknown level {level!r}; expected one of {', '.join(LEVEL_ORDER)}")
         return level
 
+    def hotspot_level(self, level: str) -> str:
+        """A level hot spots are computed at (Gi* needs many neighbouring areas)."""
+        if level not in HOTSPOT_LEVELS:
+            raise BadRequest(f"hot spots are computed for {', '.join(HOTSPOT_LEVELS)}, not {level!r}: Gi* compares "
+                             "each area with its neighbours and needs many areas")
+        return level
+
     def series_by(self, by: str) -> str:
         if by not in SERIES_BY:
             raise BadRequest(f"unknown grouping {by!r}; expected one of {', '.join(SERIES_BY)}")
@@ -206,6 +214,11 @@ class Service:
     @memoised
     def levels(self, measure_id: str, level: str, period: str, baseline: str) -> dict:
         return level_table(self.engine, self.measure(measure_id), level, period, baseline)
+
+    @memoised
+    def hotspots(self, measure_id: str, level: str, period: str, baseline: str) -> dict:
+        """Getis–Ord Gi* hot and cold spots of a measure among every area of a level."""
+        return hotspots(self.engine, self.measure(measure_id), self.hotspot_level(level), period, baseline)
 
     @memoised
     def trajectories(self, measure_id: str, level: str, period: str, baseline: str) -> dict:

@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from crimeplan import OGL_ATTRIBUTION, OS_ATTRIBUTION, __version__
 from crimeplan.measures.areas import LEVEL_NAMES, Area
+from crimeplan.measures.hotspots import HOTSPOT_LEVELS
 from crimeplan.measures.levels import survey_measures
 from crimeplan.measures.periods import parse_period, periods_covering
 from crimeplan.web import charts
@@ -144,6 +145,12 @@ class Links:
     @property
     def api(self) -> str:
         return self.prefix + "api/index.html" if self.static else "/api"
+
+    def hotspots_json(self, measure_id: str, level: str, period: str, baseline: str) -> str:
+        """A measure's hot spots at a level: live for any period, or the static site's file (its default period)."""
+        if self.static:
+            return self.api_json(f"measures/{measure_id}/hotspots/{level}")
+        return f"/api/measures/{measure_id}/hotspots/{level}?{urlencode({'period': period, 'baseline': baseline})}"
 
     def static_file(self, name: str) -> str:
         return f"{self.prefix}static/{name}"
@@ -330,6 +337,15 @@ def period_hint(svc: Service, links: Links, card: dict, area: Area) -> dict | No
 
 
 WARD_SETS = {"2022": "ward", "2014": "ward2014"}
+# How a map can be coloured: the change, the value now, or Getis–Ord Gi* hot spots (levels with many areas).
+MAP_COLOURS = {"change": "the change", "current": "the value now", "hotspots": "hot spots (Getis–Ord Gi*)"}
+# Hot-spot classes in words, icons and an Okabe–Ito pair (vermillion / blue) with a pale grey between.
+HOTSPOT_CLASSES = {
+    "hot spot": {"icon": "▲", "colour": charts.OKABE_ITO["vermillion"], "css": "hs-hot"},
+    "cold spot": {"icon": "▼", "colour": charts.OKABE_ITO["blue"], "css": "hs-cold"},
+    "not significant": {"icon": "○", "colour": "#f0f0f0", "css": "hs-none"},
+    "not tested": {"icon": "–", "colour": charts.NO_DATA, "css": "hs-untested"},
+}
 
 
 def map_section(svc: Service, links: Links, area: Area, period: str, baseline: str, measure_id: str | None = None,
@@ -387,25 +403,44 @@ def map_section(svc: Service, links: Links, area: Area, period: str, baseline: s
                                "change_text": change, "interval_text": fmt_interval(r["interval"], unit),
                                "rag_model": rag_model(r["rag"])}
     has_change = any(r.get("change") is not None for r in rows.values())
-    colour = colour if colour in ("change", "current") else ("change" if has_change else "current")
+    colours = [k for k in MAP_COLOURS if k != "hotspots" or level in HOTSPOT_LEVELS]
+    unavailable = ""
+    if colour == "hotspots" and (level not in HOTSPOT_LEVELS or table is None):
+        unavailable = (f"Hot spots are computed for {', '.join(LEVEL_PLURAL[lv] for lv in HOTSPOT_LEVELS)}, not for "
+                       f"{LEVEL_PLURAL[level]}: Gi* compares each area with its neighbours and needs many areas.")
+        colour = None
+    colour = colour if colour in colours else ("change" if has_change else "current")
     if table is not None:
         colour_title = (f"change ({'pp' if unit == 'pp' else '%'})" if colour == "change"
                         else svc.measure(table["measure"]).unit)
     else:
         colour_title = ""
-    figure = charts.choropleth(collection, rows, hrefs, colour, colour_title, highlight)
+    spots = None
+    if colour == "hotspots":
+        found = svc.hotspots(table["measure"], level, period, baseline)
+        spots = hotspot_rows(found, {f["id"]: f["properties"]["name"] for f in collection["features"]})
+        figure = charts.category_choropleth(
+            collection, spots["rows"], hrefs,
+            [{"key": k, "label": k, "colour": HOTSPOT_CLASSES[k]["colour"]}
+             for k in ("cold spot", "not significant", "hot spot")],
+            "Gi* (FDR 5%)", highlight)
+    else:
+        figure = charts.choropleth(collection, rows, hrefs, colour, colour_title, highlight)
     listing = []
     for f in sorted(collection["features"], key=lambda f: f["properties"]["name"]):
         c = f["id"]
         r = rows.get(c)
-        listing.append({
+        item = {
             "code": c, "key": keys[c], "name": f["properties"]["name"], "href": hrefs[c], "current": c == highlight,
             "value": r["current"] if r else None, "current_text": r["current_text"] if r else "—",
             "baseline_text": r["baseline_text"] if r else "—", "change_text": r["change_text"] if r else "—",
             "interval_text": r["interval_text"] if r else "", "verdict": (r["verdict"] or "no comparison") if r else "no figure",
             "rag": r["rag_model"] if r else rag_model("grey"),
-        })
-    return {
+        }
+        if spots is not None:
+            item.update(spots["rows"][c])
+        listing.append(item)
+    model = {
         "title": title, "level": level, "level_name": LEVEL_NAMES[level], "figure": json_script(figure),
         "figure_id": "map-figure", "measure": table["measure"] if table else None,
         "measure_title": table["title"] if table else None, "status": table["status"] if table else None,
@@ -413,15 +448,94 @@ def map_section(svc: Service, links: Links, area: Area, period: str, baseline: s
         "controls": True,
         "ward_sets": ([{"value": k, "label": f"{k} boundaries", "selected": WARD_SETS[k] == level} for k in WARD_SETS]
                       if area.level == "borough" else []),
-        "colour_text": "change against the baseline" if colour == "change" else "value now",
+        "colour_options": [{"value": k, "label": MAP_COLOURS[k], "selected": k == colour} for k in colours],
+        "colour_text": {"change": "change against the baseline", "current": "value now",
+                        "hotspots": "hot spots, Getis–Ord Gi*"}[colour],
+        "unavailable": unavailable,
         "hidden": [{"name": k, "value": v} for k, v in (hidden or {}).items() if v],
         "source": table["source"]["label"] if table and table["source"] else None,
         "files": table["source"]["files"] if table and table["source"] else [],
         "options": [{"value": m.id, "label": m.title} for m in candidates],
-        "areas": listing, "highlight": highlight,
+        "areas": listing, "highlight": highlight, "hotspots": None,
         "note": ("Below London, a change counts as significant only after false-discovery-rate control "
                  f"across all {len(areas)} {LEVEL_PLURAL[level]}."),
     }
+    if spots is not None:
+        legend = [{**HOTSPOT_CLASSES[k], "label": k, "count": sum(1 for a in listing if a["hs"]["label"] == k)}
+                  for k in HOTSPOT_CLASSES]
+        model.update(
+            hotspots={**spots["summary"], "legend": legend,
+                      "legend_title": f"The {len(listing)} {LEVEL_PLURAL[level]} on this map:",
+                      "api_href": links.hotspots_json(table["measure"], level, period, baseline)},
+            source=spots["summary"]["source"], files=spots["files"], note=spots["summary"]["note"],
+        )
+    return model
+
+
+def hotspot_rows(found: dict, names: dict[str, str]) -> dict:
+    """Hot-spot results (``Service.hotspots``) as rows for the areas on the map (``names``: code → name) and words.
+
+    Each row holds what the map colours (``category``, ``hover``) and the table prints; an
+    area left out of the analysis gets the reason instead. The analysis itself ran over the
+    whole level, not only the areas shown.
+    """
+    unit = (found["value"] or {}).get("unit", "")
+    statistic = "proportion" if found["statistic"] == "proportion" else None
+    tested = {a["code"]: a for a in found["areas"]}
+    left_out = {a["code"]: a for a in found["left_out"]}
+    rows = {}
+    for code, name in names.items():
+        a = tested.get(code)
+        if a is None:
+            other = left_out.get(code)
+            reason = other["reason"] if other else (found["message"] or "no figure")
+            rows[code] = {"category": None, "classification": None,
+                          "hs": {**HOTSPOT_CLASSES["not tested"], "label": "not tested"}, "hs_value_text": "—",
+                          "z_text": "—", "q_text": "—", "hs_note": reason,
+                          "hover": f"<b>{name}</b><br>not tested: {reason}"}
+            continue
+        cls = HOTSPOT_CLASSES[a["classification"]]
+        value_text = fmt_number(a["value"], statistic) if statistic else _fmt_rate(a["value"])
+        z_text = "—" if a["z"] is None else f"{a['z']:+.2f}".replace("-", MINUS)
+        q_text = _fmt_p(a["q"])
+        rows[code] = {
+            "category": a["classification"], "classification": a["classification"],
+            "hs": {**cls, "label": a["classification"]}, "hs_value_text": value_text, "z_text": z_text,
+            "q_text": q_text, "hs_note": a["note"] or "",
+            "hover": (f"<b>{a['name']}</b><br>{found['title']}: {value_text} {unit}<br>Gi* z = {z_text}, q = {q_text}"
+                      f"<br>{cls['icon']} {a['classification']}"),
+        }
+    level_plural = LEVEL_PLURAL[found["level"]]
+    if found["status"] == "ok":
+        summary = (f"Getis–Ord Gi* over all {found['areas_in_analysis']:,} {level_plural} with a value "
+                   f"({found['value']['unit']}, {found['period_text']}): {found['hot_spots']} hot spots and "
+                   f"{found['cold_spots']} cold spots among the {found['areas_tested']:,} tested, after "
+                   "false-discovery-rate control at 5%.")
+    else:
+        summary = _status_text(found["status"], found["message"])
+    return {
+        "rows": rows, "files": (found["source"] or {}).get("files", []),
+        "summary": {
+            "text": summary, "note": found["note"], "value": (found["value"] or {}).get("definition", ""),
+            "unit": unit, "left_out": len(found["left_out"]), "notes": found["notes"],
+            "references": found["method"]["references"],
+            "method": f"{found['method']['weights']}; p-values {found['method']['p_value']}; "
+                      f"{found['method']['multiple_testing']}.",
+            "source": (found["source"] or {}).get("label"),
+        },
+    }
+
+
+def _fmt_rate(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.1f}" if abs(value) < 100 else f"{value:,.0f}"
+
+
+def _fmt_p(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
 # --- crime mix, harm and trust --------------------------------------------------------------------
