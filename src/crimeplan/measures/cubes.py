@@ -204,6 +204,23 @@ class CategoryCube:
     category_index: np.ndarray  # index into names per entry
     counts: np.ndarray
     names: list[str]  # 'MAJOR / MINOR' for recorded crime; the crime or outcome type for data.police.uk
+    n_areas: int = 0
+    _grid: tuple | None = None
+
+    def grid(self) -> tuple[int, np.ndarray, np.ndarray]:
+        """(first month, areas × months × categories counts, areas mentioned at all), built once.
+
+        Every measure reading this dataset is then a weighted sum over the last axis.
+        """
+        if self._grid is None:
+            first = int(self.months.min()) if self.months.size else 0
+            width = int(self.months.max()) - first + 1 if self.months.size else 0
+            dense = np.zeros((self.n_areas, width, len(self.names)))
+            np.add.at(dense, (self.areas, self.months - first, self.category_index), self.counts)
+            mentioned = np.zeros(self.n_areas, bool)
+            mentioned[np.unique(self.areas)] = True
+            self._grid = (first, dense, mentioned)
+        return self._grid
 
 
 class Compiler:
@@ -292,15 +309,9 @@ class Compiler:
         else:
             codes, months_col, values, seconds = _columns(rows)
             month_numbers = _month_numbers(months_col)
-        supplied = self.periods_supplied(dataset, series)
         areas = self.areas(level)
-        candidates = [month_index(m) for m in supplied]
-        if month_numbers.size:
-            candidates += [int(month_numbers.min()), int(month_numbers.max())]
-        if not candidates:
-            return Cube(areas, 0, np.zeros((len(areas), 0)), None, np.zeros(0, bool), granularity, series or [])
-        first, last = min(candidates), max(candidates)
-        width = last - first + 1
+        first = int(month_numbers.min()) if month_numbers.size else 0
+        width = int(month_numbers.max()) - first + 1 if month_numbers.size else 0
         value = np.zeros((len(areas), width))
         second = np.zeros((len(areas), width)) if with_second else None
         if area_index is not None and area_index.size:
@@ -315,20 +326,39 @@ class Compiler:
             np.add.at(value, (pos[keep], cols[keep]), values[keep])
             if with_second:
                 np.add.at(second, (pos[keep], cols[keep]), seconds[keep])
-        # An area the source never mentions is not covered by it (the Met publishes nothing for
-        # the City of London's wards): its figures are unknown, not zero. Callers that know the
-        # whole dataset pass ``covered``: a ward with no homicide is covered by a file that
-        # reports its other offences, and its homicide count is zero.
         if covered is None:
             covered = np.zeros(len(areas), bool)
             if codes.size:
                 covered[pos[keep]] = True
-        value[~covered] = np.nan
-        if second is not None:
-            second[~covered] = np.nan
-        available = np.zeros(width, bool)
-        available[[month_index(m) - first for m in supplied]] = True
-        return Cube(areas, first, value, second, available, granularity, series or [])
+        return self._finish(level, first, value, second, series, dataset, granularity, covered)
+
+    def _finish(self, level: str, first: int, value: np.ndarray, second: np.ndarray | None,
+                series: list[str] | None, dataset: str, granularity: str, covered: np.ndarray) -> Cube:
+        """The cube over the months the source supplies (and any it has data for), gaps marked.
+
+        An area the source never mentions is not covered by it (the Met publishes nothing
+        for the City of London's wards): its figures are unknown, not zero. ``covered``
+        is the dataset's, not the measure's: a ward with no homicide is covered by a file
+        that reports its other offences, and its homicide count is zero.
+        """
+        areas = self.areas(level)
+        supplied = [month_index(m) for m in self.periods_supplied(dataset, series)]
+        candidates = supplied + ([first, first + value.shape[1] - 1] if value.shape[1] else [])
+        if not candidates:
+            return Cube(areas, 0, np.zeros((len(areas), 0)), None, np.zeros(0, bool), granularity, series or [])
+        lo, hi = min(candidates), max(candidates)
+        pad = ((0, 0), (first - lo, hi - (first + value.shape[1] - 1))) if value.shape[1] else None
+
+        def widen(data: np.ndarray | None) -> np.ndarray | None:
+            if data is None:
+                return None
+            data = np.pad(data, pad) if pad is not None else np.zeros((len(areas), hi - lo + 1))
+            data[~covered] = np.nan
+            return data
+
+        available = np.zeros(hi - lo + 1, bool)
+        available[[m - lo for m in supplied]] = True
+        return Cube(areas, lo, widen(value), widen(second), available, granularity, series or [])
 
     def _rollup_filter(self, level: str) -> tuple[str, list]:
         name, vintages = LEVELS[level]
@@ -372,23 +402,18 @@ class Compiler:
             self._categories[key] = CategoryCube(
                 area[keep], np.asarray(rows["month"], dtype=np.int64)[keep],
                 np.asarray(rows["category"], dtype=np.int64)[keep], np.asarray(rows["n"], dtype=float)[keep], names,
+                n_areas=len(areas),
             )
         return self._categories[key]
 
     def _category_cube(self, level: str, dataset: str, variant: str | None, series: list[str] | None,
                        weights: np.ndarray, second: np.ndarray | None) -> Cube:
         """A cube summing a category cube's categories with ``weights`` (and ``second`` for a companion sum)."""
-        cats = self.categories(dataset, variant, level)
-        w = weights[cats.category_index]
-        values = cats.counts * w
-        if second is None:
-            keep = w != 0
-            data = (cats.areas[keep], cats.months[keep], values[keep], np.zeros(int(keep.sum())))
-        else:
-            data = (cats.areas, cats.months, values, cats.counts * second[cats.category_index])
-        covered = np.zeros(len(self.areas(level)), bool)
-        covered[np.unique(cats.areas)] = True  # any offence at all: the dataset covers the area
-        return self._frame(level, data, series, dataset, with_second=second is not None, covered=covered)
+        first, dense, mentioned = self.categories(dataset, variant, level).grid()
+        value = dense @ weights
+        companion = dense @ second if second is not None else None
+        # Any offence at all: the dataset covers the area (its count of this measure may be zero).
+        return self._finish(level, first, value, companion, series, dataset, "month", mentioned)
 
     def _recorded_crime(self, source: RecordedCrimeSource, level: str, statistic: str) -> Cube:
         cats = self.categories(source.dataset, source.scheme, level)

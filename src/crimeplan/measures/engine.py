@@ -281,9 +281,8 @@ class Engine:
         several = (tested.sum(axis=1, keepdims=True) > 1) & (level != "london")
         decide = np.where(several, q, p)
         significant = tested & (np.nan_to_num(decide, nan=1.0) < ALPHA)
-        current = np.vstack([np.nan_to_num(f.current, nan=0) for f in batch])
-        baseline = np.vstack([np.nan_to_num(f.baseline, nan=0) for f in batch])
-        verdict = np.where(significant, np.where(current > baseline, "significant rise", "significant fall"),
+        rising = np.vstack([f.current for f in batch]) > np.vstack([f.baseline for f in batch])  # NaN: False
+        verdict = np.where(significant, np.where(rising, "significant rise", "significant fall"),
                            "no significant change")
         for i, f in enumerate(batch):
             f.q_value = q[i] if several[i, 0] else np.full(p.shape[1], np.nan)
@@ -538,8 +537,9 @@ def _number(x) -> float | None:
 
 
 def _months_text(months: list[date]) -> str:
-    labels = [m.strftime("%Y-%m") for m in months]
-    return ", ".join(labels) if len(labels) <= 6 else f"{len(labels)} months ({labels[0]} … {labels[-1]})"
+    if len(months) <= 6:
+        return ", ".join(m.strftime("%Y-%m") for m in months)
+    return f"{len(months)} months ({months[0]:%Y-%m} … {months[-1]:%Y-%m})"
 
 
 def _default_label(source) -> str:
