@@ -73,13 +73,21 @@ class Warehouse:
                 report.files.append(load_input(self.con, inp, progress or NoProgress()))
         finally:
             self.con.execute(f"SET memory_limit = '{previous}'")
-        if any(f.status == "loaded" for f in report.files):
-            self.refresh_derived()
+        changed: dict[str, set[str]] = {}
+        for f in report.files:
+            if f.status == "loaded":
+                for part in f.parts:
+                    changed.setdefault(part.table, set()).add(part.dataset)
+        if changed:
+            self.refresh_derived(changed)
         return report
 
-    def refresh_derived(self) -> None:
-        """Rebuild the tables measures read (area rollup, best-fit lookups, monthly counts)."""
-        derived.refresh(self.con)
+    def refresh_derived(self, changed: dict[str, set[str]] | None = None) -> None:
+        """Bring the tables measures read up to date (area rollup, best-fit lookups, monthly counts).
+
+        ``changed``: the record tables and datasets a load changed; None rebuilds everything.
+        """
+        derived.refresh(self.con, changed)
 
     def load_one(self, path: str | os.PathLike, progress: Progress | None = None) -> FileReport:
         report = self.load([path], progress)

@@ -24,13 +24,32 @@ from crimeplan.sources.london import LONDON_CODE
 PUBLISHED_BEST_FIT = "best-fit (published)"
 
 
-def refresh(con: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild the derived tables from the current rows, in one transaction."""
+GEOGRAPHY_TABLES = {"area", "area_geometry", "area_lookup"}
+COUNTED_TABLES = {"recorded_crime", "street_crime", "outcome"}
+
+
+def refresh(con: duckdb.DuckDBPyConnection, changed: dict[str, set[str]] | None = None) -> None:
+    """Bring the derived tables up to date with the current rows, in one transaction.
+
+    ``changed`` maps each record table a load changed to the datasets it changed
+    (None: rebuild everything). New boundaries change how every unit rolls up, so
+    they rebuild everything; otherwise only the changed datasets' monthly counts
+    are redone (a file of crime data costs its own aggregation, not the
+    warehouse's).
+    """
+    everything = changed is None or bool(GEOGRAPHY_TABLES & set(changed))
     con.execute("BEGIN TRANSACTION")
     try:
-        _refresh_derived_lookups(con)
-        _refresh_area_rollup(con)
-        _refresh_monthly_counts(con)
+        if everything:
+            _refresh_derived_lookups(con)
+        if everything or {"recorded_crime", "homicide_victim"} & set(changed):  # they add MPS units
+            _refresh_area_rollup(con)
+        if everything:
+            _refresh_monthly_counts(con, None)
+        else:
+            datasets = sorted({d for table in COUNTED_TABLES & set(changed) for d in changed[table]})
+            if datasets:
+                _refresh_monthly_counts(con, datasets)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -107,12 +126,16 @@ def _refresh_area_rollup(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _refresh_monthly_counts(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("DELETE FROM monthly_counts")
+def _refresh_monthly_counts(con: duckdb.DuckDBPyConnection, datasets: list[str] | None) -> None:
+    """Recount ``datasets`` (None: all) into monthly_counts."""
+    only = "TRUE" if datasets is None else "list_contains($datasets, dataset)"
+    params = {} if datasets is None else {"datasets": datasets}
+    con.execute(f"DELETE FROM monthly_counts WHERE {only}", params)
     con.execute(
-        """INSERT INTO monthly_counts
+        f"""INSERT INTO monthly_counts
         SELECT dataset, scheme, area_level, area_vintage, area_code, major_category, minor_category, month, sum(count)
-        FROM recorded_crime_current GROUP BY ALL"""
+        FROM recorded_crime_current WHERE {only} GROUP BY ALL""",
+        params,
     )
     # data.police.uk LSOA codes: 2011 codes until 2023, 2021 codes after; most codes are
     # in both sets (unchanged LSOAs), which roll up identically either way. Records outside
@@ -124,12 +147,13 @@ def _refresh_monthly_counts(con: duckdb.DuckDBPyConnection) -> None:
             SELECT r.dataset, r.reported_by, CASE WHEN v.code IS NULL THEN 'force' ELSE 'lsoa' END,
                    coalesce(v.vintage, ''), CASE WHEN v.code IS NULL THEN r.reported_by ELSE r.lsoa_code END,
                    NULL, r.{category}, r.month, count(*)
-            FROM {table}_current r
+            FROM (SELECT * FROM {table}_current WHERE {only}) r
             LEFT JOIN (SELECT code, CASE WHEN count(*) = 2 THEN 'both' ELSE any_value(vintage) END AS vintage
                        FROM area_current WHERE level = 'lsoa' GROUP BY code) v0 ON v0.code = r.lsoa_code
             LEFT JOIN (SELECT code, vintage FROM area_current WHERE level = 'lsoa') v
               ON v.code = r.lsoa_code
              AND v.vintage = CASE WHEN v0.vintage <> 'both' THEN v0.vintage
                                   WHEN r.month < DATE '2023-01-01' THEN '2011' ELSE '2021' END
-            GROUP BY ALL"""
+            GROUP BY ALL""",
+            params,
         )
