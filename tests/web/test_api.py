@@ -341,6 +341,9 @@ def test_maps_offer_hot_spots_where_the_level_has_many_areas(client, service) ->
     london = client.get("/area/E12000007", params={"colour": "hotspots"})
     assert london.status_code == 200 and '<option value="hotspots"' not in london.text
     assert "Hot spots are computed for" in london.text and "data-hotspot=" not in london.text
+    # ... once: the period form asks for the colouring the map could show, not the hot spots again
+    assert '<input type="hidden" name="colour" value="change">' in london.text
+    assert '<input type="hidden" name="colour" value="hotspots">' in page.text
     # a ward's page: its borough's wards, the City's wards on the City's page shown as not tested
     city = client.get("/area/E09000001", params={"period": "2021", "map": "burglary", "colour": "hotspots"})
     assert city.status_code == 200 and city.text.count('data-hotspot="not tested"') == 25

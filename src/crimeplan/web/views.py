@@ -632,8 +632,11 @@ def area_page(svc: Service, links: Links, area: Area, period: str, baseline: str
     model.update(
         page="area", area={**area.to_dict(), "level_name": LEVEL_NAMES[area.level]},
         parent_href=links.area(area.parent_code) if area.parent_code and area.level != "ward2014" else None,
+        # The period form carries the map's choices as the map took them: a colouring this level
+        # cannot have (hot spots of BCUs) is not asked for again, hint and all, with every new period.
         selectors=selectors(svc, links, period, baseline, f"/area/{quote(area.key, safe=':')}",
-                            {"map": map_measure, "colour": colour, "wards": wards}),
+                            {"map": map_measure, "colour": the_map["colour"] if colour and the_map else None,
+                             "wards": wards}),
         scorecard=section, map=the_map, mix=mix, trust=trust,
         api_href=links.api_json(f"scorecard/{area.key}" if links.static else f"scorecard?area={area.key}"),
     )
