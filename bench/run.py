@@ -422,7 +422,7 @@ def _scorecard_size(db: Path) -> str:
     return f"Workload: ({' + '.join(parts)}) x {len(periods)} periods (years, financial years, quarters, months, rolling 12 months, years to date)"
 
 
-# --- the dashboard: API latency under concurrent clients, and publishing the static site (issue 4) ---
+# --- the dashboard: API latency under concurrent clients, and publishing the static site (issue 5) ---
 
 WEB_CASES = [
     ("scorecard JSON, London (`/api/scorecard`)", "/api/scorecard"),
@@ -560,7 +560,7 @@ def bench_web(data: Path, repeat: int, work: Path) -> list[str]:
     written = json.loads(report_file.read_text())
     areas = ", ".join(f"{n} {level}" for level, n in written["areas"].items())
     return [
-        "## The dashboard: API latency and publishing the static site (issue 4)",
+        "## The dashboard: API latency and publishing the static site (issue 5)",
         "",
         f"`crimeplan serve` over the all-data warehouse, on 127.0.0.1, in its own process (uvicorn, one worker); the "
         f"load comes from this process: an asyncio HTTP/1.1 client holding one keep-alive connection per client. "
