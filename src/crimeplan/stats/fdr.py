@@ -56,8 +56,7 @@ def benjamini_hochberg(p_values: Sequence[float | None], q: float = 0.05) -> Fdr
     Raises ValueError if ``q`` is not strictly between 0 and 1 or a p-value is
     outside [0, 1].
     """
-    if isinstance(q, bool) or not isinstance(q, numbers.Real) or not 0 < q < 1:
-        raise ValueError(f"q (the false discovery rate) must be strictly between 0 and 1, got {q!r}")
+    _check_q(q)
     given = list(p_values)
     present: list[int] = []
     values: list[float] = []
@@ -94,6 +93,12 @@ def benjamini_hochberg(p_values: Sequence[float | None], q: float = 0.05) -> Fdr
         n_tests=m,
         n_rejected=sum(rejected),
     )
+
+
+def _check_q(q: float) -> None:
+    """Raise ValueError unless ``q`` (a false discovery rate) is a number strictly between 0 and 1."""
+    if isinstance(q, bool) or not isinstance(q, numbers.Real) or not 0 < q < 1:
+        raise ValueError(f"q (the false discovery rate) must be strictly between 0 and 1, got {q!r}")
 
 
 def benjamini_hochberg_adjusted(p_values: np.ndarray) -> np.ndarray:

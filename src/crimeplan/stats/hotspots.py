@@ -67,7 +67,8 @@ from esda.getisord import G_Local
 from libpysal.weights import W, Queen
 from scipy.stats import norm
 
-from crimeplan.stats.fdr import benjamini_hochberg
+from crimeplan.stats.fdr import _check_q, benjamini_hochberg
+from crimeplan.stats.rate_ratio import _float_or_none
 
 Classification = Literal["hot spot", "cold spot", "not significant"]
 PValueMethod = Literal["normal", "permutation"]
@@ -169,8 +170,7 @@ def getis_ord_gi_star(
     permutations = int(permutations)
     if p_value == "permutation" and permutations == 0:
         raise ValueError('p_value="permutation" needs permutations > 0')
-    if isinstance(q, bool) or not isinstance(q, numbers.Real) or not 0 < q < 1:
-        raise ValueError(f"q (the false discovery rate) must be strictly between 0 and 1, got {q!r}")
+    _check_q(q)  # before the expensive esda step
 
     y = np.asarray(list(values), dtype=float)
     if y.ndim != 1 or len(y) == 0:
@@ -200,7 +200,7 @@ def getis_ord_gi_star(
     area_notes: list[str | None] = [None] * n
     for i in range(n):
         if neighbour_counts[i] == 0:
-            z[i] = p_sim[i] = np.nan
+            z[i] = np.nan  # p_sim is blanked below wherever z is undefined
             area_notes[i] = "no neighbours: Gi* undefined"
         elif computed and not np.isfinite(z[i]):
             area_notes[i] = "neighbourhood includes every area: Gi* undefined"
@@ -232,10 +232,10 @@ def getis_ord_gi_star(
                 id=labels[i],
                 value=float(y[i]),
                 neighbours=int(neighbour_counts[i]),
-                z=_finite_or_none(z[i]),
-                p_norm=_finite_or_none(p_norm[i]),
-                p_sim=_finite_or_none(p_sim[i]),
-                p_value=_finite_or_none(deciding[i]),
+                z=_float_or_none(z[i]),
+                p_norm=_float_or_none(p_norm[i]),
+                p_sim=_float_or_none(p_sim[i]),
+                p_value=_float_or_none(deciding[i]),
                 q_value=fdr.adjusted[i],
                 classification=classification,
                 note=area_notes[i],
@@ -334,7 +334,3 @@ def _labels(ids: Sequence[str | int] | None, weights: W, n: int) -> list[str | i
             label = label.item()
         labels.append(label if isinstance(label, (str, int)) and not isinstance(label, bool) else str(label))
     return labels
-
-
-def _finite_or_none(value: float) -> float | None:
-    return float(value) if math.isfinite(value) else None

@@ -317,12 +317,12 @@ def _rate_ratio_core(
     pi_low_complement = beta.isf(tail, baseline + 1.0, a_low)
     low = np.where(has_current, pi_low / pi_low_complement * exposure_ratio, 0.0)
 
-    b_high = np.where(has_baseline, baseline, 1.0)
-    pi_high = beta.isf(tail, current + 1.0, b_high)
-    pi_high_complement = beta.ppf(tail, b_high, current + 1.0)
+    safe_baseline = np.where(has_baseline, baseline, 1.0)
+    pi_high = beta.isf(tail, current + 1.0, safe_baseline)
+    pi_high_complement = beta.ppf(tail, safe_baseline, current + 1.0)
     high = np.where(has_baseline, pi_high / pi_high_complement * exposure_ratio, np.nan)
 
-    safe_baseline = np.where(has_baseline, baseline, 1.0)
+    # The same placeholder keeps the ratio from dividing by zero; those entries are NaN.
     ratio = np.where(has_baseline, current / safe_baseline * exposure_ratio, np.nan)
 
     # Central two-sided p-value: twice the smaller tail. With no events at all

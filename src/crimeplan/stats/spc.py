@@ -130,16 +130,17 @@ def c_chart(counts: Sequence[int]) -> ControlChart:
     sigma = math.sqrt(mean)
     notes: list[str] = []
 
+    values = count_array.astype(float)
     dispersion = _pearson_dispersion(count_array, np.ones(k), mean)
-    sigma_z = _laney_sigma_z(count_array.astype(float), mean, np.full(k, sigma))
+    sigma_z = _laney_sigma_z(values, mean, np.full(k, sigma))
     if _overdispersed(sigma_z, dispersion):
         notes.append(
-            f"the counts vary more than a Poisson process would (σz = {sigma_z:.2f}, dispersion test "
-            f"p = {dispersion[2]:.2g}), so these limits are too narrow; use a Laney u′-chart"
+            f"the counts vary more than a Poisson process would ({_dispersion_evidence(sigma_z, dispersion)}), "
+            "so these limits are too narrow; use a Laney u′-chart"
         )
     return _build_chart(
         chart="c",
-        values=count_array.astype(float),
+        values=values,
         counts=count_array,
         exposures=None,
         centre=np.full(k, mean),
@@ -179,7 +180,7 @@ def u_chart(
         use_laney = _overdispersed(sigma_z, dispersion)
         if use_laney:
             notes.append(
-                f"counts are overdispersed (σz = {sigma_z:.2f}, dispersion test p = {dispersion[2]:.2g}): "
+                f"counts are overdispersed ({_dispersion_evidence(sigma_z, dispersion)}): "
                 "Laney's adjustment applied"
             )
     elif laney:
@@ -190,7 +191,7 @@ def u_chart(
         use_laney = False
         if _overdispersed(sigma_z, dispersion):
             notes.append(
-                f"counts are overdispersed (σz = {sigma_z:.2f}, dispersion test p = {dispersion[2]:.2g}), "
+                f"counts are overdispersed ({_dispersion_evidence(sigma_z, dispersion)}), "
                 "so these limits are too narrow; Laney's adjustment would widen them"
             )
 
@@ -318,6 +319,11 @@ def _overdispersed(sigma_z: float | None, dispersion: tuple[float, int, float] |
         and dispersion is not None
         and dispersion[2] < DISPERSION_TEST_LEVEL
     )
+
+
+def _dispersion_evidence(sigma_z: float, dispersion: tuple[float, int, float]) -> str:
+    """The "σz = …, dispersion test p = …" part of the notes on overdispersed counts."""
+    return f"σz = {sigma_z:.2f}, dispersion test p = {dispersion[2]:.2g}"
 
 
 def _pearson_dispersion(

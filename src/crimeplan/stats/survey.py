@@ -60,6 +60,15 @@ from typing import Any, Literal
 import numpy as np
 from scipy.stats import norm
 
+from crimeplan.stats.rate_ratio import (
+    NO_SIGNIFICANT_CHANGE,
+    SIGNIFICANT_FALL,
+    SIGNIFICANT_RISE,
+    _blank_missing,
+    _check_confidence,
+    _verdicts,
+)
+
 ChangeVerdict = Literal["significant rise", "significant fall", "no significant change", "sample size unknown"]
 
 SAMPLE_SIZE_UNKNOWN = "sample size unknown"
@@ -189,10 +198,10 @@ def proportion_change(
     significant = low > 0 or high < 0
     p_value = _matching_p_value(current.proportion, current.n, baseline.proportion, baseline.n)
     if significant:
-        verdict: ChangeVerdict = "significant rise" if low > 0 else "significant fall"
+        verdict: ChangeVerdict = SIGNIFICANT_RISE if low > 0 else SIGNIFICANT_FALL
         conclusion = "a change larger than sampling error alone would explain."
     else:
-        verdict = "no significant change"
+        verdict = NO_SIGNIFICANT_CHANGE
         conclusion = "within the range expected from sampling error."
     return ProportionChange(
         current=current,
@@ -309,17 +318,23 @@ def proportion_changes(current_successes, current_n, baseline_successes, baselin
     _check_confidence(confidence)
     k1, n1, k2, n2 = (np.asarray(x, dtype=float) for x in (current_successes, current_n, baseline_successes, baseline_n))
     valid = (n1 > 0) & (n2 > 0)
-    safe = lambda n: np.where(valid, n, 1.0)  # noqa: E731 - placeholders where there is no share
-    p1, p2 = np.where(valid, k1 / safe(n1), 0.5), np.where(valid, k2 / safe(n2), 0.5)
-    low, high = _newcombe_limits(p1, safe(n1), p2, safe(n2), confidence)
-    p_value = np.asarray(_matching_p_value(p1, safe(n1), p2, safe(n2)), dtype=float)
-    nan = np.full(p1.shape, np.nan)
-    low, high = np.where(valid, low * 100, nan), np.where(valid, high * 100, nan)
-    p_value = np.where(valid, p_value, nan)
-    significant = valid & ((low > 0) | (high < 0))
-    verdict = np.where(~valid, "no data", np.where(low > 0, "significant rise",
-                                                   np.where(high < 0, "significant fall", "no significant change")))
-    return ProportionChangeArrays(np.where(valid, (p1 - p2) * 100, nan), low, high, p_value, significant, verdict)
+    # Placeholders where there is no share; those results are blanked below.
+    safe_n1, safe_n2 = np.where(valid, n1, 1.0), np.where(valid, n2, 1.0)
+    p1, p2 = np.where(valid, k1 / safe_n1, 0.5), np.where(valid, k2 / safe_n2, 0.5)
+    low, high = _newcombe_limits(p1, safe_n1, p2, safe_n2, confidence)
+    p_value = np.asarray(_matching_p_value(p1, safe_n1, p2, safe_n2), dtype=float)
+    low_pp, high_pp = np.asarray(low * 100), np.asarray(high * 100)
+    # The interval has low <= high, so at most one of these holds.
+    fall, rise = high_pp < 0, low_pp > 0
+    core = {
+        "difference_pp": np.asarray((p1 - p2) * 100),
+        "low_pp": low_pp,
+        "high_pp": high_pp,
+        "p_value": p_value,
+        "significant": fall | rise,
+        "verdict": _verdicts(fall, rise),
+    }
+    return ProportionChangeArrays(**_blank_missing(core, ~valid))
 
 
 def _wilson_limits(p: float, n: float, confidence: float) -> tuple[float, float]:
@@ -390,8 +405,3 @@ def _as_whole(value: Any, name: str, minimum: int) -> int:
         expected = "positive" if minimum == 1 else "non-negative"
         raise ValueError(f"{name} must be {expected}, got {value!r}")
     return int(value)
-
-
-def _check_confidence(confidence: float) -> None:
-    if isinstance(confidence, bool) or not isinstance(confidence, numbers.Real) or not 0 < confidence < 1:
-        raise ValueError(f"confidence must be strictly between 0 and 1 (e.g. 0.95), got {confidence!r}")
