@@ -123,16 +123,6 @@ class Cube:
             return period.months  # year-only data cannot give part of a year
         return out
 
-    def total(self, period: Period, what: str = "value") -> np.ndarray:
-        """The sum over the period's months, per area (NaN where any month is missing)."""
-        data = self.value if what == "value" else self.second
-        lo = max(period.first - self.first, 0)
-        hi = min(period.last - self.first + 1, data.shape[1])
-        out = data[:, lo:hi].sum(axis=1) if hi > lo else np.zeros(len(self.areas))
-        if self.missing(period):
-            out = np.full(len(self.areas), np.nan)
-        return out
-
     def totals(self, periods: list[Period], what: str = "value") -> np.ndarray:
         """Sums over each period's months: one row per period, one column per area.
 
@@ -160,12 +150,9 @@ class Cube:
                 out[i] = data[:, j]
         return out
 
-    def at_end(self, period: Period) -> np.ndarray:
-        """The value at the period's last month (survey estimates), NaN where there is none."""
-        i = period.last - self.first
-        if i < 0 or i >= self.available.size or not self.available[i]:
-            return np.full(len(self.areas), np.nan)
-        return self.value[:, i]
+    def covered(self) -> np.ndarray:
+        """Whether the source publishes anything for each area (the compiler marks the rest NaN)."""
+        return ~np.isnan(self.value).all(axis=1)
 
 
 def _columns(rows) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -302,26 +289,18 @@ class Compiler:
         ``rows`` is a DuckDB relation result (``fetchnumpy`` of the four columns) or a
         list of tuples; either way it is placed into the grid with numpy, not row by row.
         """
-        area_index = None
-        if isinstance(rows, tuple):  # already arrays: area indices, month indices, values, seconds
-            area_index, month_numbers, values, seconds = rows
-            codes = area_index
-        else:
-            codes, months_col, values, seconds = _columns(rows)
-            month_numbers = _month_numbers(months_col)
+        codes, months_col, values, seconds = _columns(rows)
+        month_numbers = _month_numbers(months_col)
         areas = self.areas(level)
         first = int(month_numbers.min()) if month_numbers.size else 0
         width = int(month_numbers.max()) - first + 1 if month_numbers.size else 0
         value = np.zeros((len(areas), width))
         second = np.zeros((len(areas), width)) if with_second else None
-        if area_index is not None and area_index.size:
-            pos, keep = area_index, np.ones(area_index.size, bool)
-        elif codes.size:
+        if codes.size:
             order = np.array(areas, dtype=object)
             pos = np.searchsorted(order, codes)
             pos = np.clip(pos, 0, max(len(areas) - 1, 0))
             keep = (order[pos] == codes) if len(areas) else np.zeros(codes.size, bool)
-        if codes.size:
             cols = month_numbers - first
             np.add.at(value, (pos[keep], cols[keep]), values[keep])
             if with_second:
@@ -451,14 +430,7 @@ class Compiler:
 
     def _homicide(self, source: HomicideSource, level: str, statistic: str) -> Cube:
         where, params = self._rollup_filter(level)
-        conditions, values = [], []
-        for column, wanted in source.where.items():  # column names come from the schema's fixed set
-            if isinstance(wanted, bool):
-                conditions.append(f"h.{column} = ?")
-            else:
-                conditions.append(f"list_contains(?, h.{column})")
-            values.append(wanted)
-        filters = " AND ".join(conditions) or "TRUE"
+        filters, values = _conditions(source.where, "h.")
         yearly = self.con.execute(
             "SELECT count(*) = count(*) FILTER (WHERE month IS NULL) FROM homicide_victim_current WHERE dataset = ?",
             [source.dataset],
@@ -514,21 +486,12 @@ class Compiler:
         return cube
 
     def _stop_search(self, source: StopSearchSource, level: str, statistic: str) -> Cube:
-        conditions, values = [], []
-        for column, wanted in (source.numerator or {}).items():
-            if isinstance(wanted, bool):
-                conditions.append(f"{column} = ?")
-            else:
-                conditions.append(f"list_contains(?, {column})")
-            values.append(wanted)
-        numerator = " AND ".join(conditions) or "TRUE"
+        numerator, values = _conditions(source.numerator)
         rows = self.con.execute(
             f"""SELECT ?, month, count(*) FILTER (WHERE {numerator}), count(*)
                 FROM stop_search_current WHERE force = ? GROUP BY ALL""",
             [LONDON_CODE, *values, source.force],
         ).fetchall()
-        if source.numerator is None:
-            rows = [(a, m, d, d) for a, m, n, d in rows]
         return self._frame(level, rows, [source.force], "police_uk_stop_search", with_second=source.numerator is not None)
 
     # --- harm weights ---
@@ -563,6 +526,21 @@ class Compiler:
         if not chosen:
             raise CrimeplanError(f"no CCHI weights for force {force!r} are loaded")
         return [c for c, _ in chosen], [float(w) for _, w in chosen]
+
+
+def _conditions(spec: dict | None, prefix: str = "") -> tuple[str, list]:
+    """A source's filter (column: wanted value or values) as SQL and its parameters; TRUE when there is none.
+
+    Column names come from the schema's fixed set; the wanted values are bound as parameters.
+    """
+    conditions, values = [], []
+    for column, wanted in (spec or {}).items():
+        if isinstance(wanted, bool):
+            conditions.append(f"{prefix}{column} = ?")
+        else:
+            conditions.append(f"list_contains(?, {prefix}{column})")
+        values.append(wanted)
+    return " AND ".join(conditions) or "TRUE", values
 
 
 def _force_key(name: str) -> str:

@@ -16,17 +16,19 @@ produce a crop of chance "significant" changes.
 
 from __future__ import annotations
 
+import calendar
 import math
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 import numpy as np
 
 from crimeplan import ATTRIBUTION
 from crimeplan.errors import CrimeplanError
 from crimeplan.measures.areas import Area, Areas
-from crimeplan.measures.cubes import LEVELS, NATIVE_LEVEL, Compiler, Cube, reaches
-from crimeplan.measures.periods import Period, comparison_period, month_of, parse_period
+from crimeplan.measures.cubes import NATIVE_LEVEL, Compiler, Cube, reaches
+from crimeplan.measures.periods import Period, comparison_period, fy_start_year, month_of, parse_period
 from crimeplan.measures.results import STATUS_OK, MeasureResult, Scorecard, SourceFigure
 from crimeplan.plan import load_plan
 from crimeplan.plan.schema import (
@@ -54,7 +56,9 @@ class LevelFigures:
     """One source's figures for every area of a level, as arrays aligned with ``areas``.
 
     Everything is computed for all areas at once; the plain-English sentence of
-    an area is written only when its figure is read (``figure(i)``).
+    an area is written only when its figure is read (``figure(i)``). ``files`` and
+    ``tested`` are worked out on first reading, once the comparison is complete,
+    and kept.
     """
 
     source: object
@@ -80,19 +84,19 @@ class LevelFigures:
     notes: list[str] = field(default_factory=list)
     provenance: tuple | None = None  # (compiler, dataset, series, first, last): files looked up when asked for
 
-    @property
+    @cached_property
     def files(self) -> list[dict]:
         if self.provenance is None:
             return []
         compiler, dataset, series, first, last = self.provenance
         return compiler.provenance(dataset, list(series), first, last)
 
-    @property
+    @cached_property
     def tested(self) -> int:
         return int(np.count_nonzero(~np.isnan(self.p_value))) if self.p_value is not None else 0
 
     def figure(self, index: int | None) -> SourceFigure:
-        f = SourceFigure(self.source.dataset, self.label, self.status, self.message, files=self.files,
+        f = SourceFigure(self.source.dataset, self.label, self.status, self.message, files=list(self.files),
                          missing=[m.strftime("%Y-%m") for m in self.missing], notes=list(self.notes),
                          change_unit=self.change_unit)
         if self.status != STATUS_OK or index is None:
@@ -187,7 +191,7 @@ class Engine:
             f.provenance = (self.compiler, source.dataset, tuple(cube.series),
                             min(period.start, baseline.start), max(period.end, baseline.end))
             if cube.granularity == "quarter":
-                missing = [p.end for p in (period, baseline) if np.isnan(cube.at_end(p)).all()]
+                missing = [p.end for p in (period, baseline) if np.isnan(cube.values_at_end([p])[0]).all()]
             else:
                 missing = sorted(set(cube.missing(period)) | set(cube.missing(baseline)))
             if missing:
@@ -360,7 +364,6 @@ class Engine:
         and, summed by best fit, for the 2014 wards.
         """
         if level not in self._populations:
-            name, vintages = LEVELS[level]
             census = """SELECT code, persons FROM population_current
                         WHERE level = ? AND vintage = ? AND reference = 'census2021' AND sex = 'all' AND age_band = 'all'"""
             mid2020 = """SELECT code, persons FROM population_current
@@ -376,11 +379,12 @@ class Engine:
                         WHERE r.level = 'ward' AND r.vintage = '2014' GROUP BY 1"""
                 ).fetchall())
             else:
+                where, params = self.compiler._rollup_filter(level)
                 rows = dict(self.con.execute(
                     f"""SELECT r.code, sum(b.persons) FROM ({census}) b
                         JOIN area_rollup r ON r.unit_level = 'borough' AND r.unit_vintage = '' AND r.unit_code = b.code
-                        WHERE r.level = ? AND list_contains(?, r.vintage) GROUP BY 1""",
-                    ["borough", "", name, list(vintages)],
+                        WHERE {where} GROUP BY 1""",
+                    ["borough", "", *params],
                 ).fetchall())
             areas = self.compiler.areas(level)
             self._populations[level] = np.array([rows.get(a, np.nan) for a in areas], dtype=float)
@@ -415,17 +419,17 @@ class Engine:
             if not all(m in supplied for m in period.months):
                 continue
             keys, weights, note = self.compiler.harm_weights(scheme)
-            name, vintages = LEVELS[level]
+            where, params = self.compiler._rollup_filter(level)
             rows = self.con.execute(
-                """SELECT r.code, m.major, m.category, sum(m.count) AS n,
+                f"""SELECT r.code, m.major, m.category, sum(m.count) AS n,
                           any_value(coalesce(list_extract(?, list_position(?, m.major || ' / ' || m.category)), 0)) AS w
                    FROM monthly_counts m
                    JOIN area_rollup r ON r.unit_level = m.unit_level AND r.unit_vintage = m.unit_vintage
                                      AND r.unit_code = m.unit_code
-                   WHERE m.dataset = ? AND m.variant = ? AND r.level = ? AND list_contains(?, r.vintage)
+                   WHERE m.dataset = ? AND m.variant = ? AND {where}
                      AND m.month BETWEEN ? AND ?
                    GROUP BY ALL ORDER BY r.code, n DESC, m.major, m.category""",
-                [weights, keys, dataset, scheme, name, list(vintages), period.start, period.end],
+                [weights, keys, dataset, scheme, *params, period.start, period.end],
             ).fetchall()
             files = self.compiler.provenance(dataset, series, period.start, period.end)
             by_area: dict[str, list] = {}
@@ -454,7 +458,7 @@ class Engine:
         if native is None or native == level or level not in ("london", "bcu"):
             return population
         below = "borough" if native in ("borough", "ward", "lsoa") else native
-        covered = ~np.isnan(self.cube(source, below, "count").value).all(axis=1)
+        covered = self.cube(source, below, "count").covered()
         residents = self.population(below)
         parents = {a.code: (a.parent_code if level == "bcu" else self.areas.london().code) for a in self.areas.level(below)}
         totals: dict[str, float] = {}
@@ -577,14 +581,15 @@ def _plain(f: LevelFigures, i: int) -> str:
             head += f" (95% interval {signed(low)} to {signed(high)})"
     if verdict == "sample size unknown":
         return f"{head}: whether this is more than sampling error cannot be said, because the publisher does not give the sample size."
-    several = f.level != "london" and f.tested > 1
+    tested = f.tested
+    several = f.level != "london" and tested > 1
     if verdict == "no significant change":
         raw_p = _number(f.p_value[i])
         tail = "within the range expected from chance"
         if several and raw_p is not None and raw_p < ALPHA:
-            tail = f"not significant once allowing for {f.tested} areas tested at once (false discovery rate)"
+            tail = f"not significant once allowing for {tested} areas tested at once (false discovery rate)"
     else:
-        tail = "more than chance would explain" + (f", even allowing for {f.tested} areas tested at once" if several else "")
+        tail = "more than chance would explain" + (f", even allowing for {tested} areas tested at once" if several else "")
     return f"{head}: {tail}."
 
 
@@ -601,7 +606,7 @@ def _series_of(cube: Cube, i: int | None, by: str, measure: Measure, source, lab
         if not cube.available[j]:
             continue
         key = {"month": f"{m:%Y-%m}", "quarter": f"{m.year}-Q{(m.month - 1) // 3 + 1}", "year": f"{m.year}",
-               "fy": f"FY{m.year if m.month >= 4 else m.year - 1}-{((m.year if m.month >= 4 else m.year - 1) + 1) % 100:02d}"}[by]
+               "fy": f"FY{fy_start_year(m)}-{(fy_start_year(m) + 1) % 100:02d}"}[by]
         groups.setdefault(key, []).append(j)
     for key, cols in groups.items():
         if survey:
@@ -641,8 +646,7 @@ def _series_of(cube: Cube, i: int | None, by: str, measure: Measure, source, lab
 
 def _days_in(month: str) -> int:
     y, m = map(int, month.split("-"))
-    nxt = date(y + (m == 12), m % 12 + 1, 1)
-    return (nxt - date(y, m, 1)).days
+    return calendar.monthrange(y, m)[1]
 
 
 __all__ = ["Engine", "LevelFigures", "month_of"]

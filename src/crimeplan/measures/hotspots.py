@@ -28,7 +28,7 @@ from crimeplan import ATTRIBUTION
 from crimeplan.errors import CrimeplanError
 from crimeplan.measures.areas import LEVEL_NAMES, Area
 from crimeplan.measures.cubes import LEVELS, Cube, _force_key, reaches
-from crimeplan.measures.engine import ALPHA, Engine, _default_label
+from crimeplan.measures.engine import ALPHA, Engine, _default_label, _number
 from crimeplan.measures.levels import headline_figures
 from crimeplan.measures.periods import Period
 from crimeplan.plan.schema import Measure, SurveySource, UnavailableSource
@@ -100,7 +100,7 @@ def hotspots(engine: Engine, measure: Measure | str, level: str, period: Period 
         out["status"], out["message"] = status, message
         return out
     label = source.label or _default_label(source)
-    covered = _covered(engine, source, cube, level)
+    covered = cube.covered()
     numerator, denominator, value = _values(engine, measure, source, cube, level, period, covered)
     by_code = {a.code: a for a in engine.areas.level(level)}
     reasons: dict[str, str] = {}
@@ -142,8 +142,8 @@ def hotspots(engine: Engine, measure: Measure | str, level: str, period: Period 
         area: Area = by_code[cube.areas[i]]
         rows.append({
             "key": area.key, "code": area.code, "name": area.name, "parent": area.parent_name,
-            "parent_code": area.parent_code, "value": _clean(value[i]), "numerator": _clean(numerator[i]),
-            "denominator": _clean(denominator[i]) if denominator is not None else None,
+            "parent_code": area.parent_code, "value": _number(value[i]), "numerator": _number(numerator[i]),
+            "denominator": _number(denominator[i]) if denominator is not None else None,
             "neighbours": gi.neighbours, "z": gi.z, "p": gi.p_value, "q": gi.q_value,
             "classification": gi.classification, "note": gi.note,
         })
@@ -177,7 +177,7 @@ def _choose_source(engine: Engine, measure: Measure, level: str, period: Period,
         if span is None:
             continue
         if cube.granularity == "quarter":
-            supplied = not np.isnan(cube.at_end(period)).all()
+            supplied = not np.isnan(cube.values_at_end([period])[0]).all()
         else:
             supplied = not cube.missing(period)
         if supplied:
@@ -187,11 +187,6 @@ def _choose_source(engine: Engine, measure: Measure, level: str, period: Period,
         return None, None, False, "no data loaded", f"no data loaded for {measure.title} at {level} level"
     return (None, None, False, "no data for this period",
             f"no source supplies every month of {period.describe()}: {'; '.join(spans)}")
-
-
-def _covered(engine: Engine, source, cube: Cube, level: str) -> np.ndarray:
-    """Whether the source publishes anything for each area of the cube (the engine marks the rest NaN)."""
-    return ~np.isnan(cube.value).all(axis=1) if cube.value.size else np.zeros(len(cube.areas), bool)
 
 
 def _values(engine: Engine, measure: Measure, source, cube: Cube, level: str, period: Period, covered: np.ndarray):
@@ -329,13 +324,6 @@ def _method(tested: int | None = None) -> dict:
                           "otherwise not significant",
         "references": list(REFERENCES),
     }
-
-
-def _clean(x) -> float | None:
-    if x is None:
-        return None
-    x = float(x)
-    return None if math.isnan(x) or math.isinf(x) else x
 
 
 __all__ = ["HOTSPOT_LEVELS", "hotspots"]

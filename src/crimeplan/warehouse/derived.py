@@ -21,8 +21,6 @@ import duckdb
 from crimeplan.sources.geography import BEST_FIT_BY_GEOMETRY, best_fit_lookup
 from crimeplan.sources.london import LONDON_CODE
 
-PUBLISHED_BEST_FIT = "best-fit (published)"
-
 
 GEOGRAPHY_TABLES = {"area", "area_geometry", "area_lookup"}
 COUNTED_TABLES = {"recorded_crime", "street_crime", "outcome"}
