@@ -40,11 +40,9 @@ import math
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable
 
-import yaml
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError, field_validator
 
 from crimeplan import OGL_ATTRIBUTION, OS_ATTRIBUTION
@@ -52,7 +50,7 @@ from crimeplan.errors import CrimeplanError
 from crimeplan.measures.areas import Area, Areas, UnknownArea
 from crimeplan.measures.periods import Period, PeriodError, comparison_period, parse_period
 from crimeplan.measures.results import STATUS_OK, MeasureResult, SourceFigure, clean
-from crimeplan.plan import PlanError, load_yaml_with_lines
+from crimeplan.plan import PlanError, load_yaml_with_lines, read_file
 from crimeplan.plan.schema import Measure, Plan
 
 SUPPORTED = "supported"
@@ -120,6 +118,11 @@ def decimals_of(text: str) -> int:
     return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
+def _as_text(value):
+    """YAML reads `period: 2021` (or `plan: 2022`) as a number; it is text all the same."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 class Claim(BaseModel):
     """One published statement and the figure it states."""
 
@@ -140,11 +143,7 @@ class Claim(BaseModel):
     _index: int | None = PrivateAttr(default=None)
     _stated_text: str | None = PrivateAttr(default=None)
 
-    @field_validator("id", "period", "baseline", "area", "measure", mode="before")
-    @classmethod
-    def _text(cls, value):
-        # YAML reads `period: 2021` as a number; it is a period all the same.
-        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    _text = field_validator("id", "period", "baseline", "area", "measure", mode="before")(_as_text)
 
     @field_validator("stated_change_pct", "stated_value", mode="before")
     @classmethod
@@ -185,10 +184,7 @@ class ClaimsFile(BaseModel):
     _file: str = PrivateAttr(default="<claims>")
     _lines: dict = PrivateAttr(default_factory=dict)
 
-    @field_validator("plan", mode="before")
-    @classmethod
-    def _plan_text(cls, value):
-        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    _plan_text = field_validator("plan", mode="before")(_as_text)
 
     @property
     def file(self) -> str:
@@ -256,35 +252,15 @@ def _located(lines: dict, path: tuple, claim_id: str | None, field_name: str, me
     return f"{where}field {field_name}: {message}"
 
 
-def _scalar_texts(text: str) -> dict[tuple, str]:
-    """Each scalar's text exactly as written, by path (YAML would turn '-13.0' into -13.0 and lose the '.0')."""
-    out: dict[tuple, str] = {}
-
-    def walk(node: yaml.Node, path: tuple) -> None:
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                walk(value, path + (key.value,))
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                walk(item, path + (i,))
-        elif isinstance(node, yaml.ScalarNode):
-            out[path] = node.value
-
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
-    if root is not None:
-        walk(root, ())
-    return out
-
-
 def parse_claims(text: str, name: str = "<claims>", plan: Plan | None = None, areas: Areas | None = None) -> ClaimsFile:
     """A claims file from its text, validated (against ``plan`` and ``areas`` when given)."""
-    data, lines = load_yaml_with_lines(text, name, ClaimsError)
+    texts: dict[tuple, str] = {}  # each scalar as written: the stated figure's precision
+    data, lines = load_yaml_with_lines(text, name, ClaimsError, texts)
     if not isinstance(data, dict) or not isinstance(data.get("claims"), list) or not data["claims"]:
         line = lines.get(("claims",), 1)
         raise ClaimsError(name, [f"line {line}, field claims: expected a mapping with a non-empty list under "
                                  "'claims:' (each claim: id, statement, measure, area, period, baseline, "
                                  "stated_change_pct or stated_value)"])
-    texts = _scalar_texts(text)
     problems: list[str] = []
     for key in data:
         if key not in ("plan", "claims"):
@@ -336,8 +312,7 @@ def _line_of(problem: str) -> int:
 
 def shipped_claims_text() -> tuple[str, str]:
     """The example claims shipped beside the London plan: (text, name)."""
-    text = resources.files("crimeplan.plan").joinpath(SHIPPED_CLAIMS).read_text(encoding="utf-8")
-    return text, f"crimeplan/plan/{SHIPPED_CLAIMS}"
+    return read_file(None, SHIPPED_CLAIMS, "claims")
 
 
 def claims_beside(plan_path: str | Path) -> Path:
@@ -346,17 +321,22 @@ def claims_beside(plan_path: str | Path) -> Path:
     return p.with_name(f"{p.stem}_claims{p.suffix or '.yaml'}")
 
 
+def claims_file_for(plan_path: str | Path | None) -> Path | None:
+    """The claims to check when none are named: those beside ``plan_path`` (None: the shipped examples).
+
+    Raises CrimeplanError when a plan file is given and has no claims file beside it.
+    """
+    if plan_path is None:
+        return None
+    file = claims_beside(plan_path)
+    if not file.exists():
+        raise CrimeplanError(f"no claims file given, and none beside the plan ({file})")
+    return file
+
+
 def load_claims(path: str | Path | None = None, plan: Plan | None = None, areas: Areas | None = None) -> ClaimsFile:
     """The claims in ``path`` (None: the examples shipped with the London plan), validated."""
-    if path is None:
-        text, name = shipped_claims_text()
-    else:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CrimeplanError(f"{path}: cannot read the claims file ({exc})") from exc
-        name = str(path)
-    return parse_claims(text, name, plan, areas)
+    return parse_claims(*read_file(path, SHIPPED_CLAIMS, "claims"), plan, areas)
 
 
 # --- the verdict ---------------------------------------------------------------------------------
@@ -389,9 +369,15 @@ class SourceCheck:
     verdict: str
     compared: bool  # whether the change against the baseline is reported (a value claim may have no baseline)
 
+    @property
+    def interval(self) -> list | None:
+        """The 95% interval of the change, when the change is reported and has one."""
+        f = self.figure
+        return [clean(f.low), clean(f.high)] if self.compared and (f.low is not None or f.high is not None) else None
+
     def to_dict(self) -> dict:
         f = self.figure
-        interval = [clean(f.low), clean(f.high)] if self.compared and (f.low is not None or f.high is not None) else None
+        interval = self.interval
         return {
             "dataset": f.dataset,
             "label": f.label,
@@ -479,7 +465,7 @@ class ClaimCheck:
             "computed_value": clean(f.current) if f else None,
             "current": clean(f.current) if f else None,
             "baseline": clean(f.baseline) if compared else None,
-            "interval_pct": s.to_dict()["interval_pct"] if s else None,
+            "interval_pct": s.interval if s else None,
             "significant": self.significant,
             "significance": (f.verdict if compared else None) if f else None,
             "p_value": clean(f.p_value) if compared else None,
@@ -741,6 +727,6 @@ def _significance_words(check: ClaimCheck, f: SourceFigure, unit: str, value_cla
 
 __all__ = [
     "APPROXIMATELY_SUPPORTED", "Claim", "ClaimCheck", "ClaimsError", "ClaimsFile", "NOT_SUPPORTED", "SUPPORTED",
-    "SourceCheck", "UNVERIFIABLE", "VERDICTS", "check_claim", "check_claims", "claims_beside", "decimals_of",
-    "judge", "load_claims", "parse_claims",
+    "SourceCheck", "UNVERIFIABLE", "VERDICTS", "check_claim", "check_claims", "claims_beside", "claims_file_for",
+    "decimals_of", "judge", "load_claims", "parse_claims",
 ]

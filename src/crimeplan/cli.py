@@ -26,6 +26,8 @@ console = Console(soft_wrap=True)  # long messages (file names, counts) stay on 
 err = Console(stderr=True, soft_wrap=True)
 
 DbOption = typer.Option(None, "--db", help="Warehouse file (default: $CRIMEPLAN_DB or ./crimeplan.duckdb).")
+PlanOption = typer.Option(None, "--plan", help="A plan file (default: the London plan shipped with crimeplan).")
+PeriodOption = typer.Option(None, "--period", help="2021, FY2021-22, 2021-06, 2021-Q2, rolling:2021-12, fytd:2021-10")
 
 
 class TableOrJson(str, Enum):
@@ -234,6 +236,17 @@ def _engine(db: Optional[Path], plan: Optional[Path]):
     return Engine.open(db, load_plan(plan) if plan else None)
 
 
+def _emit(format: OutputFormat, data, to_csv, ensure_ascii: bool = True) -> bool:
+    """Write ``data`` as JSON or CSV when ``format`` asks for it; False for the table (left to the caller)."""
+    if format is OutputFormat.json:
+        print(json.dumps(data, indent=2, ensure_ascii=ensure_ascii))
+        return True
+    if format is OutputFormat.csv:
+        sys.stdout.write(to_csv(data))
+        return True
+    return False
+
+
 def _fmt(value, unit: str | None = None, decimals: int = 0) -> str:
     if value is None:
         return "—"
@@ -248,9 +261,9 @@ def _fmt(value, unit: str | None = None, decimals: int = 0) -> str:
 
 @app.command()
 def scorecard(
-    plan: Optional[Path] = typer.Option(None, "--plan", help="A plan file (default: the London plan shipped with crimeplan)."),
+    plan: Optional[Path] = PlanOption,
     area: Optional[str] = typer.Option(None, "--area", help="Area code or name (default: the plan's area)."),
-    period: Optional[str] = typer.Option(None, "--period", help="2021, FY2021-22, 2021-06, 2021-Q2, rolling:2021-12, fytd:2021-10"),
+    period: Optional[str] = PeriodOption,
     baseline: Optional[str] = typer.Option(None, "--baseline", help="A baseline of the plan (2019, FY2019-20), previous, year-earlier, or a period."),
     format: OutputFormat = typer.Option(OutputFormat.table, "--format"),
     db: Optional[Path] = DbOption,
@@ -263,11 +276,7 @@ def scorecard(
     except CrimeplanError as exc:
         _fail(exc)
     data = card.to_dict()
-    if format is OutputFormat.json:
-        print(json.dumps(data, indent=2))
-        return
-    if format is OutputFormat.csv:
-        sys.stdout.write(scorecard_csv(data))
+    if _emit(format, data, scorecard_csv):
         return
     console.print(f"[bold]{data['plan']['title']}[/]")
     console.print(f"{data['area']['name']} ({data['area']['level_name']}) — {data['period_text']} compared with {data['compared_with']}")
@@ -318,11 +327,7 @@ def measure(
         data = _engine(db, plan).series(measure_id, area, by.value)
     except (CrimeplanError, KeyError) as exc:
         _fail(exc)
-    if format is OutputFormat.json:
-        print(json.dumps(data, indent=2))
-        return
-    if format is OutputFormat.csv:
-        sys.stdout.write(series_csv(data))
+    if _emit(format, data, series_csv):
         return
     console.print(f"[bold]{data['title']}[/] — {data['area']['name']} ({data['unit']}), by {data['by']}")
     for source in data["sources"]:
@@ -349,9 +354,9 @@ def measure(
 def hotspots(
     measure_id: str = typer.Argument(..., help="A measure id of the plan (burglary, robbery, crime_harm, …)."),
     level: str = typer.Option("ward", "--level", help="borough, ward (2022 boundaries), ward2014 or lsoa"),
-    period: Optional[str] = typer.Option(None, "--period", help="2021, FY2021-22, 2021-06, 2021-Q2, rolling:2021-12, fytd:2021-10"),
+    period: Optional[str] = PeriodOption,
     baseline: Optional[str] = typer.Option(None, "--baseline", help="Chooses the source: the one the comparison with this baseline reads (default the plan's)."),
-    plan: Optional[Path] = typer.Option(None, "--plan", help="A plan file (default: the London plan shipped with crimeplan)."),
+    plan: Optional[Path] = PlanOption,
     format: OutputFormat = typer.Option(OutputFormat.table, "--format"),
     db: Optional[Path] = DbOption,
 ) -> None:
@@ -363,11 +368,7 @@ def hotspots(
         data = find_hotspots(_engine(db, plan), measure_id, level, period, baseline)
     except (CrimeplanError, KeyError) as exc:
         _fail(exc)
-    if format is OutputFormat.json:
-        print(json.dumps(data, indent=2, ensure_ascii=False))
-        return
-    if format is OutputFormat.csv:
-        sys.stdout.write(hotspots_csv(data))
+    if _emit(format, data, hotspots_csv, ensure_ascii=False):
         return
     console.print(f"[bold]{data['title']}[/] — hot and cold spots among {data['level_plural']}, {data['period_text']}")
     if data["status"] != "ok":
@@ -414,10 +415,7 @@ def areas(
 
     try:
         with Warehouse.open(db, read_only=True) as wh:
-            found = Areas(wh.con)
-            chosen = found.search(search, limit=10_000) if search else (found.level(level) if level else found.all())
-            if search and level:
-                chosen = [a for a in chosen if a.level == level]
+            chosen = Areas(wh.con).find(search, level)
     except CrimeplanError as exc:
         _fail(exc)
     rows = [a.to_dict() for a in chosen]
@@ -443,19 +441,17 @@ VERDICT_STYLES = {"supported": "green", "approximately supported": "yellow", "no
 @claims_app.command("check")
 def claims_check(
     file: Optional[Path] = typer.Argument(None, help="A claims file (default: the examples shipped beside the plan)."),
-    plan: Optional[Path] = typer.Option(None, "--plan", help="A plan file (default: the London plan shipped with crimeplan)."),
+    plan: Optional[Path] = PlanOption,
     format: TableOrJson = typer.Option(TableOrJson.table, "--format"),
     db: Optional[Path] = DbOption,
 ) -> None:
     """Check each claim: the figure from every source, a verdict, and whether the change is more than noise."""
-    from crimeplan.claims import check_claims, claims_beside, load_claims
+    from crimeplan.claims import check_claims, claims_file_for, load_claims
 
     try:
         engine = _engine(db, plan)
-        if file is None and plan is not None:
-            file = claims_beside(plan)
-            if not file.exists():
-                raise CrimeplanError(f"no claims file given, and none beside the plan ({file})")
+        if file is None:
+            file = claims_file_for(plan)
         checks = check_claims(engine, load_claims(file, engine.plan, engine.areas))
     except CrimeplanError as exc:
         _fail(exc)
@@ -516,7 +512,7 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", help="Port to listen on."),
     db: Optional[Path] = DbOption,
-    plan: Optional[Path] = typer.Option(None, "--plan", help="A plan file (default: the London plan shipped with crimeplan)."),
+    plan: Optional[Path] = PlanOption,
 ) -> None:
     """Serve the dashboard and JSON API (maps, charts, a page per area; works with no internet)."""
     import uvicorn
@@ -535,7 +531,7 @@ def serve(
 def publish(
     out_dir: Path = typer.Argument(..., help="Folder to write the static site into (an earlier site there is replaced)."),
     db: Optional[Path] = DbOption,
-    plan: Optional[Path] = typer.Option(None, "--plan", help="A plan file (default: the London plan shipped with crimeplan)."),
+    plan: Optional[Path] = PlanOption,
 ) -> None:
     """Write the dashboard as a static site: every area and measure page, and the JSON behind them."""
     from crimeplan.web.publish import publish as publish_site

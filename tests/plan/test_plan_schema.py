@@ -292,3 +292,11 @@ def test_default_baseline_error_names_its_line_and_field() -> None:
     text = edit('default_baseline: "2019"', 'default_baseline: "2018"')
     problem = only_problem(text)
     assert problem.startswith(f"line {line_of(text, 'default_baseline:')}, field default_baseline:")
+
+
+def test_a_date_that_is_no_date_names_its_line() -> None:
+    # YAML reads 2021-13-45 as a timestamp, then cannot make it one: a clear error, not a crash.
+    text = edit("    aim: down\n", "    aim: down\n    since: 2021-13-45\n")
+    problem = only_problem(text)
+    assert problem.startswith(f"line {line_of(text, 'since: 2021-13-45')}: not valid YAML")
+    assert "'2021-13-45'" in problem and "month must be in 1..12" in problem

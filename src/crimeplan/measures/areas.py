@@ -109,6 +109,17 @@ class Areas:
         contains = [a for a in self.all() if t in a.name.lower() and a not in starts]
         return (starts + contains)[:limit]
 
+    def find(self, search: str | None = None, level: str | None = None) -> list[Area]:
+        """Areas matching ``search`` (as ``search``, up to 10,000), of ``level``; either may be left out.
+
+        With both, the matches outside the level are dropped (an unknown level then finds nothing);
+        with ``level`` alone, an unknown level raises UnknownArea.
+        """
+        if search:
+            found = self.search(search, limit=10_000)
+            return [a for a in found if a.level == level] if level else found
+        return self.level(level) if level else self.all()
+
     def children(self, area: Area) -> list[Area]:
         """The areas one level down: London → BCUs, BCU → boroughs, borough → wards (2022)."""
         below = {"london": "bcu", "bcu": "borough", "borough": "ward"}.get(area.level)

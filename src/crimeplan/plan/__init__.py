@@ -34,16 +34,21 @@ class PlanError(CrimeplanError):
 
 def load_plan(path: str | Path | None = None) -> Plan:
     """The plan in ``path``, or the London plan shipped with crimeplan."""
+    return parse_plan(*read_file(path, LONDON_PLAN, "plan"))
+
+
+def read_file(path: str | Path | None, shipped: str, what: str) -> tuple[str, str]:
+    """(text, name) of ``path``, or of the file ``shipped`` beside the London plan when ``path`` is None.
+
+    ``what`` names the kind of file in the error when it cannot be read ("plan", "claims").
+    """
     if path is None:
-        text = resources.files("crimeplan.plan").joinpath(LONDON_PLAN).read_text(encoding="utf-8")
-        name = f"crimeplan/plan/{LONDON_PLAN}"
-    else:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CrimeplanError(f"{path}: cannot read the plan file ({exc})") from exc
-        name = str(path)
-    return parse_plan(text, name)
+        return resources.files("crimeplan.plan").joinpath(shipped).read_text(encoding="utf-8"), f"crimeplan/plan/{shipped}"
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CrimeplanError(f"{path}: cannot read the {what} file ({exc})") from exc
+    return text, str(path)
 
 
 def parse_plan(text: str, name: str = "<plan>") -> Plan:
@@ -130,11 +135,27 @@ def field_label(data: Any, path: tuple) -> str:
     return "".join(shown) or "(top level)"
 
 
-def load_yaml_with_lines(text: str, name: str, error: type[PlanError] = PlanError) -> tuple[Any, dict[tuple, int]]:
-    """Parse YAML, also returning the line each mapping key or list item starts on, by path."""
+def load_yaml_with_lines(
+    text: str, name: str, error: type[PlanError] = PlanError, texts: dict[tuple, str] | None = None
+) -> tuple[Any, dict[tuple, int]]:
+    """Parse YAML, also returning the line each mapping key or list item starts on, by path.
+
+    ``texts``, when given, is filled with each scalar's text exactly as written, by path (YAML
+    would turn '-13.0' into -13.0 and lose the '.0').
+    """
     try:
-        node = yaml.compose(text, Loader=_LOADER)
-        data = yaml.load(text, Loader=_LOADER)
+        loader = _LOADER(text)  # one pass: the nodes (for lines and texts), then the data built from them
+        try:
+            node = loader.get_single_node()
+            try:
+                data = loader.construct_document(node) if node is not None else None
+            except (ValueError, OverflowError) as exc:  # a date-like scalar that is no date: 2021-13-45
+                bad = _unconstructable_scalar(loader, node)
+                where = f"line {bad.start_mark.line + 1}: " if bad is not None else ""
+                shown = f"{bad.value!r} " if bad is not None else ""
+                raise error(name, [f"{where}not valid YAML (the value {shown}cannot be read: {exc})"]) from None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
@@ -145,16 +166,31 @@ def load_yaml_with_lines(text: str, name: str, error: type[PlanError] = PlanErro
         lines[path] = n.start_mark.line + 1
         if isinstance(n, yaml.MappingNode):
             for key, value in n.value:
-                lines[path + (key.value,)] = key.start_mark.line + 1
                 walk(value, path + (key.value,))
                 lines[path + (key.value,)] = key.start_mark.line + 1
         elif isinstance(n, yaml.SequenceNode):
             for i, item in enumerate(n.value):
                 walk(item, path + (i,))
+        elif texts is not None and isinstance(n, yaml.ScalarNode):
+            texts[path] = n.value
 
     if node is not None:
         walk(node, ())
     return data, lines
+
+
+def _unconstructable_scalar(loader, node: yaml.Node) -> yaml.ScalarNode | None:
+    """The first scalar under ``node`` that the loader cannot turn into a value."""
+    if isinstance(node, yaml.ScalarNode):
+        construct = loader.yaml_constructors.get(node.tag)
+        try:
+            if construct is not None:
+                construct(loader, node)
+        except (ValueError, OverflowError):
+            return node
+        return None
+    children = node.value if isinstance(node, yaml.SequenceNode) else [n for pair in node.value for n in pair]
+    return next((bad for child in children if (bad := _unconstructable_scalar(loader, child)) is not None), None)
 
 
 def describe_errors(exc: ValidationError, data: Any, lines: dict[tuple, int]) -> list[str]:
