@@ -13,6 +13,7 @@ the warehouse is opened read-only and does not change while serving.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from enum import Enum
@@ -28,10 +29,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from crimeplan import ATTRIBUTION, __version__
 from crimeplan.errors import CrimeplanError
 from crimeplan.measures.areas import LEVEL_ORDER
+from crimeplan.measures.periods import SYNTAX
 from crimeplan.plan.schema import Plan
 from crimeplan.report import scorecard_csv
 from crimeplan.web import views
-from crimeplan.web.service import SERIES_BY, BadRequest, NotFound, Service
+from crimeplan.web.service import SERIES_BY, BadRequest, NotFound, Service, dumps
 
 RESPONSE_CACHE_BYTES = 256 * 1024 * 1024  # a few thousand pages
 HTML = "text/html; charset=utf-8"
@@ -43,7 +45,7 @@ Level = Enum("Level", {name: name for name in LEVEL_ORDER}, type=str)
 SeriesBy = Enum("SeriesBy", {name: name for name in SERIES_BY}, type=str)
 
 AREA_HELP = "An area code (E09000012, EA, E05013570, ward2014:E05000405) or name (Hackney); default London."
-PERIOD_HELP = "2021, FY2021-22, 2021-06, 2021-Q2, rolling:2021-12 or fytd:2021-10; default the plan's."
+PERIOD_HELP = f"{SYNTAX}; default the plan's."
 BASELINE_HELP = "A baseline of the plan (2019, FY2019-20), previous, year-earlier, or a period; default the plan's."
 
 
@@ -151,6 +153,11 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
                  "baseline": baseline if baseline != svc.plan.default_baseline else None}
         return views.Links(static=False, london_key=london_key, query=query)
 
+    @functools.cache
+    def default_links() -> views.Links:
+        """The links of pages without a period chooser: the plan's default period and baseline (built once)."""
+        return links(svc.period(None), svc.plan.default_baseline)
+
     def chosen(period: str | None, baseline: str | None) -> tuple[str, str]:
         p = svc.period(period)
         return p, svc.baseline(p, baseline)
@@ -169,7 +176,7 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
     def error_response(request: Request, status: int, message: str, extra: dict | None = None) -> Response:
         if request.url.path.startswith("/api") or request.url.path == "/openapi.json":
             return JSONResponse({"detail": message, **(extra or {})}, status_code=status)
-        model = views.error_page(svc, links(svc.period(None), svc.plan.default_baseline), status, message)
+        model = views.error_page(svc, default_links(), status, message)
         return Response(render("error.html", model), status_code=status, media_type=HTML)
 
     @app.exception_handler(NotFound)
@@ -207,10 +214,8 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
             p, b = chosen(period, baseline)
             if map is not None:
                 svc.measure(map)
-            if colour not in (None, *views.MAP_COLOURS):
-                raise BadRequest(f"colour {colour!r}: expected {', '.join(views.MAP_COLOURS)}")
-            if wards not in (None, *views.WARD_SETS):
-                raise BadRequest(f"wards {wards!r}: expected {' or '.join(views.WARD_SETS)} (the ward boundaries)")
+            svc.map_colour(colour)
+            svc.ward_set(wards)
             return render("area.html", views.area_page(svc, links(p, b), area, p, b, map, colour, wards))
         return await cached(request, HTML, produce)
 
@@ -227,12 +232,9 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
     @app.get("/claims", include_in_schema=False)
     async def claims_page(request: Request) -> Response:
         def produce() -> bytes:
-            from crimeplan.claims import shipped_claims_text
-
-            text, name = shipped_claims_text()
-            checks = svc.claims_check(None, name)
-            return render("claims.html", views.claims_page(svc, links(svc.period(None), svc.plan.default_baseline),
-                                                           checks, text, name))
+            shipped = svc.shipped_claims()
+            model = views.claims_page(svc, default_links(), shipped.checks, shipped.text, shipped.name)
+            return render("claims.html", model)
         return await cached(request, HTML, produce)
 
     @app.post("/claims", include_in_schema=False)
@@ -241,31 +243,24 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
         text = (form.get("claims") or [""])[0]
 
         def produce() -> tuple[int, bytes]:
-            page_links = links(svc.period(None), svc.plan.default_baseline)
-            try:
-                checks = svc.claims_check(text, "the claims you pasted")
-            except CrimeplanError as exc:
-                problems = getattr(exc, "problems", None) or [str(exc)]
-                return 422, render("claims.html", views.claims_page(svc, page_links, [], text, "the claims you pasted", problems))
-            return 200, render("claims.html", views.claims_page(svc, page_links, checks, text, "the claims you pasted"))
+            status, model = views.claims_form_page(svc, default_links(), text)
+            return status, render("claims.html", model)
 
         status, body = await run_in_threadpool(produce)
         return Response(body, status_code=status, media_type=HTML)
 
     @app.get("/sources", include_in_schema=False)
     async def sources_page(request: Request) -> Response:
-        return await cached(request, HTML, lambda: render("sources.html", views.sources_page(
-            svc, links(svc.period(None), svc.plan.default_baseline))))
+        return await cached(request, HTML, lambda: render("sources.html", views.sources_page(svc, default_links())))
 
     @app.get("/search", include_in_schema=False)
     async def search_page(request: Request, q: str = "") -> Response:
-        return await cached(request, HTML, lambda: render("search.html", views.search_page(
-            svc, links(svc.period(None), svc.plan.default_baseline), q)))
+        return await cached(request, HTML, lambda: render("search.html", views.search_page(svc, default_links(), q)))
 
     @app.get("/api", include_in_schema=False)
     async def api_page(request: Request) -> Response:
-        return await cached(request, HTML, lambda: render("api.html", views.api_page(
-            svc, links(svc.period(None), svc.plan.default_baseline), app.openapi())))
+        return await cached(request, HTML,
+                            lambda: render("api.html", views.api_page(svc, default_links(), app.openapi())))
 
     @app.get("/static/{name}", include_in_schema=False)
     async def static(name: str) -> Response:
@@ -279,10 +274,19 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
 
     # --- JSON API --------------------------------------------------------------------------------
 
+    def scorecard_of(area: str | None, period: str | None, baseline: str | None) -> dict:
+        found = svc.area(area)  # the area first, then the period: a request wrong in both gets the 404
+        p, b = chosen(period, baseline)
+        return svc.scorecard(found.key, p, b)
+
+    def series_of(measure_id: str, area: str | None, by: SeriesBy) -> dict:
+        found = svc.area(area)  # the area first, then the measure, as for the scorecard
+        return svc.series(svc.measure(measure_id).id, found.key, by.value)
+
     @app.get("/api/plan", summary="The plan", tags=["plan"],
              description="Priorities, objectives, measures (with their sources and levels), baselines and defaults.")
     async def api_plan(request: Request) -> Response:
-        return await cached(request, JSON, lambda: _dumps(svc.plan_dict()))
+        return await cached(request, JSON, lambda: dumps(svc.plan_dict()))
 
     @app.get("/api/scorecard", summary="Scorecard for an area", tags=["figures"],
              description="Every measure of the plan for an area, period and baseline: current and baseline values, "
@@ -291,21 +295,13 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
     async def api_scorecard(request: Request, area: str | None = Query(None, description=AREA_HELP),
                             period: str | None = Query(None, description=PERIOD_HELP),
                             baseline: str | None = Query(None, description=BASELINE_HELP)) -> Response:
-        def produce() -> bytes:
-            found = svc.area(area)
-            p, b = chosen(period, baseline)
-            return _dumps(svc.scorecard(found.key, p, b))
-        return await cached(request, JSON, produce)
+        return await cached(request, JSON, lambda: dumps(scorecard_of(area, period, baseline)))
 
     @app.get("/api/scorecard.csv", summary="Scorecard as CSV", tags=["figures"])
     async def api_scorecard_csv(request: Request, area: str | None = Query(None, description=AREA_HELP),
                                 period: str | None = Query(None, description=PERIOD_HELP),
                                 baseline: str | None = Query(None, description=BASELINE_HELP)) -> Response:
-        def produce() -> bytes:
-            found = svc.area(area)
-            p, b = chosen(period, baseline)
-            return scorecard_csv(svc.scorecard(found.key, p, b)).encode("utf-8")
-        return await cached(request, CSV, produce)
+        return await cached(request, CSV, lambda: scorecard_csv(scorecard_of(area, period, baseline)).encode("utf-8"))
 
     @app.get("/api/measures/{measure_id}/series", summary="A measure's series", tags=["figures"],
              description="Values over time for an area, per source, with SPC limits and signals on the monthly "
@@ -313,18 +309,13 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
     async def api_series(request: Request, measure_id: str = PathParam(description="A measure id of the plan"),
                          area: str | None = Query(None, description=AREA_HELP),
                          by: SeriesBy = Query(SeriesBy.month, description="month, quarter, year or fy")) -> Response:
-        def produce() -> bytes:
-            found = svc.area(area)
-            return _dumps(svc.series(svc.measure(measure_id).id, found.key, by.value))
-        return await cached(request, JSON, produce)
+        return await cached(request, JSON, lambda: dumps(series_of(measure_id, area, by)))
 
     @app.get("/api/measures/{measure_id}/series.csv", summary="A measure's series as CSV", tags=["figures"])
     async def api_series_csv(request: Request, measure_id: str, area: str | None = Query(None, description=AREA_HELP),
                              by: SeriesBy = Query(SeriesBy.month)) -> Response:
-        def produce() -> bytes:
-            found = svc.area(area)
-            return views.series_csv_text(svc.series(svc.measure(measure_id).id, found.key, by.value)).encode("utf-8")
-        return await cached(request, CSV, produce)
+        return await cached(request, CSV,
+                            lambda: views.series_csv_text(series_of(measure_id, area, by)).encode("utf-8"))
 
     @app.get("/api/measures/{measure_id}/levels/{level}", summary="A measure for every area of a level",
              tags=["figures"],
@@ -336,7 +327,7 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
         def produce() -> bytes:
             svc.measure(measure_id)
             p, b = chosen(period, baseline)
-            return _dumps(svc.levels(measure_id, level.value, p, b))
+            return dumps(svc.levels(measure_id, level.value, p, b))
         return await cached(request, JSON, produce)
 
     @app.get("/api/measures/{measure_id}/hotspots/{level}", summary="Hot and cold spots of a measure",
@@ -356,31 +347,31 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
             svc.measure(measure_id)
             svc.hotspot_level(level)
             p, b = chosen(period, baseline)
-            return _dumps(svc.hotspots(measure_id, level, p, b))
+            return dumps(svc.hotspots(measure_id, level, p, b))
         return await cached(request, JSON, produce)
 
     @app.get("/api/areas", summary="Areas", tags=["areas"],
              description="Every area of the loaded geography, or those of a level, or those whose name contains q.")
     async def api_areas(request: Request, level: Level | None = Query(None, description="london, bcu, borough, ward, ward2014 or lsoa"),
                         q: str | None = Query(None, description="Text the name (or code) contains")) -> Response:
-        return await cached(request, JSON, lambda: _dumps(svc.areas(level.value if level else None, q)))
+        return await cached(request, JSON, lambda: dumps(svc.areas(level.value if level else None, q)))
 
     @app.get("/api/areas/{key}", summary="An area", tags=["areas"],
              description="An area with its ancestors and its children (the level below).")
     async def api_area(request: Request, key: str = PathParam(description=AREA_HELP)) -> Response:
-        return await cached(request, JSON, lambda: _dumps(svc.area_detail(svc.area(key).key)))
+        return await cached(request, JSON, lambda: dumps(svc.area_detail(svc.area(key).key)))
 
     @app.get("/api/areas/{key}/children.geojson", summary="An area's children as GeoJSON", tags=["areas"],
              description="Simplified boundaries of the areas one level down (London → BCUs → boroughs → wards).")
     async def api_children(request: Request, key: str = PathParam(description=AREA_HELP)) -> Response:
-        return await cached(request, "application/geo+json", lambda: _dumps(svc.children_geojson(svc.area(key).key)))
+        return await cached(request, "application/geo+json", lambda: dumps(svc.children_geojson(svc.area(key).key)))
 
     @app.get("/api/geojson/{level}", summary="Boundaries of a level", tags=["areas"])
     async def api_geojson(request: Request, level: Level,
                           parent: str | None = Query(None, description="Only the areas within this parent (a code)")) -> Response:
         def produce() -> bytes:
             parent_code = svc.area(parent).code if parent else None
-            return _dumps(svc.geojson(level.value, parent_code))
+            return dumps(svc.geojson(level.value, parent_code))
         return await cached(request, "application/geo+json", produce)
 
     @app.get("/api/areas/{key}/crime-mix", summary="Crime mix and harm", tags=["figures"],
@@ -389,18 +380,18 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
                             period: str | None = Query(None, description=PERIOD_HELP)) -> Response:
         def produce() -> bytes:
             found = svc.area(key)
-            return _dumps(svc.crime_mix(found.key, svc.period(period)))
+            return dumps(svc.crime_mix(found.key, svc.period(period)))
         return await cached(request, JSON, produce)
 
     @app.get("/api/edition", summary="The data edition", tags=["plan"],
              description="The files supplying the current figures (name, dataset, edition, sha256, load time) and "
                          "the months each dataset covers.")
     async def api_edition(request: Request) -> Response:
-        return await cached(request, JSON, lambda: _dumps(svc.edition()))
+        return await cached(request, JSON, lambda: dumps(svc.edition()))
 
     @app.get("/api/claims/check", summary="The example claims, checked", tags=["claims"])
     async def api_claims_example(request: Request) -> Response:
-        return await cached(request, JSON, lambda: _dumps(svc.claims_check(None, "shipped examples")))
+        return await cached(request, JSON, lambda: dumps(svc.shipped_claims().checks))
 
     @app.post("/api/claims/check", summary="Check a claims file", tags=["claims"],
               description="POST a claims file (YAML) as the request body. Each claim gets a verdict (supported, "
@@ -419,15 +410,9 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
         except UnicodeDecodeError as exc:
             raise BadRequest(f"the claims file is not UTF-8 text (byte {exc.start})") from None
         checks = await run_in_threadpool(svc.claims_check, text, "the posted claims file")
-        return Response(_dumps(checks), media_type=JSON)
+        return Response(dumps(checks), media_type=JSON)
 
     return app
-
-
-def _dumps(data) -> bytes:
-    import json
-
-    return json.dumps(data, separators=(",", ":"), allow_nan=False, ensure_ascii=False).encode("utf-8")
 
 
 __all__ = ["create_app"]

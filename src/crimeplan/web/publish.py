@@ -33,8 +33,7 @@ from crimeplan.measures.areas import Area
 from crimeplan.measures.hotspots import HOTSPOT_LEVELS
 from crimeplan.plan.schema import Plan
 from crimeplan.web import views
-from crimeplan.web.app import _dumps
-from crimeplan.web.service import CHILD_LEVEL, Service
+from crimeplan.web.service import CHILD_LEVEL, Service, dumps
 
 PUBLISHED_LEVELS = ("london", "bcu", "borough", "ward")
 STATIC_API = [
@@ -129,7 +128,7 @@ def publish(out_dir: str | Path, service: Service | None = None, db: str | Path 
         w.write(relative, env.get_template(template).render(**model).encode("utf-8"), "page")
 
     def as_json(relative: str, data) -> None:
-        w.write(relative, _dumps(data), "json")
+        w.write(relative, dumps(data), "json")
 
     # Static files: crimeplan's own, Plotly's bundle, and the search index.
     for name, data in views.static_files().items():
@@ -142,12 +141,9 @@ def publish(out_dir: str | Path, service: Service | None = None, db: str | Path 
     # The plan, the claims, the sources, search and the API index.
     page("index.html", "plan.html", views.plan_page(svc, links(0), period, baseline))
     step("plan")
-    from crimeplan.claims import shipped_claims_text
-
-    text, name = shipped_claims_text()
-    checks = svc.claims_check(None, name)
-    page("claims.html", "claims.html", views.claims_page(svc, links(0), checks, text, name))
-    as_json("api/claims/check.json", checks)
+    shipped = svc.shipped_claims()
+    page("claims.html", "claims.html", views.claims_page(svc, links(0), shipped.checks, shipped.text, shipped.name))
+    as_json("api/claims/check.json", shipped.checks)
     step("claims")
     page("sources.html", "sources.html", views.sources_page(svc, links(0)))
     page("search.html", "search.html", views.search_page(svc, links(0), ""))
@@ -171,7 +167,7 @@ def publish(out_dir: str | Path, service: Service | None = None, db: str | Path 
         as_json(f"api/areas/{area.key}.json", svc.area_detail(area.key))
         as_json(f"api/areas/{area.key}/crime-mix.json", svc.crime_mix(area.key, period))
         if area.level in CHILD_LEVEL:
-            w.write(f"api/areas/{area.key}/children.geojson", _dumps(svc.children_geojson(area.key)), "json")
+            w.write(f"api/areas/{area.key}/children.geojson", dumps(svc.children_geojson(area.key)), "json")
         report.areas[area.level] = report.areas.get(area.level, 0) + 1
         step(area.name)
 

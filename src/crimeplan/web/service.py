@@ -14,10 +14,12 @@ bound parameters, through the engine.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from functools import wraps
 from pathlib import Path
+from typing import NamedTuple
 
 from crimeplan.errors import CrimeplanError
 from crimeplan.measures import Engine, UnknownArea
@@ -34,6 +36,10 @@ CACHE_SIZE = 1024  # results; the level evaluations behind them are cached by th
 SERIES_BY = ("month", "quarter", "year", "fy")
 # The level a map of an area's children shows, and the level above (for a ward: its siblings).
 CHILD_LEVEL = {"london": "bcu", "bcu": "borough", "borough": "ward"}
+# A borough's ward boundaries a map can show (``wards=``), and the level each is.
+WARD_SETS = {"2022": "ward", "2014": "ward2014"}
+# How a map can be coloured: the change, the value now, or Getis–Ord Gi* hot spots (levels with many areas).
+MAP_COLOURS = {"change": "the change", "current": "the value now", "hotspots": "hot spots (Getis–Ord Gi*)"}
 
 
 class NotFound(CrimeplanError):
@@ -42,6 +48,19 @@ class NotFound(CrimeplanError):
 
 class BadRequest(CrimeplanError):
     """A parameter that cannot be understood (HTTP 422)."""
+
+
+class ShippedClaims(NamedTuple):
+    """The example claims shipped with the plan: the file's text and name, and the claims checked."""
+
+    text: str
+    name: str
+    checks: list[dict]
+
+
+def dumps(data) -> bytes:
+    """JSON as the API and the static site write it: compact UTF-8, no NaN."""
+    return json.dumps(data, separators=(",", ":"), allow_nan=False, ensure_ascii=False).encode("utf-8")
 
 
 def memoised(method):
@@ -125,11 +144,6 @@ class Service:
             ) from None
         return text
 
-    def level(self, level: str) -> str:
-        if level not in LEVEL_ORDER:
-            raise BadRequest(f"unknown level {level!r}; expected one of {', '.join(LEVEL_ORDER)}")
-        return level
-
     def hotspot_level(self, level: str) -> str:
         """A level hot spots are computed at (Gi* needs many neighbouring areas)."""
         if level not in HOTSPOT_LEVELS:
@@ -137,10 +151,17 @@ class Service:
                              "each area with its neighbours and needs many areas")
         return level
 
-    def series_by(self, by: str) -> str:
-        if by not in SERIES_BY:
-            raise BadRequest(f"unknown grouping {by!r}; expected one of {', '.join(SERIES_BY)}")
-        return by
+    def map_colour(self, colour: str | None) -> str | None:
+        """How a map is to be coloured (None: its default)."""
+        if colour not in (None, *MAP_COLOURS):
+            raise BadRequest(f"colour {colour!r}: expected {', '.join(MAP_COLOURS)}")
+        return colour
+
+    def ward_set(self, wards: str | None) -> str | None:
+        """Which ward boundaries a borough's map shows (None: the 2022 wards)."""
+        if wards not in (None, *WARD_SETS):
+            raise BadRequest(f"wards {wards!r}: expected {' or '.join(WARD_SETS)} (the ward boundaries)")
+        return wards
 
     # --- the plan and the data --------------------------------------------------------------------
 
@@ -158,19 +179,9 @@ class Service:
 
     # --- areas ------------------------------------------------------------------------------------
 
-    def area_dict(self, area: Area) -> dict:
-        return area.to_dict()
-
     @memoised
     def areas(self, level: str | None, q: str | None) -> list[dict]:
-        found = self.engine.areas
-        if q:
-            chosen = found.search(q, limit=10_000)
-            if level:
-                chosen = [a for a in chosen if a.level == level]
-        else:
-            chosen = found.level(level) if level else found.all()
-        return [a.to_dict() for a in chosen]
+        return [a.to_dict() for a in self.engine.areas.find(q, level)]
 
     @memoised
     def area_detail(self, key: str) -> dict:
@@ -236,15 +247,21 @@ class Service:
     # --- claims -----------------------------------------------------------------------------------
 
     @memoised
-    def claims_check(self, text: str | None, name: str) -> list[dict]:
-        """The claims in ``text`` (None: the examples shipped with the plan) checked; ClaimsError if invalid."""
-        from crimeplan.claims import check_claims, load_claims, parse_claims
+    def claims_check(self, text: str, name: str) -> list[dict]:
+        """The claims in ``text`` (a claims file called ``name``) checked; ClaimsError if invalid."""
+        from crimeplan.claims import check_claims, parse_claims
 
-        if text is None:
-            claims = load_claims(None, self.plan, self.engine.areas)
-        else:
-            claims = parse_claims(text, name, self.plan, self.engine.areas)
+        claims = parse_claims(text, name, self.plan, self.engine.areas)
         return [c.to_dict() for c in check_claims(self.engine, claims)]
 
+    @memoised
+    def shipped_claims(self) -> ShippedClaims:
+        """The examples shipped with the plan, checked once for the claims page and the API alike."""
+        from crimeplan.claims import shipped_claims_text
 
-__all__ = ["BadRequest", "CHILD_LEVEL", "NotFound", "SERIES_BY", "Service"]
+        text, name = shipped_claims_text()
+        return ShippedClaims(text, name, self.claims_check(text, name))
+
+
+__all__ = ["BadRequest", "CHILD_LEVEL", "MAP_COLOURS", "NotFound", "SERIES_BY", "Service", "ShippedClaims", "WARD_SETS",
+           "dumps"]

@@ -18,12 +18,14 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from crimeplan import OGL_ATTRIBUTION, OS_ATTRIBUTION, __version__
+from crimeplan.claims import APPROXIMATE_POINTS, APPROXIMATE_RELATIVE
+from crimeplan.errors import CrimeplanError
 from crimeplan.measures.areas import LEVEL_NAMES, Area
 from crimeplan.measures.hotspots import HOTSPOT_LEVELS
 from crimeplan.measures.levels import survey_measures
-from crimeplan.measures.periods import parse_period, periods_covering
+from crimeplan.measures.periods import month_index, month_of, parse_period, periods_covering
 from crimeplan.web import charts
-from crimeplan.web.service import CHILD_LEVEL, Service
+from crimeplan.web.service import CHILD_LEVEL, MAP_COLOURS, WARD_SETS, Service
 
 MINUS = "−"
 CCHI_REFERENCE = ("Harm weights: Sherman, Neyroud and Neyroud (2016), The Cambridge Crime Harm Index, "
@@ -41,6 +43,15 @@ CLAIM_VERDICTS = {
     "not supported": {"icon": "✗", "css": "claim-not"},
     "unverifiable": {"icon": "?", "css": "claim-unverifiable"},
 }
+# What each verdict means, for the legend of the claims page (the thresholds are the checker's own).
+CLAIM_VERDICT_MEANINGS = {
+    "supported": "the computed figure rounds to the stated one",
+    "approximately supported": (f"within {APPROXIMATE_POINTS:g} points of a stated change or share, or "
+                                f"{APPROXIMATE_RELATIVE:.0%} of a stated count"),
+    "not supported": "further away",
+    "unverifiable": "no loaded data gives the figure for that area and period (the check says which dataset would)",
+}
+PASTED_CLAIMS = "the claims you pasted"
 AIM_TEXT = {"down": "the plan aims for fewer", "up": "the plan aims for more", "monitor": "monitored (no target direction)"}
 LEVEL_PLURAL = {"london": "London", "bcu": "Basic Command Units", "borough": "boroughs", "ward": "wards",
                 "ward2014": "wards (2014 boundaries)", "lsoa": "LSOAs"}
@@ -88,10 +99,6 @@ def json_script(data) -> Markup:
 
 def _month_start(label: str) -> str:
     return f"{label}-01"
-
-
-def _month_after(d: date) -> str:
-    return f"{d.year + (d.month == 12)}-{d.month % 12 + 1:02d}-01"
 
 
 # --- links ----------------------------------------------------------------------------------------
@@ -199,7 +206,7 @@ def selectors(svc: Service, links: Links, period: str, baseline: str, action: st
     """The period and baseline chooser: suggestions from the months the loaded data covers."""
     edition = svc.edition()
     p = parse_period(period)
-    base, comparison = svc.engine.against(p, baseline)
+    _, comparison = svc.engine.against(p, baseline)
     options = []
     if edition["last_period"]:
         firsts = [c["first_period"] for c in edition["coverage"] if c["first_period"] >= "2010-01"]
@@ -244,13 +251,13 @@ def measure_row(m: dict, links: Links, area_key: str, spark: dict | None) -> dic
         source_label = ""
     return {
         "id": m["id"], "title": m["title"], "href": links.measure(m["id"], area_key), "unit": m["unit"],
-        "statistic": m["statistic"], "aim": AIM_TEXT[m["aim"]], "ok": ok, "status": m["status"], "message": m["message"],
+        "aim": AIM_TEXT[m["aim"]], "ok": ok, "status": m["status"],
         "status_text": _status_text(m["status"], m["message"]),
         "current": m["current"], "current_text": fmt_number(m["current"], m["statistic"]),
         "baseline": m["baseline_value"], "baseline_text": fmt_number(m["baseline_value"], m["statistic"]),
         "change": m["change"], "change_text": fmt_signed(m["change"], unit) if ok else "—",
         "interval_text": interval, "verdict": m["verdict"] or m["status"], "rag": rag_model(m["rag"]),
-        "rag_text": m["rag_text"], "plain": m["plain"], "source_label": source_label,
+        "plain": m["plain"], "source_label": source_label,
         "alternatives": [
             {"label": a["label"], "current_text": fmt_number(a["current"], m["statistic"]),
              "change_text": fmt_signed(a["change"], a["change_unit"]), "verdict": a["verdict"] or a["status"],
@@ -336,9 +343,6 @@ def period_hint(svc: Service, links: Links, card: dict, area: Area) -> dict | No
 # --- maps -----------------------------------------------------------------------------------------
 
 
-WARD_SETS = {"2022": "ward", "2014": "ward2014"}
-# How a map can be coloured: the change, the value now, or Getis–Ord Gi* hot spots (levels with many areas).
-MAP_COLOURS = {"change": "the change", "current": "the value now", "hotspots": "hot spots (Getis–Ord Gi*)"}
 # Hot-spot classes in words, icons and an Okabe–Ito pair (vermillion / blue) with a pale grey between.
 HOTSPOT_CLASSES = {
     "hot spot": {"icon": "▲", "colour": charts.OKABE_ITO["vermillion"], "css": "hs-hot"},
@@ -441,7 +445,7 @@ def map_section(svc: Service, links: Links, area: Area, period: str, baseline: s
             item.update(spots["rows"][c])
         listing.append(item)
     model = {
-        "title": title, "level": level, "level_name": LEVEL_NAMES[level], "figure": json_script(figure),
+        "title": title, "level_name": LEVEL_NAMES[level], "figure": json_script(figure),
         "figure_id": "map-figure", "measure": table["measure"] if table else None,
         "measure_title": table["title"] if table else None, "status": table["status"] if table else None,
         "message": _status_text(table["status"], table["message"]) if table else "", "colour": colour,
@@ -456,7 +460,7 @@ def map_section(svc: Service, links: Links, area: Area, period: str, baseline: s
         "source": table["source"]["label"] if table and table["source"] else None,
         "files": table["source"]["files"] if table and table["source"] else [],
         "options": [{"value": m.id, "label": m.title} for m in candidates],
-        "areas": listing, "highlight": highlight, "hotspots": None,
+        "areas": listing, "hotspots": None,
         "note": ("Below London, a change counts as significant only after false-discovery-rate control "
                  f"across all {len(areas)} {LEVEL_PLURAL[level]}."),
     }
@@ -489,9 +493,8 @@ def hotspot_rows(found: dict, names: dict[str, str]) -> dict:
         if a is None:
             other = left_out.get(code)
             reason = other["reason"] if other else (found["message"] or "no figure")
-            rows[code] = {"category": None, "classification": None,
-                          "hs": {**HOTSPOT_CLASSES["not tested"], "label": "not tested"}, "hs_value_text": "—",
-                          "z_text": "—", "q_text": "—", "hs_note": reason,
+            rows[code] = {"category": None, "hs": {**HOTSPOT_CLASSES["not tested"], "label": "not tested"},
+                          "hs_value_text": "—", "z_text": "—", "q_text": "—", "hs_note": reason,
                           "hover": f"<b>{name}</b><br>not tested: {reason}"}
             continue
         cls = HOTSPOT_CLASSES[a["classification"]]
@@ -499,7 +502,7 @@ def hotspot_rows(found: dict, names: dict[str, str]) -> dict:
         z_text = "—" if a["z"] is None else f"{a['z']:+.2f}".replace("-", MINUS)
         q_text = _fmt_p(a["q"])
         rows[code] = {
-            "category": a["classification"], "classification": a["classification"],
+            "category": a["classification"],
             "hs": {**cls, "label": a["classification"]}, "hs_value_text": value_text, "z_text": z_text,
             "q_text": q_text, "hs_note": a["note"] or "",
             "hover": (f"<b>{a['name']}</b><br>{found['title']}: {value_text} {unit}<br>Gi* z = {z_text}, q = {q_text}"
@@ -552,7 +555,6 @@ def crime_mix_section(svc: Service, area: Area, period: str, baseline: str) -> d
         return {"available": False, "note": mix["note"], "harm": harm, "files": []}
     majors = [{
         "major": m["major"], "count_text": fmt_number(m["count"]), "share_text": f"{m['share_pct']:.1f}%",
-        "harm_text": fmt_number(m["harm_days"]),
         "harm_share_text": f"{m['harm_share_pct']:.1f}%" if m["harm_share_pct"] is not None else "—",
     } for m in mix["majors"]]
     categories = [{
@@ -658,8 +660,10 @@ def measure_page(svc: Service, links: Links, measure_id: str, area: Area, period
     series_message = ""
     if area.level in measure.levels:
         series = svc.series(measure.id, area.key, "month")
-        shaded = [{"label": "baseline", "first": f"{base.start:%Y-%m-%d}", "last": _month_after(base.end), "colour": SHADE_BASELINE},
-                  {"label": "current", "first": f"{p.start:%Y-%m-%d}", "last": _month_after(p.end), "colour": SHADE_PERIOD}]
+        shaded = [{"label": "baseline", "first": f"{base.start:%Y-%m-%d}", "last": f"{month_of(base.last + 1):%Y-%m-%d}",
+                   "colour": SHADE_BASELINE},
+                  {"label": "current", "first": f"{p.start:%Y-%m-%d}", "last": f"{month_of(p.last + 1):%Y-%m-%d}",
+                   "colour": SHADE_PERIOD}]
         for i, s in enumerate(series["sources"]):
             if s["status"] != "ok" or not s["points"]:
                 sources.append({"label": s["label"], "dataset": s["dataset"], "ok": False, "status": s["status"]})
@@ -681,8 +685,8 @@ def measure_page(svc: Service, links: Links, measure_id: str, area: Area, period
                           "centre_text": fmt_number(pt.get("centre")) if pt.get("centre") is not None else "",
                           "upper_text": fmt_number(pt.get("upper")) if pt.get("upper") is not None else "",
                           "signal": pt.get("signal") or "",
-                          "in_baseline": base.first <= _index(pt["period"]) <= base.last,
-                          "in_period": p.first <= _index(pt["period"]) <= p.last}
+                          "in_baseline": base.first <= _month_number(pt["period"]) <= base.last,
+                          "in_period": p.first <= _month_number(pt["period"]) <= p.last}
                          for pt in reversed(s["points"])],
             })
     else:
@@ -716,9 +720,9 @@ def measure_page(svc: Service, links: Links, measure_id: str, area: Area, period
     return model
 
 
-def _index(label: str) -> int:
-    y, m = label.split("-")[:2]
-    return int(y) * 12 + int(m) - 1
+def _month_number(label: str) -> int:
+    """A month label's index (periods.month_index), to compare with a period's first and last."""
+    return month_index(date.fromisoformat(_month_start(label)))
 
 
 def claims_page(svc: Service, links: Links, checks: list[dict], claims_text: str, name: str,
@@ -747,16 +751,13 @@ def claims_page(svc: Service, links: Links, checks: list[dict], claims_text: str
             "plain": c["plain"], "measure": c["measure"]["title"], "measure_href": links.measure(c["measure"]["id"], area_key),
             "area": c["area"]["name"], "area_href": links.area(area_key), "period_text": c["period_text"],
             "compared_with": c["compared_with"], "stated_text": c["stated_as_written"] or stated,
-            "computed_text": computed, "interval_text": fmt_interval(c["interval_pct"], unit),
-            "current_text": fmt_number(c["current"], c["measure"]["statistic"]),
-            "baseline_text": fmt_number(c["baseline"], c["measure"]["statistic"]),
+            "computed_text": computed,
             "significance": c["significance"] or "", "source": c["source"]["label"] if c["source"] else "",
             "sources_disagree": c["sources_disagree"], "reason": c["unverifiable_reason"] or "",
             "alternatives": [{"label": a.get("label"), "verdict": a.get("verdict"),
                               "computed_text": fmt_signed(a.get("computed_change_pct"), unit) if c["kind"] == "change"
                               else fmt_number(a.get("computed_value"), c["measure"]["statistic"])}
                              for a in c["alternatives"]],
-            "notes": c["notes"],
         })
     tally = {}
     for r in rows:
@@ -765,8 +766,20 @@ def claims_page(svc: Service, links: Links, checks: list[dict], claims_text: str
     model = base_model(svc, links, "Claims check", files)
     model.update(page="claims", checks=rows, claims_text=claims_text, claims_name=name, problems=problems or [],
                  tally=[{"verdict": v, "count": n, **CLAIM_VERDICTS.get(v, {})} for v, n in tally.items()],
+                 legend=[{"verdict": v, "icon": CLAIM_VERDICTS[v]["icon"], "meaning": meaning}
+                         for v, meaning in CLAIM_VERDICT_MEANINGS.items()],
                  api_href=links.api_json("claims/check") if links.static else "/api/claims/check")
     return model
+
+
+def claims_form_page(svc: Service, links: Links, text: str) -> tuple[int, dict]:
+    """The claims page for claims pasted into its form: 200 with them checked, or 422 listing the file's problems."""
+    try:
+        checks = svc.claims_check(text, PASTED_CLAIMS)
+    except CrimeplanError as exc:
+        problems = getattr(exc, "problems", None) or [str(exc)]
+        return 422, claims_page(svc, links, [], text, PASTED_CLAIMS, problems)
+    return 200, claims_page(svc, links, checks, text, PASTED_CLAIMS)
 
 
 def sources_page(svc: Service, links: Links) -> dict:
@@ -779,7 +792,7 @@ def sources_page(svc: Service, links: Links) -> dict:
         datasets = [catalogue.get(d.strip()) for d in (f["dataset"] or "").split(",")]
         d = next((x for x in datasets if x is not None), None)
         files.append({**f, "sha": f["sha256"][:12], "publisher": d.publisher if d else "",
-                      "landing_page": d.landing_page if d else "", "licence": d.licence if d else ""})
+                      "landing_page": d.landing_page if d else ""})
     model = base_model(svc, links, "Data sources", _files(edition["files"]))
     model.update(page="sources", edition_full=edition, source_files=files, coverage=edition["coverage"])
     return model
