@@ -156,12 +156,13 @@ def test_unverifiable_names_the_dataset_that_would_supply_it(shipped: dict[str, 
 
 
 def test_unverifiable_when_months_are_missing(shipped: dict[str, dict]) -> None:
+    # 2022-01 and 2019-03 to 2021-05 are absent from the Met's file, 2022-12 is partial: incomplete data.
     search = shipped["stop-search-2022"]
     assert search["verdict"] == UNVERIFIABLE and search["significant"] is None
     [would] = search["would_supply"]
-    assert would["dataset"] == "police_uk_stop_search" and would["reason"] == "missing months"
+    assert would["dataset"] == "police_uk_stop_search" and would["reason"] == "incomplete data"
     assert "2022-01" in would["missing_months"] and "2019-03" in would["missing_months"]
-    assert "lack months" in search["plain"]
+    assert "incomplete data" in search["plain"] and "2022-12 partial" in search["plain"]
 
 
 def test_stated_value_is_checked_with_the_change_beside_it(shipped: dict[str, dict]) -> None:

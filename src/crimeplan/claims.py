@@ -49,7 +49,15 @@ from crimeplan import OGL_ATTRIBUTION, OS_ATTRIBUTION
 from crimeplan.errors import CrimeplanError
 from crimeplan.measures.areas import Area, Areas, UnknownArea
 from crimeplan.measures.periods import Period, PeriodError, comparison_period, parse_period
-from crimeplan.measures.results import STATUS_OK, MeasureResult, SourceFigure, clean
+from crimeplan.measures.results import (
+    STATUS_INCOMPLETE,
+    STATUS_MISSING,
+    STATUS_NOT_RECORDED,
+    STATUS_OK,
+    MeasureResult,
+    SourceFigure,
+    clean,
+)
 from crimeplan.plan import PlanError, load_yaml_with_lines, read_file
 from crimeplan.plan.schema import Measure, Plan
 
@@ -554,8 +562,11 @@ def _no_figure_reason(checks: list[SourceCheck], claim: Claim, area: Area) -> st
 
 
 def _unverifiable_reason(measure: Measure, area: Area, result: MeasureResult, would: list[dict]) -> str:
-    missing = [w for w in would if w["reason"] == "missing months"]
+    incomplete = [w for w in would if w["reason"] in (STATUS_INCOMPLETE, STATUS_NOT_RECORDED)]
+    missing = [w for w in would if w["reason"] == STATUS_MISSING]
     absent = [w for w in would if w["reason"] == "not loaded"]
+    if incomplete:  # never a verdict from an incomplete period: name the months and why
+        return f"{incomplete[0]['reason']}: " + "; ".join(f"{w['label']}: {w['message']}" for w in incomplete)
     if missing:
         text = "the loaded data lack months it needs: " + "; ".join(w["message"] for w in missing)
         if absent:
@@ -579,7 +590,7 @@ def _would_supply(measure: Measure, area: Area, result: MeasureResult) -> list[d
                     "publisher": w.get("publisher"), "landing_page": w.get("landing_page")})
     for gap in result.alternatives:  # sources with months missing
         if gap.status != STATUS_OK:
-            out.append({"dataset": gap.dataset, "label": gap.label, "reason": "missing months", "message": gap.message,
+            out.append({"dataset": gap.dataset, "label": gap.label, "reason": gap.status, "message": gap.message,
                         "missing_months": gap.missing})
     if not out:
         levels = ", ".join(measure.levels)

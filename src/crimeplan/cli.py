@@ -22,8 +22,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console(soft_wrap=True)  # long messages (file names, counts) stay on one line
-err = Console(stderr=True, soft_wrap=True)
+console = Console(soft_wrap=True, emoji=False)  # long messages (file names, counts) stay on one line
+err = Console(stderr=True, soft_wrap=True, emoji=False)
 
 DbOption = typer.Option(None, "--db", help="Warehouse file (default: $CRIMEPLAN_DB or ./crimeplan.duckdb).")
 PlanOption = typer.Option(None, "--plan", help="A plan file (default: the London plan shipped with crimeplan).")
@@ -136,7 +136,7 @@ def status(
     table = Table(title=f"crimeplan warehouse {summary['warehouse']}", show_lines=False)
     for name, justify in [
         ("dataset", "left"), ("files", "right"), ("read", "right"), ("loaded", "right"), ("rejected", "right"),
-        ("current", "right"), ("span", "left"), ("gaps", "right"), ("areas", "right"),
+        ("current", "right"), ("span", "left"), ("gaps", "right"), ("incomplete", "right"), ("areas", "right"),
     ]:
         table.add_column(name, justify=justify, no_wrap=name == "dataset")
     for d in summary["datasets"]:
@@ -144,12 +144,71 @@ def status(
         table.add_row(
             d["dataset"], str(len(d["files"])), f"{d['read']:,}", f"{d['loaded']:,}", f"{d['rejected']:,}",
             f"{d['current_records']:,}", span, str(len(d["missing_periods"])) if d["missing_periods"] else "",
-            f"{d['areas']:,}",
+            str(len(d["incomplete_periods"])) if d["incomplete_periods"] else "", f"{d['areas']:,}",
         )
     console.print(table)
+    for d in summary["datasets"]:
+        for line in _coverage_lines(d):
+            console.print(f"  [yellow]{d['dataset']}[/]: {line}")
     console.print(
         f"{summary['rejects']:,} rejected rows (table 'rejects'), {summary['revisions']:,} revised values (table 'revisions')."
     )
+    console.print(f"[dim]{OGL_ATTRIBUTION}[/]")
+
+
+def _coverage_lines(d: dict) -> list[str]:
+    """A dataset's partial and absent periods (runs of one reason together) and its unrecorded fields."""
+    runs: dict[tuple, list[str]] = {}
+    for p in d["incomplete_periods"]:
+        runs.setdefault((p["series"], p["status"], p["reason"]), []).append(p["period"])
+    lines = [f"{series}: {periods[0]}{' … ' + periods[-1] + f' ({len(periods)})' if len(periods) > 1 else ''} "
+             f"{status} ({reason})" for (series, status, reason), periods in runs.items()]
+    lines += [f"{f['series']}: {f['field']} not recorded in {f['periods']} month(s) {f['first']} … {f['last']} ({f['reason']})"
+              for f in d["unrecorded_fields"]]
+    return lines
+
+
+@app.command()
+def coverage(
+    dataset: str = typer.Argument(..., help="A dataset id (see 'crimeplan status')."),
+    series: Optional[str] = typer.Option(None, "--series", help="One series: a force, or a level and scheme (ward:new)."),
+    area: Optional[str] = typer.Option(None, "--area", help="An area (code or name): its monthly count beside the coverage."),
+    db: Optional[Path] = DbOption,
+    format: TableOrJson = typer.Option(TableOrJson.table, "--format"),
+) -> None:
+    """The coverage grid of a dataset: every period complete, partial or absent, and why."""
+    from crimeplan.measures import Engine
+    from crimeplan.measures.cubes import LEVELS
+    from crimeplan.warehouse import coverage as coverage_model
+
+    try:
+        engine = Engine.open(db)
+        if area is not None:
+            found = engine.areas.get(area)
+            level, vintages = LEVELS[found.level]
+            rows = coverage_model.area_grid(engine.con, dataset, level, list(vintages), found.code)
+        else:
+            rows = coverage_model.grid(engine.con, dataset, series)
+    except CrimeplanError as exc:
+        _fail(exc)
+    if not rows:
+        _fail(CrimeplanError(f"no coverage for {dataset!r}{' series ' + series if series else ''}: is it loaded? "
+                             "(crimeplan status lists the datasets)"))
+    if format is TableOrJson.json:
+        print(json.dumps(rows, indent=2, default=str))
+        return
+    table = Table(title=f"coverage of {dataset}" + (f" in {area}" if area else ""))
+    keys = ["period", "series", "status", "count" if area else "records", "reason"]
+    for key in keys:
+        table.add_column(key, justify="right" if key in ("count", "records") else "left")
+    style = {"complete": "", "partial": "yellow", "absent": "red"}
+    for r in rows:
+        value = r["count" if area else "records"]
+        period = r["period"] if area else (f"{r['period']:%Y}" if r["granularity"] == "year" else f"{r['period']:%Y-%m}")
+        table.add_row(period, r["series"], f"[{style[r['status']]}]{r['status']}[/]" if style[r["status"]] else r["status"],
+                      "—" if value is None else f"{value:,.0f}", r["reason"] or "")
+    console.print(table)
+    console.print(f"[dim]Rule: {coverage_model.RULE}.[/]")
     console.print(f"[dim]{OGL_ATTRIBUTION}[/]")
 
 

@@ -30,6 +30,8 @@ from crimeplan.plan.schema import (
 )
 from crimeplan.sources.london import LONDON_CODE
 
+NOT_RECORDED = "not recorded"  # a month whose share cannot be computed: the field is empty
+
 # How a plan level maps onto the area table: (level, vintages).
 LEVELS: dict[str, tuple[str, tuple[str, ...]]] = {
     "london": ("london", ("",)),
@@ -91,6 +93,7 @@ class Cube:
     source: object = None  # the plan source it was built from
     series: list[str] = field(default_factory=list)  # the current_slices series it reads
     notes: list[str] = field(default_factory=list)
+    gaps: dict[date, str] = field(default_factory=dict)  # months not used, and why (partial or absent)
 
     def index(self) -> dict[str, int]:
         return {code: i for i, code in enumerate(self.areas)}
@@ -219,6 +222,7 @@ class Compiler:
         self._harm: dict | None = None
         self._slices: dict[str, list[tuple]] = {}
         self._categories: dict[tuple, CategoryCube] = {}
+        self._coverage_rows: dict[str, list[tuple]] = {}
 
     # --- areas ---
 
@@ -236,15 +240,47 @@ class Compiler:
     # --- availability ---
 
     def periods_supplied(self, dataset: str, series: list[str] | None) -> list[date]:
-        """The months the current editions supply for ``dataset`` (all of ``series`` where given)."""
-        by_period: dict[date, set[str]] = {}
-        for s, period, *_ in self._current_slices(dataset):
-            if period.year > 1:
-                by_period.setdefault(period, set()).add(s)
+        """The months the current editions supply *completely* for ``dataset`` (all of ``series`` where given).
+
+        The one rule every figure obeys: a period is used only where the coverage
+        model (``warehouse/coverage.py``) finds it complete — every wanted series
+        present and plausible. Without ``series`` (all forces at once), a month with
+        any series partial or absent is incomplete: a force missing from it would
+        read as a fall.
+        """
+        complete: dict[date, set[str]] = {}
+        incomplete: set[date] = set()
+        for s, period, status, _ in self._coverage(dataset):
+            if status == "complete":
+                complete.setdefault(period, set()).add(s)
+            else:
+                incomplete.add(period)
         if series:
             wanted = set(series)
-            return sorted(p for p, have in by_period.items() if wanted <= have)
-        return sorted(by_period)
+            return sorted(p for p, have in complete.items() if wanted <= have)
+        return sorted(p for p in complete if p not in incomplete)
+
+    def gaps(self, dataset: str, series: list[str] | None) -> dict[date, str]:
+        """Why each partial or absent month of the wanted series (all, without ``series``) is not used:
+        'partial (implausibly low: 47 offences against …)', 'absent (… holds no Lancashire Constabulary)'."""
+        wanted = set(series or [])
+        out: dict[date, str] = {}
+        for s, period, status, reason in self._coverage(dataset):
+            if status != "complete" and (not wanted or s in wanted):
+                text = f"{status} ({reason})"
+                out[period] = f"{out[period]}; {text}" if period in out else text
+        return out
+
+    def _coverage(self, dataset: str) -> list[tuple]:
+        """(series, month, status, reason) of the dataset's coverage, read once (months as first days)."""
+        if dataset not in self._coverage_rows:
+            self._coverage_rows[dataset] = [
+                (s, month_of(month_index(p)), status, reason)
+                for s, p, status, reason in self.con.execute(
+                    "SELECT series, period, status, reason FROM coverage WHERE dataset = ?", [dataset]
+                ).fetchall()
+            ]
+        return self._coverage_rows[dataset]
 
     def _current_slices(self, dataset: str) -> list[tuple]:
         """(series, period, file name, edition, sha256) of the dataset's current slices, read once."""
@@ -322,9 +358,12 @@ class Compiler:
         """
         areas = self.areas(level)
         supplied = [month_index(m) for m in self.periods_supplied(dataset, series)]
+        gaps = self.gaps(dataset, series)
         candidates = supplied + ([first, first + value.shape[1] - 1] if value.shape[1] else [])
+        candidates += [month_index(m) for m in gaps]
         if not candidates:
-            return Cube(areas, 0, np.zeros((len(areas), 0)), None, np.zeros(0, bool), granularity, series or [])
+            return Cube(areas, 0, np.zeros((len(areas), 0)), None, np.zeros(0, bool), granularity,
+                        series=series or [], gaps=gaps)
         lo, hi = min(candidates), max(candidates)
         pad = ((0, 0), (first - lo, hi - (first + value.shape[1] - 1))) if value.shape[1] else None
 
@@ -337,7 +376,7 @@ class Compiler:
 
         available = np.zeros(hi - lo + 1, bool)
         available[[m - lo for m in supplied]] = True
-        return Cube(areas, lo, widen(value), widen(second), available, granularity, series or [])
+        return Cube(areas, lo, widen(value), widen(second), available, granularity, series=series or [], gaps=gaps)
 
     def _rollup_filter(self, level: str) -> tuple[str, list]:
         name, vintages = LEVELS[level]
@@ -401,6 +440,8 @@ class Compiler:
         chosen = np.array([name in pairs or name.split(" / ", 1)[0] in majors for name in cats.names], dtype=float)
         native = NATIVE_LEVEL[source.dataset]
         series = [f"{LEVELS[native][0]}:{source.scheme}"]
+        if level == "london" and any(s == f"unit:{source.scheme}" for s, *_ in self._coverage(source.dataset)):
+            series.append(f"unit:{source.scheme}")  # London's total counts the MPS non-geographic units too
         if statistic == "harm":
             keys, weights, note = self.harm_weights(source.scheme)
             days = dict(zip(keys, weights))
@@ -492,7 +533,20 @@ class Compiler:
                 FROM stop_search_current WHERE force = ? GROUP BY ALL""",
             [LONDON_CODE, *values, source.force],
         ).fetchall()
-        return self._frame(level, rows, [source.force], "police_uk_stop_search", with_second=source.numerator is not None)
+        cube = self._frame(level, rows, [source.force], "police_uk_stop_search", with_second=source.numerator is not None)
+        if source.numerator:
+            # A share whose numerator field the publisher leaves empty is not recorded, never 0%.
+            for period, reason in self.con.execute(
+                """SELECT period, string_agg(reason, '; ') FROM field_coverage
+                   WHERE dataset = 'police_uk_stop_search' AND series = ? AND list_contains(?, field)
+                     AND status = 'not recorded' GROUP BY period""",
+                [source.force, list(source.numerator)],
+            ).fetchall():
+                j = month_index(period) - cube.first
+                if 0 <= j < cube.available.size:
+                    cube.available[j] = False
+                    cube.gaps[month_of(month_index(period))] = f"{NOT_RECORDED} ({reason})"
+        return cube
 
     # --- harm weights ---
 

@@ -27,15 +27,25 @@ import numpy as np
 from crimeplan import ATTRIBUTION
 from crimeplan.errors import CrimeplanError
 from crimeplan.measures.areas import Area, Areas
-from crimeplan.measures.cubes import NATIVE_LEVEL, Compiler, Cube, reaches
+from crimeplan.measures.cubes import NATIVE_LEVEL, NOT_RECORDED, Compiler, Cube, reaches
 from crimeplan.measures.periods import Period, comparison_period, fy_start_year, month_of, parse_period
-from crimeplan.measures.results import STATUS_OK, MeasureResult, Scorecard, SourceFigure
+from crimeplan.measures.results import (
+    STATUS_INCOMPLETE,
+    STATUS_MISSING,
+    STATUS_NO_DATA,
+    STATUS_NOT_RECORDED,
+    STATUS_OK,
+    MeasureResult,
+    Scorecard,
+    SourceFigure,
+)
 from crimeplan.plan import load_plan
 from crimeplan.plan.schema import (
     Measure,
     OutcomeSource,
     Plan,
     StopSearchSource,
+    StreetCrimeSource,
     SurveySource,
     UnavailableSource,
 )
@@ -48,6 +58,13 @@ from crimeplan.stats import (
 from crimeplan.stats.spc import u_chart
 
 ALPHA = 0.05
+# A share is judged only from enough records: at least this many in each period, and, for
+# outcomes, records for at least this share of the crimes they belong to (same months, area, force).
+MIN_SHARE_DENOMINATOR = 50
+MIN_RECORD_COVERAGE = 0.25
+TOO_FEW = "too few records to judge"
+_TOO_FEW_RULE = (f"a share is judged only with at least {MIN_SHARE_DENOMINATOR} records in each period; "
+                 f"or, for outcomes, records for at least {MIN_RECORD_COVERAGE:.0%} of the crimes of the same months")
 SPC_MONTHS = 36  # control limits from the last three years of a monthly series
 
 
@@ -80,6 +97,9 @@ class LevelFigures:
     verdict: np.ndarray | None = None  # str per area, "" where there is none
     change_unit: str = "%"
     survey: bool = False  # survey shares: no sample size, so no test
+    too_few: np.ndarray | None = None  # shares: too few records to judge (bool per area)
+    current_expected: np.ndarray | None = None  # outcome shares: the crimes the records belong to
+    baseline_expected: np.ndarray | None = None
     missing: list[date] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     provenance: tuple | None = None  # (compiler, dataset, series, first, last): files looked up when asked for
@@ -104,11 +124,12 @@ class LevelFigures:
         pick = lambda arr: None if arr is None else _number(arr[index])  # noqa: E731
         f.current, f.baseline = pick(self.current), pick(self.baseline)
         f.current_denominator, f.baseline_denominator = pick(self.current_denominator), pick(self.baseline_denominator)
+        f.current_expected, f.baseline_expected = pick(self.current_expected), pick(self.baseline_expected)
         f.change, f.low, f.high = pick(self.change), pick(self.low), pick(self.high)
         f.p_value, f.q_value = pick(self.p_value), pick(self.q_value)
         f.areas_tested = max(self.tested, 1)
         f.verdict = str(self.verdict[index]) or None
-        f.significant = None if f.verdict in (None, "sample size unknown") else bool(self.significant[index])
+        f.significant = None if f.verdict in (None, "sample size unknown", TOO_FEW) else bool(self.significant[index])
         f.plain = _plain(self, index)
         return f
 
@@ -126,6 +147,7 @@ class Engine:
         self._populations: dict[str, np.ndarray] = {}
         self._mixes: dict[tuple, dict] = {}
         self._area_index: dict[str, dict[str, int]] = {}
+        self._crime_sources: dict[int, StreetCrimeSource] = {}
 
     @classmethod
     def open(cls, db=None, plan: Plan | None = None) -> "Engine":
@@ -183,7 +205,7 @@ class Engine:
             return every_pair("not available at this level", f"{source.dataset} is not published at or below {level} level")
         cube = self.cube(source, level, measure.statistic)
         span = cube.span()
-        if span is None:
+        if span is None and not cube.gaps:
             return every_pair("not loaded", f"no data loaded: load {source.dataset}")
         out, ok = [], []
         for k, (period, baseline) in enumerate(pairs):
@@ -195,12 +217,26 @@ class Engine:
             else:
                 missing = sorted(set(cube.missing(period)) | set(cube.missing(baseline)))
             if missing:
-                f.status = "missing months"
                 f.missing = missing  # dates; written out only when a figure is read
-                f.message = (
-                    f"{source.dataset} does not supply {_months_text(missing)}; it covers "
-                    f"{span[0]:%Y-%m} to {span[1]:%Y-%m}" + (" (whole years only)" if cube.granularity == "year" else "")
-                )
+                reasons: dict[str, list[date]] = {}
+                for m in missing:
+                    if m in cube.gaps:
+                        reasons.setdefault(cube.gaps[m], []).append(m)
+                if reasons and all(why.startswith(NOT_RECORDED) for why in reasons):
+                    f.status = STATUS_NOT_RECORDED
+                    f.message = "; ".join(f"{why} in {_months_text(months)}" for why, months in reasons.items())
+                elif reasons:  # inside what the source publishes, but not complete: never judged
+                    f.status = STATUS_INCOMPLETE
+                    f.message = "incomplete: " + "; ".join(
+                        f"{_months_text(months, cube.granularity)} {why}" for why, months in reasons.items())
+                    nearest = _nearest_complete(cube, period, baseline)
+                    if nearest is not None:
+                        f.message += f"; nearest complete period: {nearest.label} ({nearest.describe()})"
+                else:
+                    f.status = STATUS_MISSING
+                    f.message = f"{source.dataset} does not supply {_months_text(missing)}" + (
+                        f"; it covers {span[0]:%Y-%m} to {span[1]:%Y-%m}" if span else "") + (
+                        " (whole years only)" if cube.granularity == "year" else "")
             else:
                 ok.append(k)
             out.append(f)
@@ -271,11 +307,42 @@ class Engine:
         changes = proportion_changes(successes_c, n_cur, successes_b, n_base)
         with np.errstate(divide="ignore", invalid="ignore"):
             share_c, share_b = successes_c / n_cur * 100, successes_b / n_base * 100
+        too_few = (np.nan_to_num(n_cur) < MIN_SHARE_DENOMINATOR) | (np.nan_to_num(n_base) < MIN_SHARE_DENOMINATOR)
+        if isinstance(source, OutcomeSource):
+            expected_c, expected_b, unknown = self._crimes_behind(source, batch[0].level, periods, baselines)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                sparse = (n_cur / expected_c < MIN_RECORD_COVERAGE) | (n_base / expected_b < MIN_RECORD_COVERAGE)
+            too_few |= sparse | unknown
         for i, f in enumerate(batch):
             f.current, f.baseline = share_c[i], share_b[i]
             f.current_denominator, f.baseline_denominator = n_cur[i], n_base[i]
             f.change, f.low, f.high = changes.difference_pp[i], changes.low_pp[i], changes.high_pp[i]
-            f.p_value = changes.p_value[i]
+            # A share from too few records is shown with its n, never tested (nor counted in FDR).
+            f.too_few = too_few[i]
+            f.p_value = np.where(too_few[i], np.nan, changes.p_value[i])
+            if isinstance(source, OutcomeSource):
+                f.current_expected, f.baseline_expected = expected_c[i], expected_b[i]
+            f.notes.append(_TOO_FEW_RULE if isinstance(source, OutcomeSource) else _TOO_FEW_RULE.split("; or")[0])
+
+    def _crimes_behind(self, source: OutcomeSource, level: str, periods: list[Period],
+                       baselines: list[Period]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The street-level crimes an outcome share's records belong to, per period and area, and where unknown.
+
+        Outcome records are compared with the crimes of the same months, area and
+        force: a share built from outcome records for a few per cent of the crimes
+        says little about how crimes are resolved.
+        """
+        crimes = StreetCrimeSource(dataset="police_uk_street", crime_types=source.crime_types or ["*"],
+                                   force=source.force)
+        cube = self.cube(self._crime_sources.setdefault(id(source), crimes), level, "count")
+        shape = (len(periods), len(self.compiler.areas(level)))
+        if source.crime_types is None or cube.span() is None:
+            return np.full(shape, np.nan), np.full(shape, np.nan), np.ones(shape, bool)
+        unknown = np.array([bool(cube.missing(p) or cube.missing(b)) for p, b in zip(periods, baselines)])[:, None]
+        unknown = np.broadcast_to(unknown, shape)
+        current, baseline = cube.totals(periods), cube.totals(baselines)
+        current[unknown], baseline[unknown] = np.nan, np.nan
+        return current, baseline, unknown | np.isnan(current) | np.isnan(baseline)
 
     def _control_false_discoveries(self, batch: list[LevelFigures], level: str) -> None:
         """Verdicts: at London the test itself; below it, after BH across the level's areas (per period)."""
@@ -295,6 +362,8 @@ class Engine:
                 f.verdict = np.where(np.isnan(f.change), "", "sample size unknown")
             else:
                 f.verdict = np.where(tested[i], verdict[i], "")
+            if f.too_few is not None:
+                f.verdict = np.where(f.too_few & ~np.isnan(f.current) & ~np.isnan(f.baseline), TOO_FEW, f.verdict)
 
     # --- one area -------------------------------------------------------------------------------
 
@@ -319,12 +388,14 @@ class Engine:
              "landing_page": getattr(lf.source, "landing_page", None), "message": lf.message}
             for lf in figures if lf.status == "not loaded"
         ]
-        gaps = [lf for lf in figures if lf.status == "missing months"]
+        gaps = [lf for lf in figures if lf.status in (STATUS_MISSING, STATUS_INCOMPLETE, STATUS_NOT_RECORDED)]
         if computed:
             return MeasureResult(measure, priority, objective, area, period, base, comparison, STATUS_OK, "",
                                  computed[0], computed[1:], would)
         if gaps:
-            return MeasureResult(measure, priority, objective, area, period, base, comparison, "no data for this period",
+            status = next((s for s in (STATUS_NOT_RECORDED, STATUS_INCOMPLETE) if any(lf.status == s for lf in gaps)),
+                          STATUS_NO_DATA)
+            return MeasureResult(measure, priority, objective, area, period, base, comparison, status,
                                  "; ".join(lf.message for lf in gaps), None, [lf.figure(None) for lf in gaps], would)
         if would:
             names = ", ".join(sorted({w["dataset"] for w in would}))
@@ -486,7 +557,10 @@ class Engine:
                 continue
             cube = self.cube(source, area.level, measure.statistic)
             if cube.span() is None:
-                out["sources"].append({"dataset": source.dataset, "label": label, "status": "not loaded", "points": []})
+                status = "not loaded" if not cube.gaps else (
+                    STATUS_NOT_RECORDED if all(g.startswith(NOT_RECORDED) for g in cube.gaps.values()) else STATUS_INCOMPLETE)
+                out["sources"].append({"dataset": source.dataset, "label": label, "status": status, "points": [],
+                                       "excluded": _excluded(cube)})
                 continue
             i = cube.index().get(area.code)
             out["sources"].append(_series_of(cube, i, by, measure, source, label, self.compiler))
@@ -540,10 +614,27 @@ def _number(x) -> float | None:
     return None if math.isnan(x) or math.isinf(x) else x
 
 
-def _months_text(months: list[date]) -> str:
+def _nearest_complete(cube: Cube, period: Period, baseline: Period) -> Period | None:
+    """The period of the same kind nearest to ``period`` whose months are all complete (None: none within 3 years).
+
+    Only when the baseline itself is complete: otherwise no shift of the period helps.
+    """
+    if cube.missing(baseline):
+        return None
+    step = {"month": 1, "rolling": 1, "quarter": 3}.get(period.kind, 12)
+    for k in range(1, 36 // step + 1):
+        for sign in (-1, 1):
+            candidate = period.shifted(sign * k * step)
+            if candidate.last - cube.first < cube.available.size and not cube.missing(candidate):
+                return candidate
+    return None
+
+
+def _months_text(months: list[date], granularity: str = "month") -> str:
+    fmt = "%Y" if granularity == "year" else "%Y-%m"
     if len(months) <= 6:
-        return ", ".join(m.strftime("%Y-%m") for m in months)
-    return f"{len(months)} months ({months[0]:%Y-%m} … {months[-1]:%Y-%m})"
+        return ", ".join(m.strftime(fmt) for m in months)
+    return f"{len(months)} months ({months[0]:{fmt}} … {months[-1]:{fmt}})"
 
 
 def _default_label(source) -> str:
@@ -579,6 +670,14 @@ def _plain(f: LevelFigures, i: int) -> str:
         head = f"{word} {size}{values}" if word != "Unchanged" else f"Unchanged{values}"
         if low is not None or high is not None:
             head += f" (95% interval {signed(low)} to {signed(high)})"
+    if verdict == TOO_FEW:
+        n = f" from {_number(f.current_denominator[i]):,.0f} and {_number(f.baseline_denominator[i]):,.0f} records" \
+            if f.current_denominator is not None else ""
+        crimes = ""
+        if f.current_expected is not None and _number(f.current_expected[i]) and _number(f.baseline_expected[i]):
+            crimes = (f" (outcome records for {_number(f.current_denominator[i]) / _number(f.current_expected[i]):.0%} and "
+                      f"{_number(f.baseline_denominator[i]) / _number(f.baseline_expected[i]):.0%} of the crimes)")
+        return f"{head}{n}{crimes}: too few records to judge whether this is a real change."
     if verdict == "sample size unknown":
         return f"{head}: whether this is more than sampling error cannot be said, because the publisher does not give the sample size."
     tested = f.tested
@@ -605,9 +704,12 @@ def _series_of(cube: Cube, i: int | None, by: str, measure: Measure, source, lab
     for j, m in enumerate(months):
         if not cube.available[j]:
             continue
-        key = {"month": f"{m:%Y-%m}", "quarter": f"{m.year}-Q{(m.month - 1) // 3 + 1}", "year": f"{m.year}",
-               "fy": f"FY{fy_start_year(m)}-{(fy_start_year(m) + 1) % 100:02d}"}[by]
+        key = _period_key(m, by)
         groups.setdefault(key, []).append(j)
+    expected_months = {"month": 1, "quarter": 3, "year": 12, "fy": 12}[by]
+    if cube.granularity != "month":  # a year-only or quarterly source: one value stands for its whole period
+        expected_months = 1
+    gap_keys = {_period_key(m, by) for m in cube.gaps}
     for key, cols in groups.items():
         if survey:
             value = values[cols[-1]] * 100
@@ -616,8 +718,11 @@ def _series_of(cube: Cube, i: int | None, by: str, measure: Measure, source, lab
             value = values[cols].sum() / den * 100 if den else np.nan
         else:
             value = values[cols].sum()
-        points.append({"period": key, "value": _number(value), "months": len(cols)})
+        # A period with a month missing, partial or unrecorded is shown, marked, and never compared.
+        complete = len(cols) >= expected_months and key not in gap_keys
+        points.append({"period": key, "value": _number(value), "months": len(cols), "complete": complete})
     result = {"dataset": source.dataset, "label": label, "status": "ok", "points": points,
+              "excluded": _excluded(cube),
               "first": points[0]["period"] if points else None, "last": points[-1]["period"] if points else None,
               "files": compiler.provenance(source.dataset, cube.series, *cube.span())}
     if by == "month" and not proportion and cube.granularity == "month" and len(points) >= 2 and measure.statistic != "harm":
@@ -642,6 +747,17 @@ def _series_of(cube: Cube, i: int | None, by: str, measure: Measure, source, lab
         result["spc"] = {key: spc.get(key) for key in ("chart", "per", "first_period", "months", "sigma_z", "note")}
         result["spc"]["signals"] = list(signals.values())
     return result
+
+
+def _period_key(m: date, by: str) -> str:
+    return {"month": f"{m:%Y-%m}", "quarter": f"{m.year}-Q{(m.month - 1) // 3 + 1}", "year": f"{m.year}",
+            "fy": f"FY{fy_start_year(m)}-{(fy_start_year(m) + 1) % 100:02d}"}[by]
+
+
+def _excluded(cube: Cube) -> list[dict]:
+    """The months a series leaves out, and why (partial, absent, not recorded)."""
+    fmt = "%Y" if cube.granularity == "year" else "%Y-%m"
+    return [{"period": m.strftime(fmt), "reason": why} for m, why in sorted(cube.gaps.items())]
 
 
 def _days_in(month: str) -> int:

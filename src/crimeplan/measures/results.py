@@ -22,6 +22,13 @@ RAG_TEXT = {
     "grey": "not assessed",
 }
 STATUS_OK = "ok"
+# A source's figures for a period it does not publish at all, or publishes incompletely
+# (partial or absent months inside its span: see warehouse/coverage.py) — never judged.
+STATUS_MISSING = "missing months"
+STATUS_INCOMPLETE = "incomplete data"
+STATUS_NOT_RECORDED = "not recorded"  # a share whose numerator field the publisher leaves empty
+# A measure with no source giving a figure: no source has the period at all / some has it incompletely.
+STATUS_NO_DATA = "no data for this period"
 
 
 def rag_for(aim: str, verdict: str | None) -> str:
@@ -57,12 +64,14 @@ class SourceFigure:
 
     dataset: str
     label: str
-    status: str  # 'ok', 'missing months', 'not loaded', 'not available at this level'
+    status: str  # 'ok', 'missing months', 'incomplete data', 'not loaded', 'not available at this level'
     message: str = ""
     current: float | None = None
     baseline: float | None = None
     current_denominator: float | None = None  # a share's denominator, or a survey's sample size
     baseline_denominator: float | None = None
+    current_expected: float | None = None  # outcome shares: the crimes the records belong to
+    baseline_expected: float | None = None
     change: float | None = None  # % for counts, rates and harm; percentage points for proportions
     change_unit: str = "%"
     low: float | None = None
@@ -87,6 +96,8 @@ class SourceFigure:
             "baseline": clean(self.baseline),
             "current_denominator": clean(self.current_denominator),
             "baseline_denominator": clean(self.baseline_denominator),
+            "current_crimes": clean(self.current_expected),
+            "baseline_crimes": clean(self.baseline_expected),
             "change": clean(self.change),
             "change_unit": self.change_unit,
             "interval": [clean(self.low), clean(self.high)] if self.low is not None or self.high is not None else None,

@@ -89,6 +89,9 @@ class OutcomeSource(_SourceBase):
     kind: Literal["outcome"] = "outcome"
     outcome_types: list[str] = Field(min_length=1)  # the numerator; the denominator is every outcome
     force: str | None = None
+    # The street-level crime types the outcomes belong to: the crimes that should have
+    # outcome records, so that a share from a handful of records is not judged.
+    crime_types: list[str] | None = None
 
 
 class HomicideSource(_SourceBase):

@@ -55,6 +55,9 @@ class Warehouse:
     def _ensure_schema(self) -> None:
         for statement in all_ddl():
             self.con.execute(statement)
+        stored = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if stored is not None and int(stored[0]) < SCHEMA_VERSION:
+            derived.refresh(self.con, None)  # derived tables this version adds, from the rows already loaded
         self.con.execute(
             "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
         )

@@ -12,6 +12,8 @@
   month — a few hundred thousand rows instead of millions. data.police.uk
   records outside the loaded geography are summed by force (unit level
   'force').
+- ``coverage`` and ``field_coverage``: complete, partial or absent, per dataset,
+  series and period, and the fields left empty (``coverage.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import duckdb
 
 from crimeplan.sources.geography import BEST_FIT_BY_GEOMETRY, best_fit_lookup
 from crimeplan.sources.london import LONDON_CODE
+from crimeplan.warehouse import coverage
 
 
 GEOGRAPHY_TABLES = {"area", "area_geometry", "area_lookup"}
@@ -48,6 +51,7 @@ def refresh(con: duckdb.DuckDBPyConnection, changed: dict[str, set[str]] | None 
             datasets = sorted({d for table in COUNTED_TABLES & set(changed) for d in changed[table]})
             if datasets:
                 _refresh_monthly_counts(con, datasets)
+        coverage.refresh(con, None if everything else sorted({d for ds in changed.values() for d in ds}))
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from crimeplan.sources.records import RECORD_KINDS
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: coverage and field_coverage (derived; rebuilt when an older warehouse is opened)
 
 # Whole-dataset slices (reference data) use this period.
 WHOLE = "DATE '0001-01-01'"
@@ -44,14 +44,25 @@ class RecordTable:
     revision_value: str | None = None
     # SQL over the table: the area a row is about (for "number of areas" in the status)
     area: str | None = None
+    # Coverage (warehouse/coverage.py): SQL for how much a slice holds, and what it counts;
+    # None for reference tables, which have no periods.
+    volume: str | None = None
+    volume_unit: str = "records"
+    # Fields a publisher may leave empty: their completeness is kept per series and period.
+    optional_fields: tuple[str, ...] = ()
 
 
 RECORD_TABLES: dict[str, RecordTable] = {
     t.name: t
     for t in [
-        RecordTable("street_crime", "reported_by", "month", "coalesce(lsoa_code, '')", "coalesce(crime_type, '')", "count(*)", "lsoa_code"),
-        RecordTable("outcome", "reported_by", "month", "coalesce(lsoa_code, '')", "coalesce(outcome_type, '')", "count(*)", "lsoa_code"),
-        RecordTable("stop_search", "force", "month", "force", "coalesce(object_of_search, '')", "count(*)", "force"),
+        RecordTable("street_crime", "reported_by", "month", "coalesce(lsoa_code, '')", "coalesce(crime_type, '')", "count(*)",
+                    "lsoa_code", "count(*)", "crimes and incidents"),
+        RecordTable("outcome", "reported_by", "month", "coalesce(lsoa_code, '')", "coalesce(outcome_type, '')", "count(*)",
+                    "lsoa_code", "count(*)", "outcome records"),
+        RecordTable("stop_search", "force", "month", "force", "coalesce(object_of_search, '')", "count(*)", "force",
+                    "count(*)", "searches",
+                    ("outcome", "object_of_search", "outcome_linked_to_object_of_search", "officer_defined_ethnicity",
+                     "self_defined_ethnicity", "legislation", "latitude")),
         RecordTable(
             "recorded_crime",
             "area_level || ':' || scheme",
@@ -60,6 +71,8 @@ RECORD_TABLES: dict[str, RecordTable] = {
             "major_category || ' / ' || minor_category",
             "sum(count)",
             "area_code",
+            "sum(count)",
+            "offences",
         ),
         RecordTable(
             "homicide_victim",
@@ -69,12 +82,16 @@ RECORD_TABLES: dict[str, RecordTable] = {
             "coalesce(offence_type, '')",
             "sum(victims)",
             "borough_code",
+            "sum(victims)",
+            "victims",
         ),
         RecordTable(
-            "london_monthly", "sheet || ':' || series", "month", "'London'", "sheet || ' / ' || series", "sum(value)", "'London'"
+            "london_monthly", "sheet || ':' || series", "month", "'London'", "sheet || ' / ' || series", "sum(value)", "'London'",
+            "sum(value)", "(the series' unit)",
         ),
         RecordTable(
-            "survey_measure", "survey || ':' || area_level", "period_end", "area_code", "measure", "avg(proportion)", "area_code"
+            "survey_measure", "survey || ':' || area_level", "period_end", "area_code", "measure", "avg(proportion)", "area_code",
+            "count(*)", "survey estimates",
         ),
         RecordTable("area", "level || ':' || vintage", WHOLE, area="code"),
         RecordTable("area_geometry", "level || ':' || vintage", WHOLE, area="code"),
@@ -309,6 +326,25 @@ DERIVED_DDL = [
     """CREATE TABLE IF NOT EXISTS area_rollup (
         unit_level VARCHAR, unit_vintage VARCHAR, unit_code VARCHAR,
         level VARCHAR, vintage VARCHAR, code VARCHAR, method VARCHAR
+    )""",
+    # Coverage of every dataset, series and period its span reaches (warehouse/coverage.py):
+    # status 'complete', 'partial' (present but implausible: a file that starts or ends
+    # mid-stream) or 'absent' (no file supplies it), with the evidence and the reason.
+    """CREATE TABLE IF NOT EXISTS coverage (
+        dataset VARCHAR, record_table VARCHAR, series VARCHAR, period DATE,
+        granularity VARCHAR,            -- month, quarter or year
+        status VARCHAR,                 -- complete, partial, absent
+        records DOUBLE,                 -- the slice's volume (offences, searches...); null when absent
+        reference DOUBLE,               -- the median volume of the periods around it
+        z DOUBLE,                       -- robust z-score against them (stats/robust_z.py)
+        unit VARCHAR, reason VARCHAR
+    )""",
+    # Completeness of the fields a publisher may leave empty, per dataset, series and period.
+    """CREATE TABLE IF NOT EXISTS field_coverage (
+        dataset VARCHAR, record_table VARCHAR, series VARCHAR, period DATE, field VARCHAR,
+        records BIGINT, recorded BIGINT,
+        status VARCHAR,                 -- recorded, not recorded
+        reason VARCHAR
     )""",
     # Monthly counts of the count-shaped record tables, one row per dataset, variant
     # (category scheme, or the reporting force), unit, category and month.

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 
+from crimeplan.warehouse import coverage
 from crimeplan.warehouse.schema import RECORD_TABLES, WHOLE
 
 
@@ -53,6 +54,7 @@ def warehouse_status(con: duckdb.DuckDBPyConnection, path: Path) -> dict:
         d["rejected"] += int(rejected)
     for d in datasets.values():
         d.update(_coverage(con, d["dataset"], d["tables"]))
+        d.update(coverage.problems(con, d["dataset"]))
     return {
         "warehouse": str(path),
         "datasets": list(datasets.values()),
