@@ -43,12 +43,12 @@ def test_status_reports_the_exact_record_counts(loaded_db: Path) -> None:
         assert d["read"] == sum(f["read"] for f in d["files"])
     # every dataset of the shared data is there
     datasets = {d["dataset"] for d in status["datasets"]}
-    assert len(datasets) == 27 and "mps_lsoa_crime" not in datasets
+    assert len(datasets) == 33 and "mps_lsoa_crime" not in datasets
 
 
 def test_every_file_of_the_shared_data_loads_without_rejects(loaded: Warehouse) -> None:
     rows = loaded.con.execute("SELECT name, records_read, records_rejected FROM files ORDER BY name").fetchall()
-    assert len(rows) == 32
+    assert len(rows) == 38
     assert [r for r in rows if r[2]] == []  # the official files are clean under a correct parser
     assert loaded.con.execute("SELECT count(*) FROM parts WHERE notes LIKE '%form only%'").fetchone()[0] == 0
 
