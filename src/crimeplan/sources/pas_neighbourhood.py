@@ -119,11 +119,13 @@ class PasNeighbourhoodReader(Reader):
             return None
         if len(lines) < 2 or not lines[0] or lines[0][0].strip().lower() != "neighbourhood":
             return None
-        first = [h.strip().lower() for h in lines[0]]
-        if first[1:3] == ["code", "group"] or "code" in first:
+        def definitions(row: list[str]) -> bool:  # a header row of '% …' answer definitions
+            cells = [c.strip() for c in row[1:] if c.strip()]
+            return bool(cells) and all(c.startswith("%") for c in cells)
+
+        if definitions(lines[1]) or "code" in (h.strip().lower() for h in lines[0]):
             return PAS_2016_DATASET
-        if len(lines) == 3 and any(c.strip() and not c.strip().startswith("%") for c in lines[1][1:]) \
-                and all(c.strip().startswith("%") for c in lines[2][1:] if c.strip()):
+        if len(lines) == 3 and not definitions(lines[1]) and definitions(lines[2]):
             return ETHNIC_GROUP_DATASET
         return None
 
@@ -131,6 +133,8 @@ class PasNeighbourhoodReader(Reader):
         name = str(inp.path)
         dataset = self._layout(inp)
         if dataset is None:
+            if inp.kind == "file" and not inp.members()[0].head().strip():
+                raise InputError(name, "the file is empty", expected=self.signature)
             raise InputError(name, "not recognised as a MOPAC PAS neighbourhood table", expected=self.signature)
         decoded = decode(inp.members()[0].read_bytes(), name)
         header, records = csv_records(decoded.text, name)
