@@ -20,11 +20,13 @@ EXPECTED_IDS = [
     "police_uk_street", "police_uk_outcomes", "police_uk_stop_search",
     "mps_borough_crime", "mps_ward_crime", "mps_lsoa_crime", "mps_homicide_victims",
     "homicide_victims_processed", "gla_state_of_london_crime", "mopac_pas_borough", "mopac_pas_london",
+    "mopac_pas_quarterly", "mopac_pas_neighbourhood_ethnic_group", "mopac_pas_neighbourhood_2016",
+    "mps_force_strength",
     "geo_boroughs", "geo_bcus", "geo_wards_2014", "geo_wards_2018", "geo_wards_2022",
     "geo_lsoa_2011", "geo_lsoa_2021", "lookup_borough_bcu", "lookup_lsoa11_ward22", "lookup_lsoa21_ward22",
     "population_borough_2021", "population_ward22_2021", "population_lsoa21_2021",
-    "population_lsoa11_mid2019", "population_lsoa11_mid2020",
-    "harm_cchi_subgroups", "harm_cchi_force_categories",
+    "population_lsoa11_mid2019", "population_lsoa11_mid2020", "population_lsoa21_ethnic_group_2021",
+    "harm_cchi_subgroups", "harm_cchi_force_categories", "home_office_pfa_crime",
 ]
 OGL_V3_URL = "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"
 BURGLARY_ZIP = "police-uk/metropolitan-burglary-extract-2018-01_2025-02.zip"

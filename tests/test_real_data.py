@@ -22,6 +22,13 @@ EXPECTED_FILE_RECORDS = {
     ("police_uk_stop_search", "city-of-london-stop-and-search-2017-12_2020-11.zip"): 6_855,
     ("mopac_pas_borough", "MOPAC PAS trust and confidence dashboard Borough sheet 2014-12_2023-12.csv"): 9_312,
     ("mopac_pas_borough", "MOPAC PAS trust and confidence dashboard Borough sheet (second export, comma separated).csv"): 9_312,
+    ("population_lsoa21_ethnic_group_2021", "census2021-ts021-lsoa.csv"): 35_672,
+    ("mopac_pas_quarterly", "MOPAC PAS public perception MPS quarterly 2014-12_2025-09.csv"): 280,
+    ("mps_force_strength", "MPS police force strength 2013-05_2026-03.csv"): 155,
+    ("mopac_pas_neighbourhood_ethnic_group",
+     "2015-16 _to_2020-21_inclusive_neighbourhood_indicators_final_221221.csv"): 112,
+    ("mopac_pas_neighbourhood_2016", "MOPAC PAS neighbourhood perceptions 2016.csv"): 106,
+    ("home_office_pfa_crime", "rec-crime-pfa.csv"): 46_469,
 }
 
 
@@ -43,12 +50,12 @@ def test_status_reports_the_exact_record_counts(loaded_db: Path) -> None:
         assert d["read"] == sum(f["read"] for f in d["files"])
     # every dataset of the shared data is there
     datasets = {d["dataset"] for d in status["datasets"]}
-    assert len(datasets) == 27 and "mps_lsoa_crime" not in datasets
+    assert len(datasets) == 33 and "mps_lsoa_crime" not in datasets
 
 
 def test_every_file_of_the_shared_data_loads_without_rejects(loaded: Warehouse) -> None:
     rows = loaded.con.execute("SELECT name, records_read, records_rejected FROM files ORDER BY name").fetchall()
-    assert len(rows) == 32
+    assert len(rows) == 38
     assert [r for r in rows if r[2]] == []  # the official files are clean under a correct parser
     assert loaded.con.execute("SELECT count(*) FROM parts WHERE notes LIKE '%form only%'").fetchone()[0] == 0
 
@@ -114,3 +121,48 @@ def test_loading_everything_twice_changes_nothing(loaded_db: Path, data_dir: Pat
     assert {f["status"] for f in report["files"]} == {"unchanged"}
     after = status_json(copy)
     assert after == before
+
+
+def test_status_of_the_quarterly_and_pooled_datasets(loaded_db: Path) -> None:
+    status = {d["dataset"]: d for d in status_json(loaded_db)["datasets"]}
+    home_office = status["home_office_pfa_crime"]
+    assert (home_office["first_period"], home_office["last_period"], home_office["periods"]) == ("2003-03", "2018-12", 52)
+    # year ends to March until 2006, then every quarter: the gaps are quarters, not months
+    assert home_office["missing_periods"] == [f"{y}-{m}" for y in (2003, 2004, 2005, 2006) for m in ("06", "09", "12")]
+    assert home_office["areas"] == 47
+    pas = status["mopac_pas_quarterly"]
+    assert (pas["first_period"], pas["last_period"], pas["periods"], pas["missing_periods"]) == ("2014-12", "2025-09", 44, [])
+    strength = status["mps_force_strength"]
+    assert (strength["periods"], strength["missing_periods"], strength["current_records"]) == (155, [], 465)
+    assert status["mopac_pas_neighbourhood_ethnic_group"]["areas"] == 112  # neighbourhoods, not their 32 boroughs
+    assert status["mopac_pas_neighbourhood_2016"]["areas"] == 106
+    assert status["population_lsoa21_ethnic_group_2021"]["areas"] == 35_672
+
+
+def test_the_ethnic_group_table_leaves_the_populations_measures_use_unchanged(loaded: Warehouse) -> None:
+    from crimeplan.measures import Engine
+
+    engine = Engine(loaded.con)
+    lsoa = dict(zip(engine.compiler.areas("lsoa"), engine.population("lsoa")))
+    # london_lsoa21_population_census2021.csv line 2: E01000001 1473 (TS021 gives 1474 after perturbation)
+    assert lsoa["E01000001"] == 1473
+    london = engine.population("london")
+    assert london.tolist() == [8_799_631]  # the 33 borough figures of london_borough_population_census2021.csv
+    ts021 = loaded.con.execute(
+        """SELECT count(*), sum(persons) FROM population_current p
+           WHERE reference = 'census2021-ts021' AND ethnic_group IS NULL
+             AND code IN (SELECT code FROM area_current WHERE level = 'lsoa' AND vintage = '2021')"""
+    ).fetchone()
+    assert ts021 == (4_994, 8_799_810)
+
+
+def test_neighbourhood_rows_are_checked_against_the_loaded_boroughs(loaded: Warehouse) -> None:
+    notes = loaded.con.execute(
+        """SELECT count(*) FROM parts WHERE dataset LIKE 'mopac_pas_neighbourhood%' AND notes LIKE '%form only%'"""
+    ).fetchone()[0]
+    assert notes == 0
+    codes = loaded.con.execute(
+        """SELECT count(DISTINCT area_code) FROM survey_measure_current
+           WHERE area_level = 'neighbourhood' AND area_code IN (SELECT code FROM area_current WHERE level = 'borough')"""
+    ).fetchone()[0]
+    assert codes == 32

@@ -51,7 +51,8 @@ def test_borough_sheet(data_dir, name):
     assert rows[0] == {
         "survey": "PAS", "area_level": "borough", "area_code": "E09000002", "area_name": "Barking and Dagenham",
         "measure": '"Good Job" local', "period_end": date(2014, 12, 31), "proportion": 0.56,
-        "london_proportion": 0.67, "sample_size": None, "line": 2,
+        "london_proportion": 0.67, "sample_size": None, "period_start": None, "respondent_group": None,
+        "answer": None, "area_alt_code": None, "value": None, "unit": None, "line": 2,
     }
     assert {r["measure"] for r in rows} == MEASURES
     assert {r["area_level"] for r in rows} == {"borough"}

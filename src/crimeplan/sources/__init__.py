@@ -13,7 +13,10 @@ from crimeplan.sources.inputs import InputFile, discover
 
 def _readers() -> list[Reader]:
     # Imported here so that a reader module can import base/inputs without a cycle.
-    from crimeplan.sources import geography, gla_workbook, harm, homicide, mps_recorded_crime, pas, police_uk
+    from crimeplan.sources import (
+        force_strength, geography, gla_workbook, harm, home_office, homicide, mps_recorded_crime, nomis, pas,
+        pas_neighbourhood, pas_quarterly, police_uk,
+    )
 
     return [
         police_uk.PoliceUkReader(),
@@ -21,6 +24,11 @@ def _readers() -> list[Reader]:
         homicide.HomicideVictimsReader(),
         homicide.HomicideProcessedReader(),
         pas.PasDashboardReader(),
+        pas_quarterly.PasQuarterlyReader(),
+        pas_neighbourhood.PasNeighbourhoodReader(),
+        force_strength.MpsForceStrengthReader(),
+        home_office.PfaRecordedCrimeReader(),
+        nomis.CensusEthnicGroupReader(),
         gla_workbook.StateOfLondonReader(),
         geography.GeographyReader(),
         harm.HarmWeightsReader(),

@@ -23,6 +23,8 @@ raises :class:`~crimeplan.errors.InputError` and nothing of the file is loaded.
 from __future__ import annotations
 
 import abc
+import calendar
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import ClassVar, Iterable, Iterator, Sequence, Union
@@ -196,6 +198,27 @@ def month_from_yyyymm(text: str) -> date | None:
     if not (1900 <= year <= 2100 and 1 <= month <= 12):
         return None
     return date(year, month, 1)
+
+
+_MONTH_ABBREVIATIONS = {m: i for i, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
+_MON_YY = re.compile(r"([A-Za-z]{3})-(\d{2})")
+
+
+def month_from_mon_yy(text: str) -> date | None:
+    """'Dec-14' (as Excel writes a month to CSV) → 2014-12-01; None if it is not one.
+
+    The two-digit year is read as 20yy: these are London Datastore series from 2013 on.
+    """
+    m = _MON_YY.fullmatch(text.strip())
+    if not m or m.group(1).lower() not in _MONTH_ABBREVIATIONS:
+        return None
+    return date(2000 + int(m.group(2)), _MONTH_ABBREVIATIONS[m.group(1).lower()], 1)
+
+
+def month_end(day: date) -> date:
+    """The last day of ``day``'s month."""
+    return date(day.year, day.month, calendar.monthrange(day.year, day.month)[1])
 
 
 def source_records(table: pa.Table) -> int:

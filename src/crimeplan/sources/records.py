@@ -119,8 +119,16 @@ RECORD_KINDS: dict[str, pa.Schema] = {
             ("value", FLOAT),
         ]
     ),
-    # A survey proportion for an area at a period end (MOPAC PAS dashboard).
-    # sample_size is null where the publisher does not give it.
+    # A survey proportion for an area over a period ending at period_end (MOPAC PAS).
+    # sample_size is null where the publisher does not give it. period_start is null
+    # for the dashboards' rolling quarters and set for a pooled span (2015-04..2021-03).
+    # respondent_group is null for all respondents, else the group as published
+    # ('White British', 'Asian', 'Black'). answer is the published definition of the
+    # proportion ('% Strongly agree/Tend to agree') where the file gives one. A
+    # neighbourhood's area_code is its borough's GSS code, area_name the neighbourhood
+    # as published and area_alt_code the publisher's own code (MPS 'KG-KB'). A value
+    # that is not a proportion (a rate) is in value, with unit; proportion is then null.
+    # proportion (or value) is null where the publisher suppressed it: never zero.
     "survey_measure": pa.schema(
         [
             ("survey", STRING),
@@ -132,6 +140,12 @@ RECORD_KINDS: dict[str, pa.Schema] = {
             ("proportion", FLOAT),
             ("london_proportion", FLOAT),
             ("sample_size", INT),
+            ("period_start", DATE),
+            ("respondent_group", STRING),
+            ("answer", STRING),
+            ("area_alt_code", STRING),
+            ("value", FLOAT),
+            ("unit", STRING),
         ]
     ),
     # An area of a given level and vintage (boundary set), with its parent.
@@ -168,7 +182,9 @@ RECORD_KINDS: dict[str, pa.Schema] = {
             ("method", STRING),
         ]
     ),
-    # Residents of an area: reference says which estimate (census2021, mid2019, …).
+    # Residents of an area: reference says which estimate or table (census2021, mid2019,
+    # census2021-ts021, …). ethnic_group is null for all groups, else the group as
+    # published (Census 2021 TS021). name is the area's name where the file gives it.
     "population": pa.schema(
         [
             ("level", STRING),
@@ -178,6 +194,8 @@ RECORD_KINDS: dict[str, pa.Schema] = {
             ("sex", STRING),
             ("age_band", STRING),
             ("persons", INT),
+            ("ethnic_group", STRING),
+            ("name", STRING),
         ]
     ),
     # Cambridge Crime Harm Index weights (days of imprisonment).
@@ -191,6 +209,20 @@ RECORD_KINDS: dict[str, pa.Schema] = {
             ("subgroup", STRING),
             ("weight_days", FLOAT),
             ("national_count", INT),
+        ]
+    ),
+    # Home Office police recorded crime by police force area: the offences recorded in
+    # the 12 months ending period_end (a quarter end), by offence. A ROLLING 12-month
+    # total at each quarter end, never a monthly or quarterly count; force and region as
+    # published ('Metropolitan Police', 'London'; Action Fraud, CIFAS and UK Finance are
+    # national fraud reporting bodies, BTP a force without a region).
+    "force_recorded_crime": pa.schema(
+        [
+            ("force", STRING),
+            ("region", STRING),
+            ("offence", STRING),
+            ("period_end", DATE),
+            ("rolling_12m_offences", INT),
         ]
     ),
 }

@@ -19,7 +19,7 @@ from crimeplan.errors import CrimeplanError
 from crimeplan.sources.inputs import discover
 from crimeplan.warehouse import derived
 from crimeplan.warehouse.load import FileReport, LoadReport, NoProgress, Progress, load_input
-from crimeplan.warehouse.schema import SCHEMA_VERSION, all_ddl
+from crimeplan.warehouse.schema import SCHEMA_VERSION, added_column_ddl, all_ddl
 from crimeplan.warehouse.status import warehouse_status
 
 
@@ -54,6 +54,13 @@ class Warehouse:
 
     def _ensure_schema(self) -> None:
         for statement in all_ddl():
+            self.con.execute(statement)
+        existing: dict[str, set[str]] = {}
+        for table, column in self.con.execute(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'main'"
+        ).fetchall():
+            existing.setdefault(table, set()).add(column)
+        for statement in added_column_ddl(existing):
             self.con.execute(statement)
         stored = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         if stored is not None and int(stored[0]) < SCHEMA_VERSION:

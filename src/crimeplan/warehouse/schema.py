@@ -25,7 +25,9 @@ import pyarrow as pa
 
 from crimeplan.sources.records import RECORD_KINDS
 
-SCHEMA_VERSION = 2  # 2: coverage and field_coverage (derived; rebuilt when an older warehouse is opened)
+# 2: survey_measure and population gained columns; force_recorded_crime.
+# 3: coverage and field_coverage (derived; rebuilt when an older warehouse is opened).
+SCHEMA_VERSION = 3
 
 # Whole-dataset slices (reference data) use this period.
 WHOLE = "DATE '0001-01-01'"
@@ -51,6 +53,9 @@ class RecordTable:
     # Fields a publisher may leave empty: their completeness is kept per series and period.
     optional_fields: tuple[str, ...] = ()
 
+
+# A survey row's area: neighbourhoods share their borough's code, so they are told apart by name.
+_SURVEY_AREA = "CASE WHEN area_level = 'neighbourhood' THEN area_code || ' ' || area_name ELSE area_code END"
 
 RECORD_TABLES: dict[str, RecordTable] = {
     t.name: t
@@ -90,8 +95,15 @@ RECORD_TABLES: dict[str, RecordTable] = {
             "sum(value)", "(the series' unit)",
         ),
         RecordTable(
-            "survey_measure", "survey || ':' || area_level", "period_end", "area_code", "measure", "avg(proportion)", "area_code",
-            "count(*)", "survey estimates",
+            "survey_measure",
+            "survey || ':' || area_level",
+            "period_end",
+            _SURVEY_AREA,
+            "measure || coalesce(' / ' || respondent_group, '')",
+            "avg(coalesce(proportion, value))",
+            _SURVEY_AREA,
+            "count(*)",
+            "survey estimates",
         ),
         RecordTable("area", "level || ':' || vintage", WHOLE, area="code"),
         RecordTable("area_geometry", "level || ':' || vintage", WHOLE, area="code"),
@@ -100,6 +112,10 @@ RECORD_TABLES: dict[str, RecordTable] = {
         ),
         RecordTable("population", "level || ':' || vintage || ':' || reference", WHOLE, area="code"),
         RecordTable("harm_weight", "scheme", WHOLE, area="coalesce(force, 'national')"),
+        RecordTable(
+            "force_recorded_crime", "force", "period_end", "force", "offence", "sum(rolling_12m_offences)", "force",
+            "sum(rolling_12m_offences)", "offences in the 12 months to the quarter end",
+        ),
     ]
 }
 assert set(RECORD_TABLES) == set(RECORD_KINDS), "every record kind needs a table"
@@ -141,7 +157,7 @@ REFERENCE_CHECKS: list[ReferenceCheck] = [
     ReferenceCheck(
         "survey_measure",
         "area_code",
-        "r.area_level = 'borough'",
+        "r.area_level IN ('borough', 'neighbourhood')",
         _AREA_KNOWN.format(level="'borough'", vintage="''", code="area_code"),
         "'unknown borough code ' || r.area_code",
         _AREA_LOADED.format(level="'borough'", vintage="''"),
@@ -354,6 +370,21 @@ DERIVED_DDL = [
         major VARCHAR, category VARCHAR, month DATE, count BIGINT
     )""",
 ]
+
+
+def added_column_ddl(existing: dict[str, set[str]]) -> list[str]:
+    """ALTER statements giving a warehouse made by an earlier version the record columns added since.
+
+    ``existing`` maps each record table to the columns it has. New columns are
+    nullable, so the rows already loaded stay as they were (null where the column
+    did not exist); the ``_current`` views pick the columns up by themselves.
+    """
+    return [
+        f'ALTER TABLE {name} ADD COLUMN "{f.name}" {duckdb_type(f.type)}'
+        for name in RECORD_TABLES
+        for f in RECORD_KINDS[name]
+        if name in existing and f.name not in existing[name]
+    ]
 
 
 def all_ddl() -> list[str]:
