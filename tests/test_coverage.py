@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from datetime import date
 
+import numpy as np
 import pytest
 
 from crimeplan.measures import Engine
@@ -203,3 +204,24 @@ def test_property_no_verdict_where_any_month_is_incomplete(engine: Engine) -> No
         assert _complete(engine, source.dataset, cube.series or None, months), (measure.id, area.code, text, baseline)
         judged += 1
     assert judged > 30  # the property was exercised, not vacuously true
+
+
+def test_no_row_is_zero_only_where_the_publisher_lists_every_record(loaded_db, monkeypatch) -> None:
+    from crimeplan.measures import cubes
+    from crimeplan.plan.schema import StreetCrimeSource
+
+    source = StreetCrimeSource(dataset="police_uk_street", crime_types=["Burglary"], force="Metropolitan Police Service")
+    engine = Engine.open(loaded_db)
+    # An LSOA with Met burglaries in the extract, and a complete month in which it has none.
+    code, month = engine.con.execute(
+        """SELECT lsoa_code, DATE '2021-06-01' FROM street_crime_current
+           WHERE reported_by = 'Metropolitan Police Service' AND lsoa_code LIKE 'E01%'
+           GROUP BY 1 HAVING count(*) FILTER (WHERE month = DATE '2021-06-01') = 0 AND count(DISTINCT month) >= 20
+           ORDER BY 1 LIMIT 1"""
+    ).fetchone()
+    cube = engine.cube(source, "lsoa", "count")
+    i, j = cube.index()[code], month_index(month) - cube.first
+    assert cube.available[j] and cube.value[i, j] == 0  # the catalogue: data.police.uk lists every crime
+    monkeypatch.setattr(cubes, "_ABSENT_ROW", {"police_uk_street": "unknown"})
+    unknown = Engine.open(loaded_db).cube(source, "lsoa", "count")
+    assert np.isnan(unknown.value[i, j])  # no row, no knowledge: never 0

@@ -158,6 +158,9 @@ class Dataset(_Model):
     licence: str
     licence_url: str | None = None
     attribution: str
+    # What an area with no row in a complete period means: 'zero' when the publisher lists
+    # every record (street crimes, offences by area, victims), else 'unknown' (never read as 0).
+    absent_row: Literal["zero", "unknown"] = "unknown"
 
     _files: tuple[CatalogueFile, ...] = PrivateAttr(default=())
 

@@ -147,25 +147,15 @@ def status(
             str(len(d["incomplete_periods"])) if d["incomplete_periods"] else "", f"{d['areas']:,}",
         )
     console.print(table)
+    from crimeplan.warehouse.coverage import problem_lines
+
     for d in summary["datasets"]:
-        for line in _coverage_lines(d):
+        for line in problem_lines(d):
             console.print(f"  [yellow]{d['dataset']}[/]: {line}")
     console.print(
         f"{summary['rejects']:,} rejected rows (table 'rejects'), {summary['revisions']:,} revised values (table 'revisions')."
     )
     console.print(f"[dim]{OGL_ATTRIBUTION}[/]")
-
-
-def _coverage_lines(d: dict) -> list[str]:
-    """A dataset's partial and absent periods (runs of one reason together) and its unrecorded fields."""
-    runs: dict[tuple, list[str]] = {}
-    for p in d["incomplete_periods"]:
-        runs.setdefault((p["series"], p["status"], p["reason"]), []).append(p["period"])
-    lines = [f"{series}: {periods[0]}{' … ' + periods[-1] + f' ({len(periods)})' if len(periods) > 1 else ''} "
-             f"{status} ({reason})" for (series, status, reason), periods in runs.items()]
-    lines += [f"{f['series']}: {f['field']} not recorded in {f['periods']} month(s) {f['first']} … {f['last']} ({f['reason']})"
-              for f in d["unrecorded_fields"]]
-    return lines
 
 
 @app.command()

@@ -197,8 +197,8 @@ class CategoryCube:
     n_areas: int = 0
     _grid: tuple | None = None
 
-    def grid(self) -> tuple[int, np.ndarray, np.ndarray]:
-        """(first month, areas × months × categories counts, areas mentioned at all), built once.
+    def grid(self) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+        """(first month, areas × months × categories counts, areas mentioned at all, areas × months with a row), built once.
 
         Every measure reading this dataset is then a weighted sum over the last axis.
         """
@@ -209,7 +209,9 @@ class CategoryCube:
             np.add.at(dense, (self.areas, self.months - first, self.category_index), self.counts)
             mentioned = np.zeros(self.n_areas, bool)
             mentioned[np.unique(self.areas)] = True
-            self._grid = (first, dense, mentioned)
+            present = np.zeros((self.n_areas, width), bool)
+            present[self.areas, self.months - first] = True
+            self._grid = (first, dense, mentioned, present)
         return self._grid
 
 
@@ -427,9 +429,13 @@ class Compiler:
     def _category_cube(self, level: str, dataset: str, variant: str | None, series: list[str] | None,
                        weights: np.ndarray, second: np.ndarray | None) -> Cube:
         """A cube summing a category cube's categories with ``weights`` (and ``second`` for a companion sum)."""
-        first, dense, mentioned = self.categories(dataset, variant, level).grid()
+        first, dense, mentioned, present = self.categories(dataset, variant, level).grid()
         value = dense @ weights
         companion = dense @ second if second is not None else None
+        if absent_row(dataset) != "zero":  # no row is no knowledge: unknown, never 0
+            value[~present] = np.nan
+            if companion is not None:
+                companion[~present] = np.nan
         # Any offence at all: the dataset covers the area (its count of this measure may be zero).
         return self._finish(level, first, value, companion, series, dataset, "month", mentioned)
 
@@ -580,6 +586,19 @@ class Compiler:
         if not chosen:
             raise CrimeplanError(f"no CCHI weights for force {force!r} are loaded")
         return [c for c, _ in chosen], [float(w) for _, w in chosen]
+
+
+def absent_row(dataset: str) -> str:
+    """What the catalogue says an area with no row in a complete period means for ``dataset``: 'zero' or 'unknown'."""
+    from crimeplan.catalogue import load_catalogue
+
+    global _ABSENT_ROW
+    if _ABSENT_ROW is None:
+        _ABSENT_ROW = {d.id: d.absent_row for d in load_catalogue().datasets}
+    return _ABSENT_ROW.get(dataset, "unknown")
+
+
+_ABSENT_ROW: dict[str, str] | None = None
 
 
 def _conditions(spec: dict | None, prefix: str = "") -> tuple[str, list]:

@@ -10,6 +10,8 @@ import hashlib
 
 import duckdb
 
+from crimeplan.warehouse.coverage import problem_lines, problems
+
 
 def data_edition(con: duckdb.DuckDBPyConnection) -> dict:
     """The files supplying current figures (name, dataset, edition, sha256, load time) and a short label.
@@ -31,7 +33,8 @@ def data_edition(con: duckdb.DuckDBPyConnection) -> dict:
     digest = hashlib.sha256("".join(sorted(f["sha256"] for f in files)).encode()).hexdigest()[:12]
     loaded = max((f["loaded_at"] for f in files), default=None)
     coverage = [
-        {"dataset": d, "first_period": f"{a:%Y-%m}", "last_period": f"{b:%Y-%m}"}
+        {"dataset": d, "first_period": f"{a:%Y-%m}", "last_period": f"{b:%Y-%m}",
+         "incomplete": problem_lines(problems(con, d))}
         for d, a, b in con.execute(
             """SELECT dataset, min(period), max(period) FROM current_slices WHERE year(period) > 1
                GROUP BY dataset ORDER BY dataset"""

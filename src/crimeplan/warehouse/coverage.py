@@ -247,4 +247,16 @@ def problems(con: duckdb.DuckDBPyConnection, dataset: str) -> dict:
     return {"incomplete_periods": periods, "unrecorded_fields": fields}
 
 
-__all__ = ["ABSENT", "COMPLETE", "PARTIAL", "RULE", "area_grid", "grid", "problems", "refresh"]
+def problem_lines(found: dict) -> list[str]:
+    """:func:`problems` in words, runs of one reason together: what status and /sources print."""
+    runs: dict[tuple, list[str]] = {}
+    for p in found["incomplete_periods"]:
+        runs.setdefault((p["series"], p["status"], p["reason"]), []).append(p["period"])
+    lines = [f"{series}: {periods[0]}{' … ' + periods[-1] + f' ({len(periods)})' if len(periods) > 1 else ''} "
+             f"{status} ({reason})" for (series, status, reason), periods in runs.items()]
+    lines += [f"{f['series']}: {f['field']} not recorded in {f['periods']} month(s), {f['first']} … {f['last']} "
+              f"({f['reason']})" for f in found["unrecorded_fields"]]
+    return lines
+
+
+__all__ = ["ABSENT", "COMPLETE", "PARTIAL", "RULE", "area_grid", "grid", "problem_lines", "problems", "refresh"]

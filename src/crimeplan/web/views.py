@@ -26,6 +26,7 @@ from crimeplan.measures.levels import survey_measures
 from crimeplan.measures.periods import month_index, month_of, parse_period, periods_covering
 from crimeplan.web import charts
 from crimeplan.web.service import CHILD_LEVEL, MAP_COLOURS, WARD_SETS, Service
+from crimeplan.warehouse.coverage import RULE as COVERAGE_RULE
 
 MINUS = "−"
 CCHI_REFERENCE = ("Harm weights: Sherman, Neyroud and Neyroud (2016), The Cambridge Crime Harm Index, "
@@ -253,19 +254,32 @@ def measure_row(m: dict, links: Links, area_key: str, spark: dict | None) -> dic
         "id": m["id"], "title": m["title"], "href": links.measure(m["id"], area_key), "unit": m["unit"],
         "aim": AIM_TEXT[m["aim"]], "ok": ok, "status": m["status"],
         "status_text": _status_text(m["status"], m["message"]),
-        "current": m["current"], "current_text": fmt_number(m["current"], m["statistic"]),
+        "current": m["current"],
+        "current_text": fmt_number(m["current"], m["statistic"]), "current_n": _n_text(m["statistic"], source, "current"),
         "baseline": m["baseline_value"], "baseline_text": fmt_number(m["baseline_value"], m["statistic"]),
+        "baseline_n": _n_text(m["statistic"], source, "baseline"),
         "change": m["change"], "change_text": fmt_signed(m["change"], unit) if ok else "—",
         "interval_text": interval, "verdict": m["verdict"] or m["status"], "rag": rag_model(m["rag"]),
         "plain": m["plain"], "source_label": source_label,
         "alternatives": [
             {"label": a["label"], "current_text": fmt_number(a["current"], m["statistic"]),
+             "current_n": _n_text(m["statistic"], a, "current"),
              "change_text": fmt_signed(a["change"], a["change_unit"]), "verdict": a["verdict"] or a["status"],
              "plain": a["plain"] or a["message"]}
             for a in m["alternatives"]
         ],
         "spark": spark,
     }
+
+
+def _n_text(statistic: str, figure: dict | None, which: str) -> str:
+    """A share's denominator (and, for outcomes, the crimes its records belong to): no share without its n."""
+    if statistic != "proportion" or not figure or figure.get(which) is None:
+        return ""
+    n, crimes = figure.get(f"{which}_denominator"), figure.get(f"{which}_crimes")
+    if n is None:
+        return "n not published"
+    return f"n = {n:,.0f}" + (f" records for {crimes:,.0f} crimes" if crimes is not None else "")
 
 
 def _status_text(status: str, message: str) -> str:
@@ -320,7 +334,7 @@ def period_hint(svc: Service, links: Links, card: dict, area: Area) -> dict | No
     gaps: dict[str, int] = {}
     for p in card["priorities"]:
         for m in p["measures"]:
-            if m["status"] == "no data for this period":
+            if m["status"] in ("no data for this period", "incomplete data"):
                 for a in m["alternatives"]:
                     gaps[a["dataset"]] = gaps.get(a["dataset"], 0) + 1
     if not gaps:
@@ -794,7 +808,8 @@ def sources_page(svc: Service, links: Links) -> dict:
         files.append({**f, "sha": f["sha256"][:12], "publisher": d.publisher if d else "",
                       "landing_page": d.landing_page if d else ""})
     model = base_model(svc, links, "Data sources", _files(edition["files"]))
-    model.update(page="sources", edition_full=edition, source_files=files, coverage=edition["coverage"])
+    model.update(page="sources", edition_full=edition, source_files=files, coverage=edition["coverage"],
+                 coverage_rule=COVERAGE_RULE)
     return model
 
 
