@@ -225,3 +225,37 @@ def test_no_row_is_zero_only_where_the_publisher_lists_every_record(loaded_db, m
     monkeypatch.setattr(cubes, "_ABSENT_ROW", {"police_uk_street": "unknown"})
     unknown = Engine.open(loaded_db).cube(source, "lsoa", "count")
     assert np.isnan(unknown.value[i, j])  # no row, no knowledge: never 0
+
+
+def test_a_share_from_fewer_than_the_minimum_records_is_not_judged(engine: Engine) -> None:
+    # Ward E05009320: 27 outcome records in 2023 for 103 burglaries (26%: enough coverage), 59 in 2021
+    # for 105; only the minimum of 50 records per period stops a verdict.
+    r = engine.result("burglary_no_suspect_share", "E05009320", "2023", "2021").to_dict()
+    s = r["source"]
+    assert (s["current_denominator"], s["current_crimes"], s["baseline_denominator"], s["baseline_crimes"]) == (27, 103, 59, 105)
+    assert r["verdict"] == "too few records to judge" and s["p_value"] is None
+
+
+def test_status_and_the_coverage_command_say_why(loaded_db) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from crimeplan.cli import app
+
+    runner = CliRunner()
+    status = json.loads(runner.invoke(app, ["status", "--db", str(loaded_db), "--format", "json"]).stdout)
+    ward = next(d for d in status["datasets"] if d["dataset"] == "mps_ward_crime")
+    assert ward["incomplete_periods"] == [{"series": "ward:new", "period": "2024-03", "status": "partial",
+                                           "reason": ward["incomplete_periods"][0]["reason"]}]
+    assert "47 offences" in ward["incomplete_periods"][0]["reason"]
+    text = runner.invoke(app, ["status", "--db", str(loaded_db)]).stdout
+    assert "Lancashire Constabulary: 2018-10 absent" in text and "unit:new" in text  # no emoji for ':new'
+    grid = runner.invoke(app, ["coverage", "police_uk_stop_search", "--series", "metropolitan", "--db", str(loaded_db),
+                               "--format", "json"])
+    rows = json.loads(grid.stdout)
+    assert sum(r["status"] == "absent" for r in rows) == 28 and sum(r["status"] == "partial" for r in rows) == 1
+    area = runner.invoke(app, ["coverage", "mps_ward_crime", "--area", "E05013570", "--db", str(loaded_db)])
+    assert area.exit_code == 0 and "2024-03" in area.stdout and "partial" in area.stdout
+    unknown = runner.invoke(app, ["coverage", "no_such_dataset", "--db", str(loaded_db)])
+    assert unknown.exit_code == 1 and "no coverage for 'no_such_dataset'" in unknown.stderr

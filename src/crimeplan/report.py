@@ -8,7 +8,7 @@ import io
 SCORECARD_COLUMNS = [
     "priority", "measure", "title", "area_code", "area_name", "period", "baseline", "status", "current",
     "baseline_value", "change", "change_unit", "interval_low", "interval_high", "p_value", "q_value", "verdict",
-    "rag", "source_dataset", "source_files", "alternatives", "message",
+    "rag", "source_dataset", "source_files", "alternatives", "message", "current_n", "baseline_n",
 ]
 
 
@@ -28,6 +28,8 @@ def scorecard_rows(data: dict) -> list[dict]:
                 "source_files": "; ".join(f["name"] for f in src.get("files", [])),
                 "alternatives": "; ".join(f"{a['label']}: {a['change']}" for a in m["alternatives"]),
                 "message": m["message"],
+                # a share's denominators: no share without its n
+                "current_n": src.get("current_denominator"), "baseline_n": src.get("baseline_denominator"),
             })
     return rows
 
@@ -42,12 +44,14 @@ def series_rows(data: dict) -> list[dict]:
         for point in source.get("points", []):
             rows.append({"measure": data["measure"], "area_code": data["area"]["code"], "source": source["dataset"],
                          "period": point["period"], "value": point["value"], "lower": point.get("lower"),
-                         "centre": point.get("centre"), "upper": point.get("upper"), "signal": point.get("signal") or ""})
+                         "centre": point.get("centre"), "upper": point.get("upper"), "signal": point.get("signal") or "",
+                         "months": point.get("months"), "complete": point.get("complete")})
     return rows
 
 
 def series_csv(data: dict) -> str:
-    return rows_csv(series_rows(data), ["measure", "area_code", "source", "period", "value", "lower", "centre", "upper", "signal"])
+    return rows_csv(series_rows(data), ["measure", "area_code", "source", "period", "value", "lower", "centre", "upper",
+                                        "signal", "months", "complete"])
 
 
 HOTSPOT_COLUMNS = ["measure", "level", "period", "key", "code", "name", "parent", "parent_code", "value", "numerator",

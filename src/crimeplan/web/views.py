@@ -680,13 +680,15 @@ def measure_page(svc: Service, links: Links, measure_id: str, area: Area, period
                    "colour": SHADE_PERIOD}]
         for i, s in enumerate(series["sources"]):
             if s["status"] != "ok" or not s["points"]:
-                sources.append({"label": s["label"], "dataset": s["dataset"], "ok": False, "status": s["status"]})
+                sources.append({"label": s["label"], "dataset": s["dataset"], "ok": False, "status": s["status"],
+                                "excluded": s.get("excluded") or []})
                 continue
             points = [{**pt, "period": _month_start(pt["period"])} for pt in s["points"]]
             figure = charts.series_chart(points, measure.unit, shaded)
             spc = s.get("spc")
             sources.append({
                 "label": s["label"], "dataset": s["dataset"], "ok": True, "first": s["first"], "last": s["last"],
+                "excluded": s.get("excluded") or [],
                 "figure": json_script(figure), "figure_id": f"series-figure-{i}",
                 "files": _files(s["files"]), "files_raw": s["files"],
                 "spc": {"text": (f"{spc['chart']} chart per day over the last {spc['months']} months (from "
