@@ -19,6 +19,7 @@ hides that: :meth:`Dataset.files` gives a dataset's files, and
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable, Iterator, Literal
@@ -161,6 +162,11 @@ class Dataset(_Model):
     # What an area with no row in a complete period means: 'zero' when the publisher lists
     # every record (street crimes, offences by area, victims), else 'unknown' (never read as 0).
     absent_row: Literal["zero", "unknown"] = "unknown"
+    # Where its rows go, the finest level it is published at, and how often: plans and measures
+    # read these instead of Python tables (geography.py turns native_level into reach).
+    record_table: str | None = None
+    native_level: str | None = None
+    granularity: Literal["month", "quarter", "year", "pooled"] | None = None
 
     _files: tuple[CatalogueFile, ...] = PrivateAttr(default=())
 
@@ -242,7 +248,18 @@ class Catalogue:
 
 
 def load_catalogue(path: Path | str | None = None) -> Catalogue:
-    """Read and validate a catalogue: ``path``, or the one shipped with crimeplan."""
+    """Read and validate a catalogue: ``path``, or the one shipped with crimeplan (read once)."""
+    if path is None:
+        return _shipped_catalogue()
+    return _read_catalogue(path)
+
+
+@lru_cache(maxsize=1)
+def _shipped_catalogue() -> Catalogue:
+    return _read_catalogue(None)
+
+
+def _read_catalogue(path: Path | str | None) -> Catalogue:
     if path is None:
         source = PACKAGE_CATALOGUE
         text = resources.files("crimeplan").joinpath(PACKAGE_CATALOGUE).read_text(encoding="utf-8")

@@ -716,7 +716,7 @@ def _significance_words(check: ClaimCheck, f: SourceFigure, unit: str, value_cla
     if f.significant is None:
         return (f"{lead}; the survey's sample size is not published, so whether the {movement} is more than "
                 "sampling error cannot be tested")
-    several = f.areas_tested > 1 and check.area.level != "london"
+    several = f.areas_tested > 1  # below the plan's whole area, tested across its level
     supported = check.verdict in (SUPPORTED, APPROXIMATELY_SUPPORTED)
     if f.significant:
         tail = f"more than chance would explain{interval}"

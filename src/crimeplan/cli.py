@@ -168,14 +168,13 @@ def coverage(
 ) -> None:
     """The coverage grid of a dataset: every period complete, partial or absent, and why."""
     from crimeplan.measures import Engine
-    from crimeplan.measures.cubes import LEVELS
     from crimeplan.warehouse import coverage as coverage_model
 
     try:
         engine = Engine.open(db)
         if area is not None:
             found = engine.areas.get(area)
-            level, vintages = LEVELS[found.level]
+            level, vintages = engine.geography.table_level(found.level)
             rows = coverage_model.area_grid(engine.con, dataset, level, list(vintages), found.code)
         else:
             rows = coverage_model.grid(engine.con, dataset, series)
@@ -452,19 +451,24 @@ def hotspots(
 
 @app.command()
 def areas(
-    level: Optional[str] = typer.Option(None, "--level", help="london, bcu, borough, ward, ward2014 or lsoa"),
+    level: Optional[str] = typer.Option(None, "--level", help="A level of the plan's geography (London: london, bcu, "
+                                        "borough, ward, ward2014 or lsoa)."),
     search: Optional[str] = typer.Option(None, "--search", help="Names containing this text."),
     format: OutputFormat = typer.Option(OutputFormat.table, "--format"),
     db: Optional[Path] = DbOption,
+    plan: Optional[Path] = PlanOption,
 ) -> None:
-    """List the areas of the loaded geography."""
+    """List the areas of the plan's geography."""
+    from crimeplan.geography import load_geography
     from crimeplan.measures import Areas
+    from crimeplan.plan import load_plan
     from crimeplan.report import rows_csv
     from crimeplan.warehouse import Warehouse
 
     try:
+        geography = load_geography(load_plan(plan).geography)
         with Warehouse.open(db, read_only=True) as wh:
-            chosen = Areas(wh.con).find(search, level)
+            chosen = Areas(wh.con, geography).find(search, level)
     except CrimeplanError as exc:
         _fail(exc)
     rows = [a.to_dict() for a in chosen]

@@ -1,4 +1,5 @@
-"""The areas a plan speaks of: London, BCUs, boroughs, wards (2022 and 2014), LSOAs — found by code or name."""
+"""The areas a plan speaks of — the levels of its geography (London: London, BCUs, boroughs, wards on
+2022 and 2014 boundaries, LSOAs) — found by code or name."""
 
 from __future__ import annotations
 
@@ -7,17 +8,7 @@ from dataclasses import asdict, dataclass
 import duckdb
 
 from crimeplan.errors import CrimeplanError
-from crimeplan.measures.cubes import LEVELS
-
-LEVEL_ORDER = ["london", "bcu", "borough", "ward", "ward2014", "lsoa"]
-LEVEL_NAMES = {
-    "london": "London",
-    "bcu": "Basic Command Unit",
-    "borough": "borough",
-    "ward": "ward (2022 boundaries)",
-    "ward2014": "ward (2014 boundaries)",
-    "lsoa": "LSOA",
-}
+from crimeplan.geography import Geography
 
 
 class UnknownArea(CrimeplanError):
@@ -28,25 +19,31 @@ class UnknownArea(CrimeplanError):
 class Area:
     code: str
     name: str
-    level: str  # a plan level: london, bcu, borough, ward, ward2014, lsoa
+    level: str  # a level of the plan's geography (London: london, bcu, borough, ward, ward2014, lsoa)
     parent_code: str | None
     parent_name: str | None
+    level_name: str = ""  # the level in words: "ward (2022 boundaries)"
+    key_prefix: str = ""  # where codes repeat across levels: the 2014 City of London 'ward' is the borough's code
 
     @property
     def key(self) -> str:
-        """Unique across levels: the 2014 City of London 'ward' shares the borough's code."""
-        return self.code if self.level != "ward2014" else f"ward2014:{self.code}"
+        """Unique across levels."""
+        return f"{self.key_prefix}{self.code}"
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "key": self.key, "level_name": LEVEL_NAMES[self.level]}
+        data = asdict(self)
+        data.pop("key_prefix")
+        return {**data, "key": self.key}
 
 
 class Areas:
     """Every area of the loaded geography, by level, searchable by code or name."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        self._by_level: dict[str, list[Area]] = {level: [] for level in LEVEL_ORDER}
-        plan_level = {(name, v): level for level, (name, vintages) in LEVELS.items() for v in vintages}
+    def __init__(self, con: duckdb.DuckDBPyConnection, geography: Geography) -> None:
+        self.geography = geography
+        self.order = geography.ids
+        self._by_level: dict[str, list[Area]] = {level: [] for level in self.order}
+        plan_level = {(lv.area_level, v): lv for lv in geography.levels for v in lv.vintages}
         rows = con.execute(
             """SELECT a.level, a.vintage, a.code, a.name, a.parent_code, p.name
                FROM area_current a
@@ -56,34 +53,37 @@ class Areas:
         ).fetchall()
         seen = set()
         for level, vintage, code, name, parent_code, parent_name in rows:
-            plan = plan_level.get((level, vintage))
-            if plan is None or (plan, code) in seen:
+            lv = plan_level.get((level, vintage))
+            if lv is None or (lv.id, code) in seen:
                 continue
-            seen.add((plan, code))
-            self._by_level[plan].append(Area(code, name, plan, parent_code, parent_name))
+            seen.add((lv.id, code))
+            self._by_level[lv.id].append(Area(code, name, lv.id, parent_code, parent_name, lv.name, lv.key_prefix))
         self._by_key = {a.key: a for areas in self._by_level.values() for a in areas}
 
     def level(self, level: str) -> list[Area]:
         if level not in self._by_level:
-            raise UnknownArea(f"unknown level {level!r}; expected one of {', '.join(LEVEL_ORDER)}")
+            raise UnknownArea(f"unknown level {level!r}; expected one of {', '.join(self.order)}")
         return self._by_level[level]
 
     def all(self) -> list[Area]:
-        return [a for level in LEVEL_ORDER for a in self._by_level[level]]
+        return [a for level in self.order for a in self._by_level[level]]
 
-    def london(self) -> Area:
-        if not self._by_level["london"]:
-            raise UnknownArea("no geography is loaded: load the boundary files (e.g. ../shared/data/geography)")
-        return self._by_level["london"][0]
+    def top(self) -> Area:
+        """The plan's whole area (London): the one area of the geography's top level."""
+        if not self._by_level[self.geography.top]:
+            raise UnknownArea(f"no {self.geography.name(self.geography.top)} area is loaded: load the geography's "
+                              "files (e.g. ../shared/data/geography)")
+        return self._by_level[self.geography.top][0]
 
     def get(self, text: str | None) -> Area:
         """An area from its code ('E09000012', 'EA', 'ward2014:E05000405') or name ('Hackney')."""
         if text is None or not text.strip():
-            return self.london()
+            return self.top()
         t = text.strip()
         if t in self._by_key:
             return self._by_key[t]
-        for level in ("borough", "bcu", "ward", "lsoa", "ward2014", "london"):
+        # Alternative boundary sets last: a plain code means the current boundaries.
+        for level in sorted(self.order, key=lambda lv: self.geography.level(lv).alternative_to is not None):
             for a in self._by_level[level]:
                 if a.code.lower() == t.lower():
                     return a
@@ -92,7 +92,7 @@ class Areas:
             return named[0]
         if named:
             # Prefer a borough to a ward of the same name, a 2022 ward to a 2014 one.
-            for level in LEVEL_ORDER:
+            for level in self.order:
                 same = [a for a in named if a.level == level]
                 if len(same) == 1:
                     return same[0]
@@ -121,8 +121,8 @@ class Areas:
         return self.level(level) if level else self.all()
 
     def children(self, area: Area) -> list[Area]:
-        """The areas one level down: London → BCUs, BCU → boroughs, borough → wards (2022)."""
-        below = {"london": "bcu", "bcu": "borough", "borough": "ward"}.get(area.level)
+        """The areas one level down (the geography's ``child``): London → BCUs, BCU → boroughs, borough → wards."""
+        below = self.geography.child(area.level)
         if below is None:
             return []
         return [a for a in self._by_level[below] if a.parent_code == area.code]
@@ -131,7 +131,9 @@ class Areas:
         out = []
         current = area
         while current.parent_code:
-            parent_level = {"ward": "borough", "ward2014": "borough", "lsoa": "borough", "borough": "bcu", "bcu": "london"}[current.level]
+            parent_level = self.geography.parent(current.level)
+            if parent_level is None:
+                break
             parent = next((a for a in self._by_level[parent_level] if a.code == current.parent_code), None)
             if parent is None:
                 break

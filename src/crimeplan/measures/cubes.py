@@ -28,50 +28,18 @@ from crimeplan.plan.schema import (
     StreetCrimeSource,
     SurveySource,
 )
-from crimeplan.sources.london import LONDON_CODE
+from crimeplan.geography import Geography
 
 NOT_RECORDED = "not recorded"  # a month whose share cannot be computed: the field is empty
 
-# How a plan level maps onto the area table: (level, vintages).
-LEVELS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "london": ("london", ("",)),
-    "bcu": ("bcu", ("",)),
-    "borough": ("borough", ("",)),
-    "ward": ("ward", ("2022",)),
-    "ward2014": ("ward", ("2014",)),
-    "lsoa": ("lsoa", ("2011", "2021")),
-}
+def native_level(dataset: str) -> str | None:
+    """The finest level ``dataset`` is published at, from the catalogue (None: not a catalogued dataset)."""
+    from crimeplan.catalogue import load_catalogue
 
-# The finest level each dataset is published at, and so the levels it can reach.
-NATIVE_LEVEL = {
-    "mps_borough_crime": "borough",
-    "mps_ward_crime": "ward",
-    "mps_lsoa_crime": "lsoa",
-    "police_uk_street": "lsoa",
-    "police_uk_outcomes": "lsoa",
-    "police_uk_stop_search": "london",
-    "mps_homicide_victims": "borough",
-    "homicide_victims_processed": "borough",
-    "gla_state_of_london_crime": "london",
-    "mopac_pas_borough": "borough",
-    "mopac_pas_london": "london",
-}
-REACHES = {
-    "london": {"london"},
-    "borough": {"borough", "bcu", "london"},
-    "ward": {"ward", "borough", "bcu", "london"},
-    "lsoa": {"lsoa", "ward", "ward2014", "borough", "bcu", "london"},
-}
-
-
-def reaches(source, level: str) -> bool:
-    """Whether a source can give figures at ``level`` (survey proportions cannot be added up)."""
-    native = NATIVE_LEVEL.get(source.dataset)
-    if native is None:
-        return False
-    if isinstance(source, SurveySource):
-        return level == native
-    return level in REACHES[native]
+    try:
+        return load_catalogue().dataset(dataset).native_level
+    except KeyError:
+        return None
 
 
 @dataclass
@@ -218,8 +186,9 @@ class CategoryCube:
 class Compiler:
     """Builds cubes from plan sources, with the warehouse facts they need (areas, weights)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, geography: Geography) -> None:
         self.con = con
+        self.geography = geography
         self._areas: dict[str, list[str]] = {}
         self._harm: dict | None = None
         self._slices: dict[str, list[tuple]] = {}
@@ -230,7 +199,7 @@ class Compiler:
 
     def areas(self, level: str) -> list[str]:
         if level not in self._areas:
-            name, vintages = LEVELS[level]
+            name, vintages = self.geography.table_level(level)
             self._areas[level] = [
                 c for (c,) in self.con.execute(
                     "SELECT DISTINCT code FROM area_current WHERE level = ? AND list_contains(?, vintage) ORDER BY code",
@@ -380,8 +349,29 @@ class Compiler:
         available[[m - lo for m in supplied]] = True
         return Cube(areas, lo, widen(value), widen(second), available, granularity, series=series or [], gaps=gaps)
 
+    def reaches(self, source, level: str) -> bool:
+        """Whether a source can give figures at ``level`` (survey proportions cannot be added up)."""
+        native = native_level(source.dataset)
+        if isinstance(source, SurveySource):
+            return self.geography.native_level(native) == level
+        return self.geography.reaches(native, level)
+
+    def recorded_crime_sources(self, level: str) -> list[tuple[str, str, str]]:
+        """Recorded-crime datasets reaching ``level``, most local first, new categories before old:
+        (dataset, scheme, native level) — what a crime mix reads (the ward file, else the borough files)."""
+        from crimeplan.catalogue import load_catalogue
+
+        found = [(d.id, d.native_level) for d in load_catalogue().datasets
+                 if d.record_table == "recorded_crime" and self.geography.reaches(d.native_level, level)]
+        found.sort(key=lambda d: -len(self.geography.above(self.geography.native_level(d[1]))))
+        return [(dataset, scheme, native) for dataset, native in found for scheme in ("new", "old")]
+
+    def top_code(self) -> str:
+        """The code of the geography's one top area (London): where force-wide and region-wide series sit."""
+        return self.areas(self.geography.top)[0] if self.areas(self.geography.top) else ""
+
     def _rollup_filter(self, level: str) -> tuple[str, list]:
-        name, vintages = LEVELS[level]
+        name, vintages = self.geography.table_level(level)
         return "r.level = ? AND list_contains(?, r.vintage)", [name, list(vintages)]
 
     def categories(self, dataset: str, variant: str | None, level: str) -> "CategoryCube":
@@ -444,9 +434,8 @@ class Compiler:
         majors = {major for major, minor in source.categories if minor == "*"}
         pairs = {f"{major} / {minor}" for major, minor in source.categories if minor != "*"}
         chosen = np.array([name in pairs or name.split(" / ", 1)[0] in majors for name in cats.names], dtype=float)
-        native = NATIVE_LEVEL[source.dataset]
-        series = [f"{LEVELS[native][0]}:{source.scheme}"]
-        if level == "london" and any(s == f"unit:{source.scheme}" for s, *_ in self._coverage(source.dataset)):
+        series = [f"{native_level(source.dataset)}:{source.scheme}"]
+        if level == self.geography.top and any(s == f"unit:{source.scheme}" for s, *_ in self._coverage(source.dataset)):
             series.append(f"unit:{source.scheme}")  # London's total counts the MPS non-geographic units too
         if statistic == "harm":
             keys, weights, note = self.harm_weights(source.scheme)
@@ -508,13 +497,13 @@ class Compiler:
         rows = self.con.execute(
             """SELECT ?, month, sum(value) FROM london_monthly_current
                WHERE dataset = ? AND sheet = ? AND list_contains(?, series) GROUP BY ALL""",
-            [LONDON_CODE, source.dataset, source.sheet, source.series],
+            [self.top_code(), source.dataset, source.sheet, source.series],
         ).fetchall()
         series = [f"{source.sheet}:{s}" for s in source.series]
         return self._frame(level, rows, series, source.dataset, with_second=False)
 
     def _survey(self, source: SurveySource, level: str, statistic: str) -> Cube:
-        area_level = LEVELS[level][0]
+        area_level = self.geography.table_level(level)[0]
         rows = self.con.execute(
             """SELECT area_code, date_trunc('month', period_end)::DATE, proportion, coalesce(sample_size, 0)
                FROM survey_measure_current WHERE dataset = ? AND measure = ? AND area_level = ?""",
@@ -537,7 +526,7 @@ class Compiler:
         rows = self.con.execute(
             f"""SELECT ?, month, count(*) FILTER (WHERE {numerator}), count(*)
                 FROM stop_search_current WHERE force = ? GROUP BY ALL""",
-            [LONDON_CODE, *values, source.force],
+            [self.top_code(), *values, source.force],
         ).fetchall()
         cube = self._frame(level, rows, [source.force], "police_uk_stop_search", with_second=source.numerator is not None)
         if source.numerator:

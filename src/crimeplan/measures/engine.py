@@ -27,7 +27,8 @@ import numpy as np
 from crimeplan import ATTRIBUTION
 from crimeplan.errors import CrimeplanError
 from crimeplan.measures.areas import Area, Areas
-from crimeplan.measures.cubes import NATIVE_LEVEL, NOT_RECORDED, Compiler, Cube, reaches
+from crimeplan.geography import load_geography
+from crimeplan.measures.cubes import NOT_RECORDED, Compiler, Cube, native_level
 from crimeplan.measures.periods import Period, comparison_period, fy_start_year, month_of, parse_period
 from crimeplan.measures.results import (
     STATUS_INCOMPLETE,
@@ -84,6 +85,7 @@ class LevelFigures:
     message: str
     areas: list[str]
     level: str = "london"
+    at_top: bool = True  # the geography's top level (one area: nothing to control false discoveries across)
     current: np.ndarray | None = None
     baseline: np.ndarray | None = None
     current_denominator: np.ndarray | None = None
@@ -140,8 +142,9 @@ class Engine:
     def __init__(self, con, plan: Plan | None = None) -> None:
         self.con = con
         self.plan = plan or load_plan()
-        self.compiler = Compiler(con)
-        self.areas = Areas(con)
+        self.geography = load_geography(self.plan.geography)
+        self.compiler = Compiler(con, self.geography)
+        self.areas = Areas(con, self.geography)
         self._cubes: dict[tuple, Cube] = {}
         self._levels: dict[tuple, list[LevelFigures]] = {}
         self._populations: dict[str, np.ndarray] = {}
@@ -195,13 +198,14 @@ class Engine:
                          pairs: list[tuple[Period, Period]]) -> list[LevelFigures]:
         label = source.label or _default_label(source)
         areas = self.compiler.areas(level)
+        top = level == self.geography.top
 
         def every_pair(status: str, message: str) -> list[LevelFigures]:
-            return [LevelFigures(source, label, status, message, areas, level) for _ in pairs]
+            return [LevelFigures(source, label, status, message, areas, level, at_top=top) for _ in pairs]
 
         if isinstance(source, UnavailableSource):
             return every_pair("not loaded", f"no data loaded: {source.dataset} ({source.publisher}) would supply it")
-        if not reaches(source, level):
+        if not self.compiler.reaches(source, level):
             return every_pair("not available at this level", f"{source.dataset} is not published at or below {level} level")
         cube = self.cube(source, level, measure.statistic)
         span = cube.span()
@@ -209,7 +213,7 @@ class Engine:
             return every_pair("not loaded", f"no data loaded: load {source.dataset}")
         out, ok = [], []
         for k, (period, baseline) in enumerate(pairs):
-            f = LevelFigures(source, label, STATUS_OK, "", areas, level, notes=list(cube.notes))
+            f = LevelFigures(source, label, STATUS_OK, "", areas, level, at_top=top, notes=list(cube.notes))
             f.provenance = (self.compiler, source.dataset, tuple(cube.series),
                             min(period.start, baseline.start), max(period.end, baseline.end))
             if cube.granularity == "quarter":
@@ -348,8 +352,9 @@ class Engine:
         """Verdicts: at London the test itself; below it, after BH across the level's areas (per period)."""
         p = np.vstack([f.p_value for f in batch])
         tested = ~np.isnan(p)
-        q = benjamini_hochberg_adjusted(p) if level != "london" else np.full(p.shape, np.nan)
-        several = (tested.sum(axis=1, keepdims=True) > 1) & (level != "london")
+        top = level == self.geography.top
+        q = benjamini_hochberg_adjusted(p) if not top else np.full(p.shape, np.nan)
+        several = (tested.sum(axis=1, keepdims=True) > 1) & (not top)
         decide = np.where(several, q, p)
         significant = tested & (np.nan_to_num(decide, nan=1.0) < ALPHA)
         rising = np.vstack([f.current for f in batch]) > np.vstack([f.baseline for f in batch])  # NaN: False
@@ -428,38 +433,48 @@ class Engine:
     # --- populations ----------------------------------------------------------------------------
 
     def population(self, level: str) -> np.ndarray:
-        """Usual residents of every area of the level, NaN where unknown.
+        """Usual residents of every area of the level, NaN where unknown, as the geography declares.
 
-        Census 2021 for boroughs (and so BCUs and London), 2022 wards (ONS best fit)
-        and 2021 LSOAs; ONS mid-2020 estimates for 2011 LSOAs that no longer exist
-        and, summed by best fit, for the 2014 wards.
+        ``table``: the published figures for the level's own areas (later entries win:
+        Census 2021 LSOAs over the mid-2020 estimates of 2011 LSOAs that no longer exist);
+        ``sum_of``: another level's figures summed up the geography (boroughs to BCUs and
+        London); ``sum_of_table``: published figures summed by best fit (2011 LSOAs to 2014 wards).
         """
         if level not in self._populations:
-            census = """SELECT code, persons FROM population_current
-                        WHERE level = ? AND vintage = ? AND reference = 'census2021' AND sex = 'all' AND age_band = 'all'"""
-            mid2020 = """SELECT code, persons FROM population_current
-                         WHERE level = 'lsoa' AND vintage = '2011' AND reference = 'mid2020' AND sex = 'all' AND age_band = 'all'"""
-            if level == "ward":
-                rows = dict(self.con.execute(census, ["ward", "2022"]).fetchall())
-            elif level == "lsoa":
-                rows = {**dict(self.con.execute(mid2020).fetchall()), **dict(self.con.execute(census, ["lsoa", "2021"]).fetchall())}
-            elif level == "ward2014":
-                rows = dict(self.con.execute(
-                    f"""SELECT r.code, sum(b.persons) FROM ({mid2020}) b
-                        JOIN area_rollup r ON r.unit_level = 'lsoa' AND r.unit_vintage = '2011' AND r.unit_code = b.code
-                        WHERE r.level = 'ward' AND r.vintage = '2014' GROUP BY 1"""
-                ).fetchall())
+            spec = self.geography.level(level).residents
+            if "table" in spec:
+                rows: dict = {}
+                for t in spec["table"]:
+                    rows.update(self._published_residents(t))
             else:
+                if "sum_of" in spec:
+                    below = self.geography.level(spec["sum_of"])
+                    figures = {}
+                    for t in below.residents["table"]:
+                        figures.update(self._published_residents(t))
+                    unit_level, unit_vintages = below.area_level, list(below.vintages)
+                else:
+                    t = spec["sum_of_table"]
+                    figures, unit_level, unit_vintages = self._published_residents(t), t["level"], [t["vintage"]]
                 where, params = self.compiler._rollup_filter(level)
                 rows = dict(self.con.execute(
-                    f"""SELECT r.code, sum(b.persons) FROM ({census}) b
-                        JOIN area_rollup r ON r.unit_level = 'borough' AND r.unit_vintage = '' AND r.unit_code = b.code
+                    f"""SELECT r.code, sum(b.persons) FROM (SELECT unnest(?) AS code, unnest(?) AS persons) b
+                        JOIN area_rollup r ON r.unit_level = ? AND list_contains(?, r.unit_vintage) AND r.unit_code = b.code
                         WHERE {where} GROUP BY 1""",
-                    ["borough", "", *params],
+                    [list(figures), list(figures.values()), unit_level, unit_vintages, *params],
                 ).fetchall())
             areas = self.compiler.areas(level)
             self._populations[level] = np.array([rows.get(a, np.nan) for a in areas], dtype=float)
         return self._populations[level]
+
+    def _published_residents(self, table: dict) -> dict[str, float]:
+        """All usual residents (every sex, age and group) of one published population table."""
+        return dict(self.con.execute(
+            """SELECT code, persons FROM population_current
+               WHERE level = ? AND vintage = ? AND reference = ? AND sex = 'all' AND age_band = 'all'
+                 AND ethnic_group IS NULL""",
+            [table["level"], table["vintage"], table["reference"]],
+        ).fetchall())
 
     # --- crime mix ------------------------------------------------------------------------------
 
@@ -484,7 +499,7 @@ class Engine:
             return self._mixes[key]
         areas = self.areas.level(level)
         mixes = None
-        for dataset, scheme, native in crime_mix_sources(level):
+        for dataset, scheme, native in self.compiler.recorded_crime_sources(level):
             series = [f"{native}:{scheme}"]
             supplied = set(self.compiler.periods_supplied(dataset, series))
             if not all(m in supplied for m in period.months):
@@ -525,13 +540,18 @@ class Engine:
         the sum over the units below it that the source covers.
         """
         population = self.population(level)
-        native = NATIVE_LEVEL.get(source.dataset)
-        if native is None or native == level or level not in ("london", "bcu"):
+        native = self.geography.native_level(native_level(source.dataset))
+        below = self.geography.level(level).residents.get("sum_of")
+        if native is None or native == level or below is None or below not in self.geography.above(native):
             return population
-        below = "borough" if native in ("borough", "ward", "lsoa") else native
         covered = self.cube(source, below, "count").covered()
         residents = self.population(below)
-        parents = {a.code: (a.parent_code if level == "bcu" else self.areas.london().code) for a in self.areas.level(below)}
+        (unit_level, unit_vintages), (where, params) = self.geography.table_level(below), self.compiler._rollup_filter(level)
+        parents = dict(self.con.execute(
+            f"""SELECT r.unit_code, r.code FROM area_rollup r
+                WHERE r.unit_level = ? AND list_contains(?, r.unit_vintage) AND {where}""",
+            [unit_level, list(unit_vintages), *params],
+        ).fetchall())
         totals: dict[str, float] = {}
         for code, ok, people in zip(self.compiler.areas(below), covered, residents):
             if ok and not np.isnan(people):
@@ -550,7 +570,7 @@ class Engine:
                "area": area.to_dict(), "by": by, "sources": [], "attribution": ATTRIBUTION}
         for source in measure.sources:
             label = source.label or _default_label(source)
-            if isinstance(source, UnavailableSource) or not reaches(source, area.level):
+            if isinstance(source, UnavailableSource) or not self.compiler.reaches(source, area.level):
                 out["sources"].append({"dataset": source.dataset, "label": label, "status": "not loaded"
                                        if isinstance(source, UnavailableSource) else "not available at this level",
                                        "points": []})
@@ -568,13 +588,6 @@ class Engine:
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def crime_mix_sources(level: str) -> list[tuple[str, str, str]]:
-    """The recorded-crime files a crime mix at ``level`` can read, most local first: (dataset, scheme, native level)."""
-    candidates = [("mps_ward_crime", "new", "ward")] if level == "ward" else []
-    candidates += [("mps_borough_crime", "new", "borough"), ("mps_borough_crime", "old", "borough")]
-    return [c for c in candidates if level in ("london", "bcu", "borough", c[2])]
 
 
 def _mix(area: Area, period: Period, dataset: str, scheme: str, rows: list, files: list[dict], note: str) -> dict:
@@ -681,7 +694,7 @@ def _plain(f: LevelFigures, i: int) -> str:
     if verdict == "sample size unknown":
         return f"{head}: whether this is more than sampling error cannot be said, because the publisher does not give the sample size."
     tested = f.tested
-    several = f.level != "london" and tested > 1
+    several = not f.at_top and tested > 1
     if verdict == "no significant change":
         raw_p = _number(f.p_value[i])
         tail = "within the range expected from chance"

@@ -26,29 +26,13 @@ import shapely
 
 from crimeplan import ATTRIBUTION
 from crimeplan.errors import CrimeplanError
-from crimeplan.measures.areas import LEVEL_NAMES, Area
-from crimeplan.measures.cubes import LEVELS, Cube, _force_key, reaches
+from crimeplan.measures.areas import Area
+from crimeplan.measures.cubes import Cube, _force_key
 from crimeplan.measures.engine import ALPHA, Engine, _default_label, _number
 from crimeplan.measures.levels import headline_figures
 from crimeplan.measures.periods import Period
 from crimeplan.plan.schema import Measure, SurveySource, UnavailableSource
 
-# Gi* needs many areas with neighbours: not London, nor 12 BCUs.
-HOTSPOT_LEVELS = ("borough", "ward", "ward2014", "lsoa")
-AREA_WORD = {"borough": "borough", "ward": "ward", "ward2014": "ward", "lsoa": "LSOA"}
-PLURAL = {"borough": "boroughs", "ward": "wards (2022 boundaries)", "ward2014": "wards (2014 boundaries)",
-          "lsoa": "LSOAs"}
-# Whose residents Engine.population counts at each level.
-POPULATION_TEXT = {
-    "borough": "usual residents, Census 2021",
-    "ward": "usual residents, Census 2021, ONS best-fit ward figures",
-    "ward2014": "ONS mid-2020 estimates for 2011 LSOAs, summed to 2014 wards by best fit",
-    "lsoa": "usual residents, Census 2021, for 2021 LSOAs; ONS mid-2020 estimates for 2011 LSOAs since replaced",
-}
-# London's geography holds the City of London Police area (BCU 'CP', see sources/geography.py) beside the
-# Met's 12 BCUs. The Met's files cover none of it, even where a few of its records carry a City LSOA code.
-OTHER_FORCE_BCUS = {"CP": "the City of London Police"}
-MET = "metropolitan"
 REFERENCES = [
     "Getis, A. & Ord, J. K. (1992). The analysis of spatial association by use of distance statistics. "
     "Geographical Analysis 24(3): 189-206.",
@@ -78,14 +62,15 @@ def hotspots(engine: Engine, measure: Measure | str, level: str, period: Period 
     figures there or then gets a status and message, as in ``level_table``.
     """
     measure = engine.plan.measure(measure) if isinstance(measure, str) else measure
-    if level not in HOTSPOT_LEVELS:
-        raise CrimeplanError(f"hot spots are computed for {', '.join(HOTSPOT_LEVELS)}, not {level!r}: "
+    geography = engine.geography
+    if level not in geography.hotspot_levels:
+        raise CrimeplanError(f"hot spots are computed for {', '.join(geography.hotspot_levels)}, not {level!r}: "
                              "Gi* compares each area with its neighbours and needs many areas")
     period = period if isinstance(period, Period) else engine.period(period)
     base, comparison = engine.against(period, baseline)
     out = {
         "measure": measure.id, "title": measure.title, "statistic": measure.statistic, "unit": measure.unit,
-        "level": level, "level_name": LEVEL_NAMES[level], "level_plural": PLURAL[level], "period": period.label,
+        "level": level, "level_name": geography.name(level), "level_plural": _plural(engine, level), "period": period.label,
         "period_text": period.describe(),
         "baseline": base.label, "status": "not available at this level", "message": "",
         "value": None, "method": _method(), "areas_in_analysis": 0, "areas_tested": 0, "hot_spots": 0,
@@ -106,7 +91,7 @@ def hotspots(engine: Engine, measure: Measure | str, level: str, period: Period 
     reasons: dict[str, str] = {}
     notes = list(cube.notes)
     vintage = None
-    if level == "lsoa":
+    if geography.table_level(level)[0] == "lsoa":
         weight = denominator if measure.statistic == "proportion" else numerator
         vintage, vintage_notes = _lsoa_vintage(engine, cube, weight, reasons, _numerator_unit(measure), label)
         notes += vintage_notes
@@ -122,13 +107,13 @@ def hotspots(engine: Engine, measure: Measure | str, level: str, period: Period 
                                         f"(none supplies both it and {comparison})"),
                      "files": engine.compiler.provenance(source.dataset, cube.series, period.start, period.end),
                      "notes": list(cube.notes)}
-    out["value"] = _value_definition(measure, source, level, period, label)
+    out["value"] = _value_definition(engine, measure, source, level, period, label)
     out["left_out"] = [{"key": by_code[c].key, "code": c, "name": by_code[c].name, "parent": by_code[c].parent_name,
                         "parent_code": by_code[c].parent_code, "reason": r}
                        for c, r in reasons.items() if c in by_code]
     out["notes"] = notes
     if not kept:
-        out["status"], out["message"] = "no areas to test", f"no {AREA_WORD[level]} has a value for {period.describe()}"
+        out["status"], out["message"] = "no areas to test", f"no {engine.geography.level(level).word} has a value for {period.describe()}"
         return out
 
     from crimeplan.stats.hotspots import getis_ord_gi_star  # esda is slow to import: only when asked
@@ -150,10 +135,10 @@ def hotspots(engine: Engine, measure: Measure | str, level: str, period: Period 
     if measure.statistic in ("count", "rate", "harm"):
         counts = np.array([numerator[i] for i in kept])
         median = float(np.median(counts))
-        notes.append(f"the median {AREA_WORD[level]} had {median:,.0f} {_numerator_unit(measure)} in "
+        notes.append(f"the median {engine.geography.level(level).word} had {median:,.0f} {_numerator_unit(measure)} in "
                      f"{period.describe()} (a quarter of them {np.percentile(counts, 25):,.0f} or fewer)")
         if measure.statistic != "harm" and median < FEW:
-            notes.append(f"with fewer than {FEW} offences in most {PLURAL[level]}, one offence more or less moves a "
+            notes.append(f"with fewer than {FEW} offences in most {_plural(engine, level)}, one offence more or less moves a "
                          "rate a long way: Gi* does not allow for that, so these hot spots are especially fragile")
     out.update(status="ok", areas=rows, areas_in_analysis=len(rows), areas_tested=result.n_tested,
                hot_spots=result.n_hot, cold_spots=result.n_cold)
@@ -170,7 +155,7 @@ def _choose_source(engine: Engine, measure: Measure, level: str, period: Period,
     ordered = ([head.source] if head else []) + [s for s in measure.sources if head is None or s is not head.source]
     spans = []
     for source in ordered:
-        if isinstance(source, UnavailableSource) or not reaches(source, level):
+        if isinstance(source, UnavailableSource) or not engine.compiler.reaches(source, level):
             continue
         cube = engine.cube(source, level, measure.statistic)
         span = cube.span()
@@ -229,15 +214,18 @@ def _outside_force(engine: Engine, source, level: str) -> dict[str, str]:
     A data.police.uk source names its force (none: every force); the other sources are
     the Met's and MOPAC's publications.
     """
-    force = getattr(source, "force", MET)
-    if force is None or _force_key(force) != MET:
+    geography = engine.geography
+    force = getattr(source, "force", geography.main_force)
+    if force is None or _force_key(force) != geography.main_force or not geography.other_forces:
         return {}
-    borough_bcu = {a.code: a.parent_code for a in engine.areas.level("borough")}
+    others = {(o["level"], o["code"]): o["name"] for o in geography.other_forces}
     out = {}
     for a in engine.areas.level(level):
-        bcu = a.parent_code if level == "borough" else borough_bcu.get(a.parent_code)
-        if bcu in OTHER_FORCE_BCUS:
-            out[a.code] = f"policed by {OTHER_FORCE_BCUS[bcu]}: the Met's figures do not cover it"
+        for ancestor in [a, *engine.areas.ancestors(a)]:
+            name = others.get((ancestor.level, ancestor.code))
+            if name:
+                out[a.code] = f"policed by {name}: {geography.main_force_name}'s figures do not cover it"
+                break
     return out
 
 
@@ -270,7 +258,7 @@ def _lsoa_vintage(engine: Engine, cube: Cube, weight: np.ndarray, reasons: dict[
 
 def _geometries(engine: Engine, level: str, vintage: str | None) -> dict[str, object]:
     """Each area's boundary as published (not the maps' simplified one: contiguity needs shared edges intact)."""
-    name, vintages = LEVELS[level]
+    name, vintages = engine.geography.table_level(level)
     rows = engine.con.execute(
         "SELECT code, geometry_wkb FROM area_geometry_current WHERE level = ? AND list_contains(?, vintage) ORDER BY code",
         [name, [vintage] if vintage else list(vintages)],
@@ -290,9 +278,9 @@ def _numerator_unit(measure: Measure) -> str:
     return measure.unit.replace(" per 1,000 residents", "")
 
 
-def _value_definition(measure: Measure, source, level: str, period: Period, label: str) -> dict:
-    area = AREA_WORD[level]
-    residents = f"the {area}'s residents ({POPULATION_TEXT[level]})"
+def _value_definition(engine: Engine, measure: Measure, source, level: str, period: Period, label: str) -> dict:
+    area = engine.geography.level(level).word
+    residents = f"the {area}'s residents ({engine.geography.level(level).residents_text})"
     if measure.statistic == "proportion":
         if isinstance(source, SurveySource):
             unit = measure.unit
@@ -326,4 +314,9 @@ def _method(tested: int | None = None) -> dict:
     }
 
 
-__all__ = ["HOTSPOT_LEVELS", "hotspots"]
+def _plural(engine: Engine, level: str) -> str:
+    lv = engine.geography.level(level)
+    return lv.plural_long or lv.plural
+
+
+__all__ = ["hotspots"]

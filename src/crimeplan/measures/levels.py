@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from crimeplan import ATTRIBUTION
-from crimeplan.measures.engine import Engine, LevelFigures, crime_mix_sources
+from crimeplan.measures.engine import Engine, LevelFigures
 from crimeplan.measures.periods import Period, month_of, parse_period
 from crimeplan.measures.results import RAG_TEXT, STATUS_OK, clean, rag_for
 from crimeplan.plan.schema import Measure, OutcomeSource, Plan, StopSearchSource, SurveySource
@@ -142,7 +142,7 @@ def crime_mixes(engine: Engine, level: str, period: Period | str | None = None) 
 
 def latest_twelve_months(engine: Engine, level: str) -> Period | None:
     """The most recent twelve months a recorded-crime file covers at ``level`` (the most local file first)."""
-    for dataset, scheme, native in crime_mix_sources(level):
+    for dataset, scheme, native in engine.compiler.recorded_crime_sources(level):
         months = engine.compiler.periods_supplied(dataset, [f"{native}:{scheme}"])
         if months:
             latest = parse_period(f"rolling:{months[-1]:%Y-%m}")

@@ -8,23 +8,23 @@ import duckdb
 import shapely
 
 from crimeplan import ATTRIBUTION
-from crimeplan.measures.cubes import LEVELS
+from crimeplan.geography import Geography
 
-# Simplification in degrees (about 11 m north-south at London's latitude per 0.0001):
-# enough detail for a choropleth at the scale of each level, a fraction of the bytes.
-TOLERANCE = {"london": 0.0005, "bcu": 0.0004, "borough": 0.0003, "ward": 0.0001, "ward2014": 0.0001, "lsoa": 0.00005}
+# Simplification in degrees (about 11 m north-south at London's latitude per 0.0001) is the
+# geography's map_tolerance: enough detail for a choropleth at each level, a fraction of the bytes.
 
 
 class Boundaries:
     """Simplified boundaries per level, cached."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, geography: Geography) -> None:
         self.con = con
+        self.geography = geography
         self._features: dict[str, list[dict]] = {}
 
     def features(self, level: str) -> list[dict]:
         if level not in self._features:
-            name, vintages = LEVELS[level]
+            name, vintages = self.geography.table_level(level)
             rows = self.con.execute(
                 """SELECT g.code, a.name, a.parent_code, g.geometry_wkb
                    FROM area_geometry_current g
@@ -33,7 +33,7 @@ class Boundaries:
                 [name, list(vintages)],
             ).fetchall()
             geometries = shapely.from_wkb([r[3] for r in rows])
-            simplified = shapely.simplify(geometries, TOLERANCE[level], preserve_topology=True)
+            simplified = shapely.simplify(geometries, self.geography.level(level).map_tolerance, preserve_topology=True)
             seen: set[str] = set()
             features = []
             for (code, area_name, parent, _), geometry in zip(rows, simplified):

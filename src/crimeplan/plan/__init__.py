@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from crimeplan.errors import CrimeplanError
-from crimeplan.plan.schema import SOURCE_KINDS, Measure, Plan
+from crimeplan.plan.schema import Measure, Plan, _source_kinds
 
 LONDON_PLAN = "london.yaml"
 # libyaml's loader when PyYAML was built with it (it is in the wheels): several times faster.
@@ -87,9 +87,10 @@ def reference_problems(data: dict, lines: dict[tuple, int]) -> list[str]:
         for j, source in enumerate(m.get("sources") or [] if isinstance(m.get("sources"), list) else []):
             if isinstance(source, dict) and "kind" not in source and "publisher" not in source:
                 dataset = source.get("dataset")
-                if dataset not in SOURCE_KINDS:
+                kinds = _source_kinds()
+                if dataset not in kinds:
                     at(("measures", i, "sources", j, "dataset"),
-                       f"unknown dataset {dataset!r}; expected one of {', '.join(sorted(SOURCE_KINDS))}, "
+                       f"unknown dataset {dataset!r}; expected one of {', '.join(sorted(kinds))}, "
                        "or a dataset with no loaded data, declared with its publisher")
     used: set[str] = set()
     for i, p in enumerate(data.get("priorities") or [] if isinstance(data.get("priorities"), list) else []):

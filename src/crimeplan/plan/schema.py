@@ -6,7 +6,7 @@ another priority). Each measure says what it counts and how, where its data
 comes from — one or more sources, the first with data being the headline and
 the others shown beside it — and the levels of geography it is valid at.
 
-Sources are typed by the dataset they read (see ``SOURCE_KINDS``):
+Sources are typed by the dataset they read (its ``record_table`` in catalogue.yaml):
 
 - ``recorded_crime`` (mps_borough_crime, mps_ward_crime, mps_lsoa_crime): a
   category scheme (``old`` mixed case or ``new`` upper case) and the
@@ -31,30 +31,36 @@ Sources are typed by the dataset they read (see ``SOURCE_KINDS``):
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-Level = Literal["london", "bcu", "borough", "ward", "ward2014", "lsoa"]
+# The geography the plan being validated names: its levels are the ones a measure may name.
+_GEOGRAPHY: ContextVar[str] = ContextVar("plan_geography", default="london")
+
+
+def _known_level(value: str) -> str:
+    from crimeplan.geography import load_geography
+
+    geography = load_geography(_GEOGRAPHY.get())
+    if not geography.has(value):
+        raise ValueError(f"{value!r} is not a level of the {geography.id} geography; expected one of "
+                         f"{', '.join(geography.ids)}")
+    return value
+
+
+Level = Annotated[str, AfterValidator(_known_level)]  # a level of the plan's geography (geographies/<id>.yaml)
 Statistic = Literal["count", "rate", "harm", "proportion"]
 Aim = Literal["down", "up", "monitor"]
 
 ID = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
 
-# Each dataset's record table decides what a source of it may say.
-SOURCE_KINDS: dict[str, str] = {
-    "mps_borough_crime": "recorded_crime",
-    "mps_ward_crime": "recorded_crime",
-    "mps_lsoa_crime": "recorded_crime",
-    "police_uk_street": "street_crime",
-    "police_uk_outcomes": "outcome",
-    "police_uk_stop_search": "stop_search",
-    "mps_homicide_victims": "homicide_victim",
-    "homicide_victims_processed": "homicide_victim",
-    "gla_state_of_london_crime": "london_monthly",
-    "mopac_pas_borough": "survey_measure",
-    "mopac_pas_london": "survey_measure",
-}
+def _source_kinds() -> dict[str, str]:
+    """Each catalogued dataset's record table, which decides what a source of it may say (catalogue.yaml)."""
+    from crimeplan.catalogue import load_catalogue
+
+    return {d.id: d.record_table for d in load_catalogue().datasets if d.record_table}
 
 
 class _Strict(BaseModel):
@@ -161,10 +167,11 @@ class Measure(_Strict):
         for source in value:
             if isinstance(source, dict) and "kind" not in source:
                 dataset = source.get("dataset")
-                kind = SOURCE_KINDS.get(dataset, "unavailable" if "publisher" in source else None)
+                kinds = _source_kinds()
+                kind = kinds.get(dataset, "unavailable" if "publisher" in source else None)
                 if kind is None:
                     raise ValueError(
-                        f"unknown dataset {dataset!r}; expected one of {', '.join(sorted(SOURCE_KINDS))}, "
+                        f"unknown dataset {dataset!r}; expected one of {', '.join(sorted(kinds))}, "
                         "or a dataset with no loaded data, declared with its publisher"
                     )
                 source = {**source, "kind": kind}
@@ -207,7 +214,8 @@ class Plan(_Strict):
     title: str
     publisher: str
     url: str | None = None
-    area: str  # GSS code of the plan's area (London: E12000007)
+    geography: str = "london"  # geographies/<id>.yaml: the levels its measures may name
+    area: str  # the code of the plan's area in that geography (London: E12000007)
     area_name: str
     force: str | None = None  # the force it holds to account
     start: str  # first month of the plan, YYYY-MM
@@ -218,6 +226,17 @@ class Plan(_Strict):
     default_baseline: str
     priorities: list[Priority] = Field(min_length=1)
     measures: list[Measure] = Field(min_length=1)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _in_its_geography(cls, data, handler):
+        """Validate the measures' levels against the geography the plan names (London by default)."""
+        name = data.get("geography", "london") if isinstance(data, dict) else "london"
+        token = _GEOGRAPHY.set(name if isinstance(name, str) else "london")
+        try:
+            return handler(data)
+        finally:
+            _GEOGRAPHY.reset(token)
 
     @model_validator(mode="after")
     def _references(self) -> "Plan":

@@ -28,7 +28,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crimeplan import ATTRIBUTION, __version__
 from crimeplan.errors import CrimeplanError
-from crimeplan.measures.areas import LEVEL_ORDER
 from crimeplan.measures.periods import SYNTAX
 from crimeplan.plan.schema import Plan
 from crimeplan.report import scorecard_csv
@@ -41,7 +40,6 @@ JSON = "application/json"
 CSV = "text/csv; charset=utf-8"
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 
-Level = Enum("Level", {name: name for name in LEVEL_ORDER}, type=str)
 SeriesBy = Enum("SeriesBy", {name: name for name in SERIES_BY}, type=str)
 
 AREA_HELP = "An area code (E09000012, EA, E05013570, ward2014:E05000405) or name (Hackney); default London."
@@ -130,7 +128,7 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
     static_files = views.static_files()
     plotly_js = Path(str(views.plotly_js_path()))
     cache = ResponseCache(RESPONSE_CACHE_BYTES)
-    london_key = svc.engine.areas.london().key
+    london_key = svc.engine.areas.top().key
 
     app = FastAPI(
         title="crimeplan",
@@ -321,13 +319,13 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
              tags=["figures"],
              description="What a choropleth colours: each area's current and baseline values, change, interval, "
                          "verdict (after false-discovery-rate control across the level) and RAG.")
-    async def api_levels(request: Request, measure_id: str, level: Level,
+    async def api_levels(request: Request, measure_id: str, level: str,
                          period: str | None = Query(None, description=PERIOD_HELP),
                          baseline: str | None = Query(None, description=BASELINE_HELP)) -> Response:
         def produce() -> bytes:
             svc.measure(measure_id)
             p, b = chosen(period, baseline)
-            return dumps(svc.levels(measure_id, level.value, p, b))
+            return dumps(svc.levels(measure_id, svc.level(level), p, b))
         return await cached(request, JSON, produce)
 
     @app.get("/api/measures/{measure_id}/hotspots/{level}", summary="Hot and cold spots of a measure",
@@ -352,9 +350,9 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
 
     @app.get("/api/areas", summary="Areas", tags=["areas"],
              description="Every area of the loaded geography, or those of a level, or those whose name contains q.")
-    async def api_areas(request: Request, level: Level | None = Query(None, description="london, bcu, borough, ward, ward2014 or lsoa"),
+    async def api_areas(request: Request, level: str | None = Query(None, description=f"one of {', '.join(svc.engine.geography.ids)}"),
                         q: str | None = Query(None, description="Text the name (or code) contains")) -> Response:
-        return await cached(request, JSON, lambda: dumps(svc.areas(level.value if level else None, q)))
+        return await cached(request, JSON, lambda: dumps(svc.areas(svc.level(level) if level else None, q)))
 
     @app.get("/api/areas/{key}", summary="An area", tags=["areas"],
              description="An area with its ancestors and its children (the level below).")
@@ -367,11 +365,11 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
         return await cached(request, "application/geo+json", lambda: dumps(svc.children_geojson(svc.area(key).key)))
 
     @app.get("/api/geojson/{level}", summary="Boundaries of a level", tags=["areas"])
-    async def api_geojson(request: Request, level: Level,
+    async def api_geojson(request: Request, level: str,
                           parent: str | None = Query(None, description="Only the areas within this parent (a code)")) -> Response:
         def produce() -> bytes:
             parent_code = svc.area(parent).code if parent else None
-            return dumps(svc.geojson(level.value, parent_code))
+            return dumps(svc.geojson(svc.level(level), parent_code))
         return await cached(request, "application/geo+json", produce)
 
     @app.get("/api/areas/{key}/crime-mix", summary="Crime mix and harm", tags=["figures"],

@@ -30,12 +30,10 @@ from pathlib import Path
 from typing import Callable
 
 from crimeplan.measures.areas import Area
-from crimeplan.measures.hotspots import HOTSPOT_LEVELS
 from crimeplan.plan.schema import Plan
 from crimeplan.web import views
-from crimeplan.web.service import CHILD_LEVEL, Service, dumps
+from crimeplan.web.service import Service, dumps
 
-PUBLISHED_LEVELS = ("london", "bcu", "borough", "ward")
 STATIC_API = [
     ("api/plan.json", "The plan: priorities, objectives, measures, their sources and levels, baselines."),
     ("api/edition.json", "The data edition: the source files (name, dataset, edition, sha256) and months covered."),
@@ -89,7 +87,7 @@ class _Writer:
 
 def published_areas(svc: Service) -> list[Area]:
     """London, then every BCU, borough and 2022 ward."""
-    return [a for level in PUBLISHED_LEVELS for a in svc.engine.areas.level(level)]
+    return [a for level in svc.geography.published_levels for a in svc.engine.areas.level(level)]
 
 
 def publish(out_dir: str | Path, service: Service | None = None, db: str | Path | None = None,
@@ -107,7 +105,7 @@ def publish(out_dir: str | Path, service: Service | None = None, db: str | Path 
     report = PublishReport(out)
     w = _Writer(out, report)
     env = views.template_environment()
-    london = svc.engine.areas.london()
+    london = svc.engine.areas.top()
     period = svc.period(None)
     baseline = svc.baseline(period, None)
     areas = published_areas(svc)
@@ -153,10 +151,10 @@ def publish(out_dir: str | Path, service: Service | None = None, db: str | Path 
     as_json("api/edition.json", svc.edition())
     as_json("api/areas.json", [a.to_dict() for a in areas])
     for m in measures:
-        for level in PUBLISHED_LEVELS:
+        for level in svc.geography.published_levels:
             if level in m.levels:
                 as_json(f"api/measures/{m.id}/levels/{level}.json", svc.levels(m.id, level, period, baseline))
-                if level in HOTSPOT_LEVELS:
+                if level in svc.geography.hotspot_levels:
                     as_json(f"api/measures/{m.id}/hotspots/{level}.json", svc.hotspots(m.id, level, period, baseline))
     step("api")
 
@@ -166,7 +164,7 @@ def publish(out_dir: str | Path, service: Service | None = None, db: str | Path 
         as_json(f"api/scorecard/{area.key}.json", svc.scorecard(area.key, period, baseline))
         as_json(f"api/areas/{area.key}.json", svc.area_detail(area.key))
         as_json(f"api/areas/{area.key}/crime-mix.json", svc.crime_mix(area.key, period))
-        if area.level in CHILD_LEVEL:
+        if svc.geography.child(area.level):
             w.write(f"api/areas/{area.key}/children.geojson", dumps(svc.children_geojson(area.key)), "json")
         report.areas[area.level] = report.areas.get(area.level, 0) + 1
         step(area.name)
@@ -174,7 +172,7 @@ def publish(out_dir: str | Path, service: Service | None = None, db: str | Path 
     # Every measure, for London: page, CSV and series JSON.
     for m in measures:
         page(f"measure/{m.id}.html", "measure.html", views.measure_page(svc, links(1), m.id, london, period, baseline))
-        if "london" in m.levels:
+        if svc.geography.top in m.levels:
             series = svc.series(m.id, london.key, "month")
             as_json(f"api/measures/{m.id}/series.json", series)
             w.write(f"measure/{m.id}.csv", views.series_csv_text(series).encode("utf-8"), "other")
@@ -185,4 +183,4 @@ def publish(out_dir: str | Path, service: Service | None = None, db: str | Path 
     return report
 
 
-__all__ = ["PUBLISHED_LEVELS", "PublishReport", "publish", "published_areas"]
+__all__ = ["PublishReport", "publish", "published_areas"]

@@ -23,9 +23,9 @@ from typing import NamedTuple
 
 from crimeplan.errors import CrimeplanError
 from crimeplan.measures import Engine, UnknownArea
-from crimeplan.measures.areas import LEVEL_NAMES, LEVEL_ORDER, Area
+from crimeplan.measures.areas import Area
 from crimeplan.measures.edition import data_edition
-from crimeplan.measures.hotspots import HOTSPOT_LEVELS, hotspots
+from crimeplan.measures.hotspots import hotspots
 from crimeplan.measures.levels import crime_mixes_latest, level_table, survey_measures, trajectories
 from crimeplan.measures.maps import Boundaries
 from crimeplan.measures.periods import PeriodError, parse_period
@@ -34,10 +34,6 @@ from crimeplan.plan.schema import Measure, Plan
 
 CACHE_SIZE = 1024  # results; the level evaluations behind them are cached by the engine
 SERIES_BY = ("month", "quarter", "year", "fy")
-# The level a map of an area's children shows, and the level above (for a ward: its siblings).
-CHILD_LEVEL = {"london": "bcu", "bcu": "borough", "borough": "ward"}
-# A borough's ward boundaries a map can show (``wards=``), and the level each is.
-WARD_SETS = {"2022": "ward", "2014": "ward2014"}
 # How a map can be coloured: the change, the value now, or Getis–Ord Gi* hot spots (levels with many areas).
 MAP_COLOURS = {"change": "the change", "current": "the value now", "hotspots": "hot spots (Getis–Ord Gi*)"}
 
@@ -99,7 +95,8 @@ class Service:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.plan: Plan = engine.plan
-        self.boundaries = Boundaries(engine.con)
+        self.boundaries = Boundaries(engine.con, engine.geography)
+        self.geography = engine.geography
         self.lock = threading.RLock()  # the engine's: one DuckDB connection, one thread at a time
         self._cache_lock = threading.Lock()
         self._cache: OrderedDict = OrderedDict()
@@ -144,10 +141,16 @@ class Service:
             ) from None
         return text
 
+    def level(self, level: str) -> str:
+        """A level of the plan's geography (London: london, bcu, borough, ward, ward2014, lsoa)."""
+        if not self.geography.has(level):
+            raise BadRequest(f"level {level!r}: expected one of {', '.join(self.geography.ids)}")
+        return level
+
     def hotspot_level(self, level: str) -> str:
         """A level hot spots are computed at (Gi* needs many neighbouring areas)."""
-        if level not in HOTSPOT_LEVELS:
-            raise BadRequest(f"hot spots are computed for {', '.join(HOTSPOT_LEVELS)}, not {level!r}: Gi* compares "
+        if level not in self.geography.hotspot_levels:
+            raise BadRequest(f"hot spots are computed for {', '.join(self.geography.hotspot_levels)}, not {level!r}: Gi* compares "
                              "each area with its neighbours and needs many areas")
         return level
 
@@ -159,8 +162,9 @@ class Service:
 
     def ward_set(self, wards: str | None) -> str | None:
         """Which ward boundaries a borough's map shows (None: the 2022 wards)."""
-        if wards not in (None, *WARD_SETS):
-            raise BadRequest(f"wards {wards!r}: expected {' or '.join(WARD_SETS)} (the ward boundaries)")
+        sets = self.geography.boundary_sets
+        if wards not in (None, *sets):
+            raise BadRequest(f"wards {wards!r}: expected {' or '.join(sets)} (the ward boundaries)")
         return wards
 
     # --- the plan and the data --------------------------------------------------------------------
@@ -169,7 +173,7 @@ class Service:
     def plan_dict(self) -> dict:
         """The plan as data (priorities, objectives, measures with their sources), for the API."""
         data = self.plan.model_dump(mode="json")
-        data["levels"] = [{"level": lv, "name": LEVEL_NAMES[lv]} for lv in LEVEL_ORDER]
+        data["levels"] = [{"level": lv.id, "name": lv.name} for lv in self.geography.levels]
         data["survey_measures"] = [m.id for m in survey_measures(self.plan)]
         return data
 
@@ -190,7 +194,7 @@ class Service:
         return {
             **area.to_dict(),
             "ancestors": [a.to_dict() for a in self.engine.areas.ancestors(area)],
-            "children_level": CHILD_LEVEL.get(area.level),
+            "children_level": self.geography.child(area.level),
             "children": [a.to_dict() for a in children],
         }
 
@@ -198,7 +202,7 @@ class Service:
     def children_geojson(self, key: str) -> dict:
         """The boundaries of an area's children (London → BCUs → boroughs → wards)."""
         area = self.area(key)
-        level = CHILD_LEVEL.get(area.level)
+        level = self.geography.child(area.level)
         if level is None:
             return {"type": "FeatureCollection", "features": []}
         return self.boundaries.collection(level, area.code)
@@ -263,5 +267,5 @@ class Service:
         return ShippedClaims(text, name, self.claims_check(text, name))
 
 
-__all__ = ["BadRequest", "CHILD_LEVEL", "MAP_COLOURS", "NotFound", "SERIES_BY", "Service", "ShippedClaims", "WARD_SETS",
+__all__ = ["BadRequest", "MAP_COLOURS", "NotFound", "SERIES_BY", "Service", "ShippedClaims",
            "dumps"]

@@ -20,12 +20,11 @@ from markupsafe import Markup
 from crimeplan import OGL_ATTRIBUTION, OS_ATTRIBUTION, __version__
 from crimeplan.claims import APPROXIMATE_POINTS, APPROXIMATE_RELATIVE
 from crimeplan.errors import CrimeplanError
-from crimeplan.measures.areas import LEVEL_NAMES, Area
-from crimeplan.measures.hotspots import HOTSPOT_LEVELS
+from crimeplan.measures.areas import Area
 from crimeplan.measures.levels import survey_measures
 from crimeplan.measures.periods import month_index, month_of, parse_period, periods_covering
 from crimeplan.web import charts
-from crimeplan.web.service import CHILD_LEVEL, MAP_COLOURS, WARD_SETS, Service
+from crimeplan.web.service import MAP_COLOURS, Service
 from crimeplan.warehouse.coverage import RULE as COVERAGE_RULE
 
 MINUS = "−"
@@ -54,8 +53,6 @@ CLAIM_VERDICT_MEANINGS = {
 }
 PASTED_CLAIMS = "the claims you pasted"
 AIM_TEXT = {"down": "the plan aims for fewer", "up": "the plan aims for more", "monitor": "monitored (no target direction)"}
-LEVEL_PLURAL = {"london": "London", "bcu": "Basic Command Units", "borough": "boroughs", "ward": "wards",
-                "ward2014": "wards (2014 boundaries)", "lsoa": "LSOAs"}
 # The measure a map is coloured by unless the reader picks another: the broadest with figures.
 MAP_PREFERENCE = ("crime_harm", "total_recorded_crime", "burglary", "robbery")
 SHADE_BASELINE = charts.OKABE_ITO["grey"]
@@ -321,7 +318,7 @@ def scorecard_section(svc: Service, links: Links, area: Area, period: str, basel
                            "unmeasured": unmeasured})
     return {
         "card": card, "priorities": priorities, "period_text": card["period_text"],
-        "compared_with": card["compared_with"], "level_plural": LEVEL_PLURAL[area.level],
+        "compared_with": card["compared_with"], "level_plural": svc.geography.plural(area.level),
         "tally": [{"count": tally[k], **rag_model(k)} for k in RAG],
         "hint": period_hint(svc, links, card, area),
     }
@@ -372,20 +369,22 @@ def map_section(svc: Service, links: Links, area: Area, period: str, baseline: s
 
     A borough's wards are the 2022 set unless ``wards='2014'`` asks for the 2014 boundaries.
     """
-    level = CHILD_LEVEL.get(area.level)
+    geography = svc.geography
+    level = geography.child(area.level)
     highlight = None
-    if area.level == "borough" and wards == "2014":
-        level = "ward2014"
+    alternative = geography.boundary_sets.get(wards or "")
+    if level is not None and alternative is not None and geography.level(alternative).alternative_to == level:
+        level = alternative  # another boundary set of the same level, on request (the 2014 wards)
         collection = svc.geojson(level, area.code)
-        title = f"Wards in {area.name} (2014 boundaries)"
+        title = f"{geography.level(level).word.capitalize()}s in {area.name} ({wards} boundaries)"
     elif level is not None:
         collection = svc.children_geojson(area.key)
-        title = f"{LEVEL_PLURAL[level].capitalize()} in {area.name}"
-    elif area.parent_code and area.level in ("ward", "ward2014", "lsoa"):
+        title = f"{geography.plural(level).capitalize()} in {area.name}"
+    elif area.parent_code and geography.level(area.level).parent is not None:
         level = area.level
         collection = svc.geojson(level, area.parent_code)
         highlight = area.code
-        title = f"{area.name} (outlined) among the {LEVEL_PLURAL[level]} of {area.parent_name}"
+        title = f"{area.name} (outlined) among the {geography.plural(level)} of {area.parent_name}"
     else:
         return None
     if not collection["features"]:
@@ -421,11 +420,12 @@ def map_section(svc: Service, links: Links, area: Area, period: str, baseline: s
                                "change_text": change, "interval_text": fmt_interval(r["interval"], unit),
                                "rag_model": rag_model(r["rag"])}
     has_change = any(r.get("change") is not None for r in rows.values())
-    colours = [k for k in MAP_COLOURS if k != "hotspots" or level in HOTSPOT_LEVELS]
+    hotspot_levels = geography.hotspot_levels
+    colours = [k for k in MAP_COLOURS if k != "hotspots" or level in hotspot_levels]
     unavailable = ""
-    if colour == "hotspots" and (level not in HOTSPOT_LEVELS or table is None):
-        unavailable = (f"Hot spots are computed for {', '.join(LEVEL_PLURAL[lv] for lv in HOTSPOT_LEVELS)}, not for "
-                       f"{LEVEL_PLURAL[level]}: Gi* compares each area with its neighbours and needs many areas.")
+    if colour == "hotspots" and (level not in hotspot_levels or table is None):
+        unavailable = (f"Hot spots are computed for {', '.join(geography.plural(lv) for lv in hotspot_levels)}, not for "
+                       f"{geography.plural(level)}: Gi* compares each area with its neighbours and needs many areas.")
         colour = None
     colour = colour if colour in colours else ("change" if has_change else "current")
     if table is not None:
@@ -436,7 +436,8 @@ def map_section(svc: Service, links: Links, area: Area, period: str, baseline: s
     spots = None
     if colour == "hotspots":
         found = svc.hotspots(table["measure"], level, period, baseline)
-        spots = hotspot_rows(found, {f["id"]: f["properties"]["name"] for f in collection["features"]})
+        spots = hotspot_rows(found, {f["id"]: f["properties"]["name"] for f in collection["features"]},
+                             geography.plural(level))
         figure = charts.category_choropleth(
             collection, spots["rows"], hrefs,
             [{"key": k, "label": k, "colour": HOTSPOT_CLASSES[k]["colour"]}
@@ -459,13 +460,14 @@ def map_section(svc: Service, links: Links, area: Area, period: str, baseline: s
             item.update(spots["rows"][c])
         listing.append(item)
     model = {
-        "title": title, "level_name": LEVEL_NAMES[level], "figure": json_script(figure),
+        "title": title, "level_name": geography.name(level), "figure": json_script(figure),
         "figure_id": "map-figure", "measure": table["measure"] if table else None,
         "measure_title": table["title"] if table else None, "status": table["status"] if table else None,
         "message": _status_text(table["status"], table["message"]) if table else "", "colour": colour,
         "controls": True,
-        "ward_sets": ([{"value": k, "label": f"{k} boundaries", "selected": WARD_SETS[k] == level} for k in WARD_SETS]
-                      if area.level == "borough" else []),
+        "ward_sets": ([{"value": k, "label": f"{k} boundaries", "selected": v == level}
+                       for k, v in geography.boundary_sets.items()]
+                      if geography.child(area.level) in geography.boundary_sets.values() else []),
         "colour_options": [{"value": k, "label": MAP_COLOURS[k], "selected": k == colour} for k in colours],
         "colour_text": {"change": "change against the baseline", "current": "value now",
                         "hotspots": "hot spots, Getis–Ord Gi*"}[colour],
@@ -476,21 +478,21 @@ def map_section(svc: Service, links: Links, area: Area, period: str, baseline: s
         "options": [{"value": m.id, "label": m.title} for m in candidates],
         "areas": listing, "hotspots": None,
         "note": ("Below London, a change counts as significant only after false-discovery-rate control "
-                 f"across all {len(areas)} {LEVEL_PLURAL[level]}."),
+                 f"across all {len(areas)} {geography.plural(level)}."),
     }
     if spots is not None:
         legend = [{**HOTSPOT_CLASSES[k], "label": k, "count": sum(1 for a in listing if a["hs"]["label"] == k)}
                   for k in HOTSPOT_CLASSES]
         model.update(
             hotspots={**spots["summary"], "legend": legend,
-                      "legend_title": f"The {len(listing)} {LEVEL_PLURAL[level]} on this map:",
+                      "legend_title": f"The {len(listing)} {geography.plural(level)} on this map:",
                       "api_href": links.hotspots_json(table["measure"], level, period, baseline)},
             source=spots["summary"]["source"], files=spots["files"], note=spots["summary"]["note"],
         )
     return model
 
 
-def hotspot_rows(found: dict, names: dict[str, str]) -> dict:
+def hotspot_rows(found: dict, names: dict[str, str], level_plural: str) -> dict:
     """Hot-spot results (``Service.hotspots``) as rows for the areas on the map (``names``: code → name) and words.
 
     Each row holds what the map colours (``category``, ``hover``) and the table prints; an
@@ -522,7 +524,6 @@ def hotspot_rows(found: dict, names: dict[str, str]) -> dict:
             "hover": (f"<b>{a['name']}</b><br>{found['title']}: {value_text} {unit}<br>Gi* z = {z_text}, q = {q_text}"
                       f"<br>{cls['icon']} {a['classification']}"),
         }
-    level_plural = LEVEL_PLURAL[found["level"]]
     if found["status"] == "ok":
         summary = (f"Getis–Ord Gi* over all {found['areas_in_analysis']:,} {level_plural} with a value "
                    f"({found['value']['unit']}, {found['period_text']}): {found['hot_spots']} hot spots and "
@@ -590,8 +591,10 @@ def trust_section(svc: Service, links: Links, area: Area, period: str, baseline:
     survey = survey_measures(svc.plan)
     if not survey:
         return None
-    if area.level == "bcu":
-        tables = [svc.levels(m.id, "borough", period, baseline) for m in survey]
+    survey_levels = {lv for m in survey for lv in m.levels}
+    child = svc.geography.child(area.level)
+    if area.level not in survey_levels and child in survey_levels:  # a BCU: its boroughs' figures
+        tables = [svc.levels(m.id, child, period, baseline) for m in survey]
         boroughs = [a for a in svc.engine.areas.children(area)]
         rows = []
         for b in boroughs:
@@ -602,15 +605,17 @@ def trust_section(svc: Service, links: Links, area: Area, period: str, baseline:
                               "change_text": fmt_signed(r["change"], t["change_unit"]) if r else "—"})
             rows.append({"name": b.name, "href": links.area(b.key), "cells": cells})
         return {"kind": "grid", "columns": [m.title for m in survey], "rows": rows,
-                "note": f"The survey is published for boroughs and London, not for BCUs: the boroughs of {area.name}.",
+                "note": (f"The survey is published for {', '.join(svc.geography.plural(lv) for lv in sorted(survey_levels))}, "
+                         f"not for {svc.geography.plural(area.level)}: the {svc.geography.plural(child)} of {area.name}."),
                 "files": [f for t in tables if t["source"] for f in t["source"]["files"]]}
     about = area
     note = ""
-    if area.level in ("ward", "ward2014", "lsoa"):
-        about = next((a for a in svc.engine.areas.ancestors(area) if a.level == "borough"), None)
+    if area.level not in survey_levels:  # the nearest area above that the survey is published for
+        about = next((a for a in reversed(svc.engine.areas.ancestors(area)) if a.level in survey_levels), None)
         if about is None:
             return None
-        note = f"The survey is published for boroughs, not {LEVEL_PLURAL[area.level]}: the figures are {about.name}'s."
+        note = (f"The survey is published for {svc.geography.plural(about.level)}, not "
+                f"{svc.geography.plural(area.level)}: the figures are {about.name}'s.")
     card = svc.scorecard(about.key, period, baseline)
     ids = {m.id for m in survey}
     chosen = [m for p in card["priorities"] for m in p["measures"] if m["id"] in ids]
@@ -623,7 +628,7 @@ def trust_section(svc: Service, links: Links, area: Area, period: str, baseline:
 
 
 def plan_page(svc: Service, links: Links, period: str, baseline: str) -> dict:
-    london = svc.engine.areas.london()
+    london = svc.engine.areas.top()
     section = scorecard_section(svc, links, london, period, baseline)
     model = base_model(svc, links, svc.plan.title, _files(section["card"]["sources"]))
     model.update(
@@ -644,9 +649,9 @@ def area_page(svc: Service, links: Links, area: Area, period: str, baseline: str
     crumbs = [{"name": a.name, "href": links.area(a.key)} for a in svc.engine.areas.ancestors(area)]
     files = _files(section["card"]["sources"], mix["files"], the_map["files"] if the_map else [],
                    trust["files"] if trust else [])
-    model = base_model(svc, links, f"{area.name} — {LEVEL_NAMES[area.level]}", files, crumbs + [{"name": area.name, "href": None}])
+    model = base_model(svc, links, f"{area.name} — {area.level_name}", files, crumbs + [{"name": area.name, "href": None}])
     model.update(
-        page="area", area={**area.to_dict(), "level_name": LEVEL_NAMES[area.level]},
+        page="area", area=area.to_dict(),
         parent_href=links.area(area.parent_code) if area.parent_code and area.level != "ward2014" else None,
         # The period form carries the map's choices as the map took them: a colouring this level
         # cannot have (hot spots of BCUs) is not asked for again, hint and all, with every new period.
@@ -706,7 +711,7 @@ def measure_page(svc: Service, links: Links, measure_id: str, area: Area, period
                          for pt in reversed(s["points"])],
             })
     else:
-        series_message = f"{measure.title} is not measured at {LEVEL_NAMES[area.level]} level (levels: {', '.join(measure.levels)})."
+        series_message = f"{measure.title} is not measured at {area.level_name} level (levels: {', '.join(measure.levels)})."
     the_map = map_section(svc, links, area, period, baseline, measure.id, None,
                           {**links.query, "area": None if area.key == links.london_key else area.key})
     crumbs = [{"name": a.name, "href": links.area(a.key)} for a in svc.engine.areas.ancestors(area)]
@@ -720,7 +725,7 @@ def measure_page(svc: Service, links: Links, measure_id: str, area: Area, period
         page="measure",
         measure={"id": measure.id, "title": measure.title, "definition": measure.definition, "unit": measure.unit,
                  "aim": AIM_TEXT[measure.aim], "statistic": measure.statistic, "notes": measure.notes,
-                 "levels": ", ".join(LEVEL_NAMES[lv] for lv in measure.levels)},
+                 "levels": ", ".join(svc.geography.name(lv) for lv in measure.levels)},
         area=area.to_dict(), area_href=links.area(area.key), row=row, sources=sources,
         series_message=series_message, map=the_map,
         csv_href=links.series_csv(measure.id, area.key) if area.level in measure.levels else None,
