@@ -59,6 +59,7 @@ from crimeplan.measures.results import (
     clean,
 )
 from crimeplan.plan import PlanError, load_yaml_with_lines, read_file
+from crimeplan.plan import plan_path as resolve_plan_path
 from crimeplan.plan.schema import Measure, Plan
 
 SUPPORTED = "supported"
@@ -318,9 +319,12 @@ def _line_of(problem: str) -> int:
     return int(match.group(1)) if match else 0
 
 
-def shipped_claims_text() -> tuple[str, str]:
-    """The example claims shipped beside the London plan: (text, name)."""
-    return read_file(None, SHIPPED_CLAIMS, "claims")
+def shipped_claims_text(plan_file: str | Path | None = None) -> tuple[str, str] | None:
+    """The example claims beside a plan file (None: beside the London plan): (text, name); None if it has none."""
+    if plan_file is None:
+        return read_file(None, SHIPPED_CLAIMS, "claims")
+    file = claims_beside(resolve_plan_path(plan_file))
+    return read_file(file, SHIPPED_CLAIMS, "claims") if file.exists() else None
 
 
 def claims_beside(plan_path: str | Path) -> Path:
@@ -336,7 +340,7 @@ def claims_file_for(plan_path: str | Path | None) -> Path | None:
     """
     if plan_path is None:
         return None
-    file = claims_beside(plan_path)
+    file = claims_beside(resolve_plan_path(plan_path))
     if not file.exists():
         raise CrimeplanError(f"no claims file given, and none beside the plan ({file})")
     return file
@@ -421,6 +425,7 @@ class ClaimCheck:
     would_supply: list[dict] = field(default_factory=list)  # when unverifiable: which dataset would, and why not
     not_compared: list[dict] = field(default_factory=list)  # other sources of the measure without a figure here
     reason: str = ""  # why unverifiable
+    level_plural: str = "areas"  # the area's level in running text ("boroughs"), from the plan's geography
     plain: str = ""
     notes: list[str] = field(default_factory=list)
 
@@ -521,7 +526,8 @@ def check_claim(engine, claim: Claim) -> ClaimCheck:
         # No baseline: the engine is asked for the period against itself; only its value is used.
         result = engine.result(measure, area, period, period.label)
         baseline, comparison = None, None
-    check = ClaimCheck(claim, measure, area, period, baseline, comparison, UNVERIFIABLE, result, notes=notes)
+    check = ClaimCheck(claim, measure, area, period, baseline, comparison, UNVERIFIABLE, result, notes=notes,
+                       level_plural=engine.geography.plural_short(area.level))
     relative = claim.kind == "value" and measure.statistic != "proportion"
 
     def source_check(figure: SourceFigure) -> SourceCheck:
@@ -698,10 +704,6 @@ def _plain(check: ClaimCheck) -> str:
     return text
 
 
-def _plural(level: str) -> str:
-    return {"bcu": "BCUs", "borough": "boroughs", "ward": "wards", "ward2014": "wards", "lsoa": "LSOAs"}.get(level, "areas")
-
-
 def _significance_words(check: ClaimCheck, f: SourceFigure, unit: str, value_claim: bool) -> str:
     change = f.change
     if change is None:
@@ -721,12 +723,12 @@ def _significance_words(check: ClaimCheck, f: SourceFigure, unit: str, value_cla
     if f.significant:
         tail = f"more than chance would explain{interval}"
         if several:
-            tail += (f", even allowing for {f.areas_tested:,} {_plural(check.area.level)} tested at once "
+            tail += (f", even allowing for {f.areas_tested:,} {check.level_plural} tested at once "
                      "(false discovery rate control)")
         return f"{lead}, and the {movement} is {tail}" if not value_claim else f"{lead}, a {movement} {tail}"
     joint = "but" if supported else "and"
     if several and f.p_value is not None and f.p_value < 0.05:
-        why = (f"is not significant once allowing for {f.areas_tested:,} {_plural(check.area.level)} tested at once "
+        why = (f"is not significant once allowing for {f.areas_tested:,} {check.level_plural} tested at once "
                f"(false discovery rate control; on its own p = {f.p_value:.2g}; 95% interval "
                f"{_signed(f.low, unit)} to {_signed(f.high, unit)})")
     else:

@@ -355,7 +355,7 @@ def scorecard(
                           _fmt(m["baseline_value"], decimals=1), change, assessment)
         console.print(table)
     console.print("[dim]Changes: rate ratio with exact 95% interval (counts), delta method (harm), Newcombe (shares); "
-                  "below London, significance after false-discovery-rate control across the areas of the level.[/]")
+                  "below the plan's own area, significance after false-discovery-rate control across the areas of the level.[/]")
     console.print(f"[dim]{data['attribution']}[/]")
 
 
@@ -552,8 +552,8 @@ def claims_check(
     for r in rows:
         console.print(f"[bold]{r['id']}[/]: {r['plain']}")
     console.print("[dim]Supported: rounds to the figure at the precision stated; approximately: within 2 points "
-                  "(2% of a stated count). Real change: rate-ratio test (counts), Newcombe (shares); below London "
-                  "after false-discovery-rate control across the areas of the level.[/]")
+                  "(2% of a stated count). Real change: rate-ratio test (counts), Newcombe (shares); below the plan's "
+                  "own area after false-discovery-rate control across the areas of the level.[/]")
     console.print(f"[dim]{OGL_ATTRIBUTION}[/]")
 
 

@@ -47,6 +47,7 @@ class GeoLevel(_Strict):
     name: str  # "ward (2022 boundaries)"
     plural: str  # "wards"
     plural_long: str | None = None  # where the plural alone is ambiguous: "wards (2022 boundaries)"
+    plural_short: str | None = None  # in running text where the level is clear: "BCUs"
     word: str  # how one area is called in a sentence: "ward"
     area_level: str  # the level in the area table (sources/geography.py, or derived)
     vintages: list[str] = Field(min_length=1)
@@ -59,6 +60,10 @@ class GeoLevel(_Strict):
     boundary_set: str | None = None  # the boundary vintage a user chooses by ("2014")
     alternative_to: str | None = None  # another boundary set of that level, shown on request
     key_prefix: str = ""  # where codes repeat across levels (the 2014 City 'ward' is the borough's code)
+    # A rate above the source's own level counts only the residents of the areas below that the
+    # source covers (the Met's files leave out the City); false where a source lists every crime
+    # of its whole area (a force's street records), so that all its residents count.
+    covered_residents: bool = True
     residents: dict[str, Any]  # table: [{level, vintage, reference}] | sum_of: level | sum_of_table: {...}
     residents_text: str
 
@@ -114,6 +119,10 @@ class Geography(_Strict):
 
     def plural(self, level_id: str) -> str:
         return self.level(level_id).plural
+
+    def plural_short(self, level_id: str) -> str:
+        lv = self.level(level_id)
+        return lv.plural_short or lv.plural
 
     def child(self, level_id: str) -> str | None:
         return self.level(level_id).child if self.has(level_id) else None

@@ -39,15 +39,16 @@ class Area:
 class Areas:
     """Every area of the loaded geography, by level, searchable by code or name."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, geography: Geography) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, geography: Geography, home: str | None = None) -> None:
         self.geography = geography
+        self.home = home  # the plan's own area (its code), the default one
         self.order = geography.ids
         self._by_level: dict[str, list[Area]] = {level: [] for level in self.order}
         plan_level = {(lv.area_level, v): lv for lv in geography.levels for v in lv.vintages}
         rows = con.execute(
             """SELECT a.level, a.vintage, a.code, a.name, a.parent_code, p.name
-               FROM area_current a
-               LEFT JOIN area_current p ON p.level = a.parent_level AND p.code = a.parent_code
+               FROM area_all a
+               LEFT JOIN area_all p ON p.level = a.parent_level AND p.code = a.parent_code
                 AND p.vintage = CASE WHEN a.parent_level IN ('london', 'bcu', 'borough') THEN '' ELSE a.vintage END
                ORDER BY a.level, a.code"""
         ).fetchall()
@@ -69,11 +70,14 @@ class Areas:
         return [a for level in self.order for a in self._by_level[level]]
 
     def top(self) -> Area:
-        """The plan's whole area (London): the one area of the geography's top level."""
-        if not self._by_level[self.geography.top]:
-            raise UnknownArea(f"no {self.geography.name(self.geography.top)} area is loaded: load the geography's "
-                              "files (e.g. ../shared/data/geography)")
-        return self._by_level[self.geography.top][0]
+        """The plan's whole area (London, Merseyside): its area of the geography's top level."""
+        areas = self._by_level[self.geography.top]
+        home = next((a for a in areas if a.code == self.home), None) if self.home else (areas[0] if areas else None)
+        if home is None:
+            raise UnknownArea(f"the plan's area {self.home or ''} is not among the loaded "
+                              f"{self.geography.plural(self.geography.top)}: load the geography's files "
+                              "(e.g. ../shared/data/geography) or the data it is derived from")
+        return home
 
     def get(self, text: str | None) -> Area:
         """An area from its code ('E09000012', 'EA', 'ward2014:E05000405') or name ('Hackney')."""
@@ -98,7 +102,11 @@ class Areas:
                     return same[0]
             choices = "; ".join(f"{a.key} ({a.name}, {a.parent_name})" for a in named[:10])
             raise UnknownArea(f"{text!r} names several areas; give a code: {choices}")
-        raise UnknownArea(f"no area {text!r}; expected a code (E09000012, EA, E05013570, E01000001) or a name (Hackney)")
+        examples = [areas[0] for level in self.order
+                    if (areas := self._by_level[level]) and not self.geography.level(level).alternative_to]
+        codes = ", ".join(a.code for a in examples) or "…"
+        name = examples[min(2, len(examples) - 1)].name if examples else "…"
+        raise UnknownArea(f"no area {text!r}; expected a code ({codes}) or a name ({name})")
 
     def search(self, text: str, limit: int = 20) -> list[Area]:
         """Areas whose name or code contains ``text`` (case-insensitive), larger areas first."""

@@ -186,9 +186,10 @@ class CategoryCube:
 class Compiler:
     """Builds cubes from plan sources, with the warehouse facts they need (areas, weights)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, geography: Geography) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, geography: Geography, home: str | None = None) -> None:
         self.con = con
         self.geography = geography
+        self.home = home  # the plan's area: where force-wide and region-wide series sit
         self._areas: dict[str, list[str]] = {}
         self._harm: dict | None = None
         self._slices: dict[str, list[tuple]] = {}
@@ -202,7 +203,7 @@ class Compiler:
             name, vintages = self.geography.table_level(level)
             self._areas[level] = [
                 c for (c,) in self.con.execute(
-                    "SELECT DISTINCT code FROM area_current WHERE level = ? AND list_contains(?, vintage) ORDER BY code",
+                    "SELECT DISTINCT code FROM area_all WHERE level = ? AND list_contains(?, vintage) ORDER BY code",
                     [name, list(vintages)],
                 ).fetchall()
             ]
@@ -367,8 +368,9 @@ class Compiler:
         return [(dataset, scheme, native) for dataset, native in found for scheme in ("new", "old")]
 
     def top_code(self) -> str:
-        """The code of the geography's one top area (London): where force-wide and region-wide series sit."""
-        return self.areas(self.geography.top)[0] if self.areas(self.geography.top) else ""
+        """The plan's area (London): where force-wide and region-wide series sit."""
+        top = self.areas(self.geography.top)
+        return self.home if self.home in top else (top[0] if top else "")
 
     def _rollup_filter(self, level: str) -> tuple[str, list]:
         name, vintages = self.geography.table_level(level)

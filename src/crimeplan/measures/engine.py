@@ -129,7 +129,7 @@ class LevelFigures:
         f.current_expected, f.baseline_expected = pick(self.current_expected), pick(self.baseline_expected)
         f.change, f.low, f.high = pick(self.change), pick(self.low), pick(self.high)
         f.p_value, f.q_value = pick(self.p_value), pick(self.q_value)
-        f.areas_tested = max(self.tested, 1)
+        f.areas_tested = 1 if self.at_top else max(self.tested, 1)  # at the top: no control across areas
         f.verdict = str(self.verdict[index]) or None
         f.significant = None if f.verdict in (None, "sample size unknown", TOO_FEW) else bool(self.significant[index])
         f.plain = _plain(self, index)
@@ -143,8 +143,8 @@ class Engine:
         self.con = con
         self.plan = plan or load_plan()
         self.geography = load_geography(self.plan.geography)
-        self.compiler = Compiler(con, self.geography)
-        self.areas = Areas(con, self.geography)
+        self.compiler = Compiler(con, self.geography, self.plan.area)
+        self.areas = Areas(con, self.geography, self.plan.area)
         self._cubes: dict[tuple, Cube] = {}
         self._levels: dict[tuple, list[LevelFigures]] = {}
         self._populations: dict[str, np.ndarray] = {}
@@ -542,7 +542,8 @@ class Engine:
         population = self.population(level)
         native = self.geography.native_level(native_level(source.dataset))
         below = self.geography.level(level).residents.get("sum_of")
-        if native is None or native == level or below is None or below not in self.geography.above(native):
+        if (native is None or native == level or below is None or below not in self.geography.above(native)
+                or not self.geography.level(level).covered_residents):
             return population
         covered = self.cube(source, below, "count").covered()
         residents = self.population(below)

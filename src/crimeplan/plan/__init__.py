@@ -33,8 +33,24 @@ class PlanError(CrimeplanError):
 
 
 def load_plan(path: str | Path | None = None) -> Plan:
-    """The plan in ``path``, or the London plan shipped with crimeplan."""
-    return parse_plan(*read_file(path, LONDON_PLAN, "plan"))
+    """The plan in ``path`` (a file, or the name of a shipped plan: 'merseyside'), or the London plan."""
+    return parse_plan(*read_file(plan_path(path), LONDON_PLAN, "plan"))
+
+
+def shipped_plans() -> list[str]:
+    return sorted(p.name.removesuffix(".yaml") for p in resources.files("crimeplan.plan").iterdir()
+                  if p.name.endswith(".yaml") and not p.name.endswith("_claims.yaml") and p.name != "harm_map.yaml")
+
+
+def plan_path(path: str | Path | None) -> Path | None:
+    """A plan file: ``path`` itself, or the shipped plan it names ('merseyside'); None stays None (London)."""
+    if path is None or Path(path).exists() or Path(path).suffix:
+        return None if path is None else Path(path)
+    shipped = resources.files("crimeplan.plan").joinpath(f"{path}.yaml")
+    if not shipped.is_file():
+        raise CrimeplanError(f"no plan file {str(path)!r}, and no shipped plan of that name; shipped: "
+                             f"{', '.join(shipped_plans())}")
+    return Path(str(shipped))
 
 
 def read_file(path: str | Path | None, shipped: str, what: str) -> tuple[str, str]:

@@ -7,11 +7,12 @@
   MPS non-geographic unit) with every area it counts towards, itself included:
   LSOA → ward 2022 (ONS best fit, published) and ward 2014 (derived best fit)
   → borough → BCU → London.
+- ``derived_area``: data.police.uk's own geography for any force: force ->
+  local authority (the stem of the LSOA name) -> LSOA.
 - ``monthly_counts``: recorded crime, street crime and outcomes summed by
   dataset, variant (category scheme or reporting force), unit, category and
-  month — a few hundred thousand rows instead of millions. data.police.uk
-  records outside the loaded geography are summed by force (unit level
-  'force').
+  month. data.police.uk records with no location are summed by force (unit
+  level 'force').
 - ``coverage`` and ``field_coverage``: complete, partial or absent, per dataset,
   series and period, and the fields left empty (``coverage.py``).
 """
@@ -43,8 +44,10 @@ def refresh(con: duckdb.DuckDBPyConnection, changed: dict[str, set[str]] | None 
     try:
         if everything:
             _refresh_derived_lookups(con)
-        if everything or {"recorded_crime", "homicide_victim"} & set(changed):  # they add MPS units
-            _refresh_area_rollup(con)
+        if everything or {"street_crime", "population"} & set(changed):  # data.police.uk's own geography
+            _refresh_police_geography(con)
+        if everything or {"recorded_crime", "homicide_victim", "street_crime", "population"} & set(changed):
+            _refresh_area_rollup(con)  # MPS units, and the derived force geography
         if everything:
             _refresh_monthly_counts(con, None)
         else:
@@ -87,6 +90,51 @@ def _refresh_derived_lookups(con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
+# data.police.uk LSOA names begin with their local authority: 'Knowsley 001A'.
+_LA_OF_NAME = "regexp_extract({name}, '^(.*) [0-9]{{3}}[A-Z]$', 1)"
+_SLUG = "trim(regexp_replace(lower({x}), '[^a-z0-9]+', '-', 'g'), '-')"
+# 'Merseyside Police' -> 'merseyside', 'Devon & Cornwall Police' -> 'devon-and-cornwall': data.police.uk's force ids.
+_FORCE_SLUG = _SLUG.format(x="regexp_replace(replace({f}, '&', 'and'), ' (Police Service|Constabulary|Police)$', '')")
+TRANSPORT_POLICE = "British Transport Police"  # polices the railways everywhere: no local authority is its
+
+
+def _refresh_police_geography(con: duckdb.DuckDBPyConnection) -> None:
+    """Force -> local authority -> LSOA for every force in the street records (``derived_area``).
+
+    Each LSOA belongs to the territorial force with most street records in it (a force
+    records a few crimes over its border), each local authority to the force holding most
+    of its LSOAs; Census 2021 LSOAs (TS021) of those local authorities with no record are
+    added, so that an LSOA with no crime is there with 0. LSOA codes of 2011 and 2021 sit in
+    one set: most are the same LSOA in both.
+    """
+    con.execute("DELETE FROM derived_area")
+    la = _LA_OF_NAME.format(name="name")
+    force_slug = _FORCE_SLUG.format(f="force")
+    con.execute(
+        f"""INSERT INTO derived_area
+        WITH rec AS (
+            SELECT lsoa_code AS code, any_value(lsoa_name) AS name, reported_by AS force, count(*) AS n
+            FROM street_crime_current
+            WHERE lsoa_code IS NOT NULL AND lsoa_name IS NOT NULL AND reported_by <> '{TRANSPORT_POLICE}'
+            GROUP BY lsoa_code, reported_by),
+        lsoa AS (SELECT code, name, force, {la} AS la FROM rec QUALIFY row_number() OVER (PARTITION BY code ORDER BY n DESC, force) = 1),
+        las AS (SELECT la, force FROM lsoa WHERE la <> '' GROUP BY la, force
+                QUALIFY row_number() OVER (PARTITION BY la ORDER BY count(*) DESC, force) = 1),
+        census AS (SELECT p.code, any_value(p.name) AS name, any_value({_LA_OF_NAME.format(name="p.name")}) AS la
+                   FROM population_current p
+                   WHERE p.level = 'lsoa' AND p.name IS NOT NULL AND p.ethnic_group IS NULL GROUP BY p.code),
+        lsoas AS (SELECT code, name, la FROM lsoa WHERE la IN (SELECT la FROM las)
+                  UNION ALL
+                  SELECT c.code, c.name, c.la FROM census c JOIN las USING (la) WHERE c.code NOT IN (SELECT code FROM lsoa))
+        SELECT 'pfa', '', {force_slug}, force, NULL, NULL, 'data.police.uk force' FROM (SELECT DISTINCT force FROM las)
+        UNION ALL
+        SELECT 'lad', '', 'la-' || {_SLUG.format(x="la")}, la, 'pfa', {force_slug}, 'LSOA name stem' FROM las
+        UNION ALL
+        SELECT 'police_lsoa', '', code, name, 'lad', 'la-' || {_SLUG.format(x="la")}, 'data.police.uk or Census 2021 LSOA'
+        FROM lsoas"""
+    )
+
+
 def _refresh_area_rollup(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DELETE FROM area_rollup")
     # Areas and their ancestors: borough -> bcu -> london, ward -> borough.
@@ -119,6 +167,26 @@ def _refresh_area_rollup(con: duckdb.DuckDBPyConnection) -> None:
         SELECT from_level, from_vintage, from_code, to_level, to_vintage, to_code, method
         FROM derived_lookup"""
     )
+    # The derived force geography: each derived area to itself and up (LSOA -> local authority
+    # -> force); data.police.uk's LSOA units of either vintage to their LSOA; records with no
+    # location ('force' units) to their force.
+    con.execute(
+        f"""INSERT INTO area_rollup
+        WITH RECURSIVE up(level, code, to_level, to_code, parent_level, parent_code) AS (
+            SELECT level, code, level, code, parent_level, parent_code FROM derived_area
+            UNION ALL
+            SELECT up.level, up.code, d.level, d.code, d.parent_level, d.parent_code
+            FROM up JOIN derived_area d ON d.level = up.parent_level AND d.code = up.parent_code
+        )
+        SELECT level, '', code, to_level, '', to_code, 'derived hierarchy' FROM up
+        UNION ALL
+        SELECT 'lsoa', v.vintage, up.code, up.to_level, '', up.to_code, 'derived hierarchy'
+        FROM up, (VALUES ('2011'), ('2021')) v(vintage) WHERE up.level = 'police_lsoa'
+        UNION ALL
+        SELECT DISTINCT 'force', '', s.reported_by, 'pfa', '', d.code, 'records with no location'
+        FROM (SELECT DISTINCT reported_by FROM street_crime_current WHERE lsoa_code IS NULL) s
+        JOIN derived_area d ON d.level = 'pfa' AND d.name = s.reported_by"""
+    )
     # MPS non-geographic units (airports, 'Unknown') count towards London only.
     con.execute(
         f"""INSERT INTO area_rollup
@@ -140,14 +208,16 @@ def _refresh_monthly_counts(con: duckdb.DuckDBPyConnection, datasets: list[str] 
         params,
     )
     # data.police.uk LSOA codes: 2011 codes until 2023, 2021 codes after; most codes are
-    # in both sets (unchanged LSOAs), which roll up identically either way. Records outside
-    # the loaded geography (other forces, or no location) roll up to nothing but their
-    # force, so they are kept by force: a few thousand rows, not a million.
+    # in both sets (unchanged LSOAs), which roll up identically either way. Every record
+    # keeps its LSOA (London's roll up to wards and boroughs, every force's to its local
+    # authority and force); records with no location are kept by force.
     for table, category in (("street_crime", "crime_type"), ("outcome", "outcome_type")):
         con.execute(
             f"""INSERT INTO monthly_counts
-            SELECT r.dataset, r.reported_by, CASE WHEN v.code IS NULL THEN 'force' ELSE 'lsoa' END,
-                   coalesce(v.vintage, ''), CASE WHEN v.code IS NULL THEN r.reported_by ELSE r.lsoa_code END,
+            SELECT r.dataset, r.reported_by, CASE WHEN r.lsoa_code IS NULL THEN 'force' ELSE 'lsoa' END,
+                   CASE WHEN r.lsoa_code IS NULL THEN ''
+                        ELSE coalesce(v.vintage, CASE WHEN r.month < DATE '2023-01-01' THEN '2011' ELSE '2021' END) END,
+                   coalesce(r.lsoa_code, r.reported_by),
                    NULL, r.{category}, r.month, count(*)
             FROM (SELECT * FROM {table}_current WHERE {only}) r
             LEFT JOIN (SELECT code, CASE WHEN count(*) = 2 THEN 'both' ELSE any_value(vintage) END AS vintage

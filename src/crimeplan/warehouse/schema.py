@@ -27,7 +27,8 @@ from crimeplan.sources.records import RECORD_KINDS
 
 # 2: survey_measure and population gained columns; force_recorded_crime.
 # 3: coverage and field_coverage (derived; rebuilt when an older warehouse is opened).
-SCHEMA_VERSION = 3
+# 4: derived_area (force -> local authority -> LSOA from data.police.uk) and the area_all view.
+SCHEMA_VERSION = 4
 
 # Whole-dataset slices (reference data) use this period.
 WHOLE = "DATE '0001-01-01'"
@@ -336,6 +337,13 @@ DERIVED_DDL = [
         to_level VARCHAR, to_vintage VARCHAR, to_code VARCHAR,
         method VARCHAR, built_from VARCHAR   -- the file ids of the boundaries used
     )""",
+    # Areas nobody publishes as a file, built from the records themselves (derived.py): for any
+    # force, data.police.uk's force -> local authority (the stem of the LSOA name every record
+    # carries: 'Knowsley 001A') -> LSOA. level 'pfa', 'lad' or 'police_lsoa'; method says how.
+    """CREATE TABLE IF NOT EXISTS derived_area (
+        level VARCHAR, vintage VARCHAR, code VARCHAR, name VARCHAR,
+        parent_level VARCHAR, parent_code VARCHAR, method VARCHAR
+    )""",
     # Every unit that data is published for, with every area it lies in (itself included).
     # unit_level/unit_vintage/unit_code as published (a borough, a 2022 ward, a 2011 or
     # 2021 LSOA, an MPS non-geographic unit); level/vintage/code the area it counts towards.
@@ -387,6 +395,15 @@ def added_column_ddl(existing: dict[str, set[str]]) -> list[str]:
     ]
 
 
+# Every area a geography can name: the published ones and the derived ones.
+AREA_ALL_VIEW = """
+CREATE OR REPLACE VIEW area_all AS
+SELECT level, vintage, code, name, parent_level, parent_code FROM area_current
+UNION ALL
+SELECT level, vintage, code, name, parent_level, parent_code FROM derived_area
+"""
+
+
 def all_ddl() -> list[str]:
     """Every statement that creates the schema; safe to run on an existing warehouse."""
     ddl = list(BOOKKEEPING_DDL)
@@ -395,4 +412,5 @@ def all_ddl() -> list[str]:
     ddl += [current_view_ddl(name) for name in RECORD_TABLES]
     ddl.append(PROVENANCE_VIEW)
     ddl += DERIVED_DDL
+    ddl.append(AREA_ALL_VIEW)
     return ddl

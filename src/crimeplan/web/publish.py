@@ -86,8 +86,11 @@ class _Writer:
 
 
 def published_areas(svc: Service) -> list[Area]:
-    """London, then every BCU, borough and 2022 ward."""
-    return [a for level in svc.geography.published_levels for a in svc.engine.areas.level(level)]
+    """The plan's area, then every area of the published levels within it (London: every BCU, borough, 2022 ward)."""
+    areas = svc.engine.areas
+    home = areas.top()
+    return [a for level in svc.geography.published_levels for a in areas.level(level)
+            if a == home or home in areas.ancestors(a)]
 
 
 def publish(out_dir: str | Path, service: Service | None = None, db: str | Path | None = None,

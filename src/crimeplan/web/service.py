@@ -92,8 +92,9 @@ def memoised(method):
 class Service:
     """What the server and the static site ask of the engine, validated and cached."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, plan_file: str | Path | None = None) -> None:
         self.engine = engine
+        self.plan_file = plan_file  # where the plan came from (None: the shipped London plan): its claims sit beside it
         self.plan: Plan = engine.plan
         self.boundaries = Boundaries(engine.con, engine.geography)
         self.geography = engine.geography
@@ -103,9 +104,10 @@ class Service:
 
     @classmethod
     def open(cls, db: str | Path | None = None, plan: str | Path | Plan | None = None) -> "Service":
-        if plan is not None and not isinstance(plan, Plan):
-            plan = load_plan(plan)
-        return cls(Engine.open(db, plan))
+        plan_file = None if plan is None or isinstance(plan, Plan) else plan
+        if plan_file is not None:
+            plan = load_plan(plan_file)
+        return cls(Engine.open(db, plan), plan_file)
 
     # --- inputs: validated, normalised ------------------------------------------------------------
 
@@ -263,7 +265,10 @@ class Service:
         """The examples shipped with the plan, checked once for the claims page and the API alike."""
         from crimeplan.claims import shipped_claims_text
 
-        text, name = shipped_claims_text()
+        found = shipped_claims_text(self.plan_file)
+        if found is None:
+            return ShippedClaims("", "", [])
+        text, name = found
         return ShippedClaims(text, name, self.claims_check(text, name))
 
 

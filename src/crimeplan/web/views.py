@@ -196,8 +196,46 @@ def base_model(svc: Service, links: Links, title: str, files: list[dict], breadc
         "breadcrumbs": breadcrumbs or [],
         "charts": [],
         "london_href": links.area(links.london_key),
+        "home": home_words(svc),
         "page": "",
     }
+
+
+NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine"}
+
+
+def home_words(svc: Service) -> dict:
+    """The plan's area and its geography in words, for the navigation and headings (London, Merseyside)."""
+    geography, areas = svc.geography, svc.engine.areas
+    top = areas.top()
+    child = geography.child(top.level)
+    below = [lv for lv in geography.ids if lv != top.level and not geography.level(lv).alternative_to][:3]
+    words = [geography.level(lv).word for lv in reversed(below)]  # finest first: ward, borough, Basic Command Unit
+    within = [a for a in areas.level(below[-2] if len(below) > 1 else below[0]) if top in areas.ancestors(a)] if below else []
+    n = len(svc.plan.priorities)
+    return {
+        "name": svc.plan.area_name,
+        "map_label": f"{svc.plan.area_name} map",
+        "by_child": f"by {geography.name(child)}" if child else "",
+        "search_label": f"Find {_a(words[0])} or {words[1]}" if len(words) > 1 else f"Find {_a(words[0])}" if words else "Find",
+        "search_title": ("Find " + _a(words[0]) + "".join(f", {w}" for w in words[1:-1]) + (f" or {words[-1]}" if len(words) > 1 else "")
+                         if words else "Find an area"),
+        "search_example": within[0].name if within else "",
+        "priorities": f"the {NUMBER_WORDS.get(n, str(n))} priorit{'y' if n == 1 else 'ies'}",
+    }
+
+
+def _tested(table: dict | None, default: int) -> int:
+    """How many areas of a level table were tested (those with a p-value): what FDR control runs across."""
+    if not table or not table.get("areas"):
+        return default
+    return sum(1 for r in table["areas"] if r.get("p_value") is not None) or default
+
+
+def _a(word: str) -> str:
+    """'a ward', 'an LSOA', 'a local authority'."""
+    vowel = word[:1].lower() in "aeiou" or (word[:2].isupper() and word[:1] in "AEFHILMNORSX")
+    return f"{'an' if vowel else 'a'} {word}"
 
 
 def selectors(svc: Service, links: Links, period: str, baseline: str, action: str, hidden: dict | None = None) -> dict:
@@ -387,8 +425,19 @@ def map_section(svc: Service, links: Links, area: Area, period: str, baseline: s
         title = f"{area.name} (outlined) among the {geography.plural(level)} of {area.parent_name}"
     else:
         return None
+    no_boundaries = ""
     if not collection["features"]:
-        return None
+        # No boundaries loaded (a force's geography derived from data.police.uk): the areas, listed, no map.
+        members = (svc.engine.areas.children(area) if level == geography.child(area.level)
+                   else [a for a in svc.engine.areas.level(level) if a.parent_code == area.parent_code])
+        if not members:
+            return None
+        collection = {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "id": a.code, "geometry": None, "properties": {"code": a.code, "name": a.name}}
+            for a in members]}
+        no_boundaries = (f"No boundaries are loaded for {geography.plural(level)}, so there is no map: "
+                         "the figures are in the table.")
+        colour = None if colour == "hotspots" else colour
     candidates = [m for m in svc.plan.measures if level in m.levels]
     table = None
     if measure_id is not None and any(m.id == measure_id for m in candidates):
@@ -434,7 +483,9 @@ def map_section(svc: Service, links: Links, area: Area, period: str, baseline: s
     else:
         colour_title = ""
     spots = None
-    if colour == "hotspots":
+    if no_boundaries:
+        figure = None
+    elif colour == "hotspots":
         found = svc.hotspots(table["measure"], level, period, baseline)
         spots = hotspot_rows(found, {f["id"]: f["properties"]["name"] for f in collection["features"]},
                              geography.plural(level))
@@ -460,7 +511,8 @@ def map_section(svc: Service, links: Links, area: Area, period: str, baseline: s
             item.update(spots["rows"][c])
         listing.append(item)
     model = {
-        "title": title, "level_name": geography.name(level), "figure": json_script(figure),
+        "title": title, "level_name": geography.name(level), "no_boundaries": no_boundaries,
+        "figure": json_script(figure) if figure is not None else None,
         "figure_id": "map-figure", "measure": table["measure"] if table else None,
         "measure_title": table["title"] if table else None, "status": table["status"] if table else None,
         "message": _status_text(table["status"], table["message"]) if table else "", "colour": colour,
@@ -477,8 +529,8 @@ def map_section(svc: Service, links: Links, area: Area, period: str, baseline: s
         "files": table["source"]["files"] if table and table["source"] else [],
         "options": [{"value": m.id, "label": m.title} for m in candidates],
         "areas": listing, "hotspots": None,
-        "note": ("Below London, a change counts as significant only after false-discovery-rate control "
-                 f"across all {len(areas)} {geography.plural(level)}."),
+        "note": (f"Below {svc.plan.area_name}, a change counts as significant only after false-discovery-rate control "
+                 f"across all {_tested(table, len(areas))} {geography.plural(level)} with figures."),
     }
     if spots is not None:
         legend = [{**HOTSPOT_CLASSES[k], "label": k, "count": sum(1 for a in listing if a["hs"]["label"] == k)}
@@ -661,7 +713,7 @@ def area_page(svc: Service, links: Links, area: Area, period: str, baseline: str
         scorecard=section, map=the_map, mix=mix, trust=trust,
         api_href=links.api_json(f"scorecard/{area.key}" if links.static else f"scorecard?area={area.key}"),
     )
-    if the_map:
+    if the_map and the_map["figure"]:
         model["charts"].append(the_map["figure_id"])
     if mix["available"]:
         model["charts"].append(mix["figure_id"])
@@ -736,7 +788,7 @@ def measure_page(svc: Service, links: Links, measure_id: str, area: Area, period
                   else f"/api/measures/{measure.id}/series?area={quote(area.key, safe=':')}"),
     )
     model["charts"] += [s["figure_id"] for s in sources if s.get("ok")]
-    if the_map:
+    if the_map and the_map["figure"]:
         model["charts"].append(the_map["figure_id"])
     return model
 
