@@ -463,12 +463,13 @@ def forces(
     db: Optional[Path] = DbOption,
 ) -> None:
     """Every territorial police force: recorded crime in the 12 months to a quarter end against an earlier 12 months."""
-    from crimeplan.measures.forces import forces_compared
+    from crimeplan.measures.forces import forces_compared, plan_force
     from crimeplan.report import forces_csv
 
     try:
         engine = _engine(db, plan)
-        data = forces_compared(engine.con, offence or None, period, baseline, highlight or engine.plan.force)
+        highlight = highlight or plan_force(engine.con, engine.plan.force)
+        data = forces_compared(engine.con, offence or None, period, baseline, highlight)
     except CrimeplanError as exc:
         _fail(exc)
     if _emit(format, data, forces_csv, ensure_ascii=False):

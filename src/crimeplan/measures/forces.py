@@ -134,6 +134,19 @@ def resolve_force(name: str, forces: Iterable[str]) -> str:
     raise ForcesError(f"no territorial force {name!r} in the Home Office table; forces: {', '.join(sorted(forces))}")
 
 
+def plan_force(con: duckdb.DuckDBPyConnection, name: str | None) -> str | None:
+    """A plan's force ('Metropolitan Police Service') as the Home Office table names it, or None if it has none there."""
+    if not name:
+        return None
+    forces = [f for (f,) in con.execute(
+        """SELECT DISTINCT force FROM force_recorded_crime_current
+           WHERE dataset = ? AND force <> ? AND NOT lower(region) LIKE 'fraud%'""", [DATASET, BTP]).fetchall()]
+    try:
+        return resolve_force(name, forces)
+    except ForcesError:
+        return None
+
+
 def _selection(offence: str | Iterable[str] | None, available: list[str]) -> tuple[list[str], str]:
     """The published offence groups a selection stands for, and its label."""
     if offence is None or (isinstance(offence, str) and offence.strip().lower() in ("", "all", ALL_OFFENCES.lower())):
@@ -368,4 +381,4 @@ def _clean(value) -> float | None:
 
 
 __all__ = ["ALL_BURGLARY", "ALL_OFFENCES", "DATASET", "ForcesError", "INCOMPLETE", "NOT_COMPARABLE",
-           "forces_compared", "offence_options", "parse_quarter_end", "resolve_force"]
+           "forces_compared", "offence_options", "parse_quarter_end", "plan_force", "resolve_force"]
