@@ -80,3 +80,21 @@ def test_hotspots_in_every_format(loaded_db: Path) -> None:
     assert csv[-1].startswith("# Contains public sector information")
     bad = runner.invoke(app, ["hotspots", "burglary", "--level", "bcu", "--db", str(loaded_db)])
     assert bad.exit_code == 1 and "not 'bcu'" in bad.output
+
+
+def test_forces_in_every_format(loaded_db: Path) -> None:
+    args = ["forces", "--db", str(loaded_db), "--period", "2018-12", "--baseline", "2017-12"]
+    data = json.loads(runner.invoke(app, [*args, "--format", "json"]).stdout)
+    met = next(f for f in data["forces"] if f["force"] == "Metropolitan Police")
+    assert met["highlighted"]  # the plan's force, "Metropolitan Police Service" in the plan
+    assert (met["current"], met["baseline"]) == (835_078, 809_049)  # read from rec-crime-pfa.csv
+    table = runner.invoke(app, [*args, "--offence", "Robbery", "--highlight", "Kent"], env={"COLUMNS": "200"})
+    assert table.exit_code == 0, table.output
+    assert "Forces compared: Robbery" in table.stdout and "▶ Kent" in table.stdout
+    assert "rec-crime-pfa.csv (edition 2018-12)" in table.stdout and "Open Government Licence" in table.stdout
+    csv = runner.invoke(app, [*args, "--format", "csv"]).stdout.splitlines()
+    assert csv[0].startswith("offence,period,baseline,force,")
+    assert len([line for line in csv if ",Metropolitan Police,London,True,ok,835078,809049," in line]) == 1
+    assert csv[-1].startswith("# Contains public sector information")
+    bad = runner.invoke(app, [*args[:-2], "--baseline", "2018-06"])
+    assert bad.exit_code == 1 and "overlap" in bad.output

@@ -450,6 +450,67 @@ def hotspots(
 
 
 @app.command()
+def forces(
+    offence: Optional[list[str]] = typer.Option(None, "--offence", help="An offence group as published (Robbery), "
+                                                "'All burglary', or all offences (the default); repeat to add several."),
+    period: Optional[str] = typer.Option(None, "--period", help="A quarter end, YYYY-MM (default the latest, 2018-12)."),
+    baseline: Optional[str] = typer.Option(None, "--baseline", help="A quarter end at least 12 months earlier "
+                                           "(default a year before the period)."),
+    highlight: Optional[str] = typer.Option(None, "--highlight", help="A force to mark (default the plan's force)."),
+    plan: Optional[Path] = PlanOption,
+    format: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """Every territorial police force: recorded crime in the 12 months to a quarter end against an earlier 12 months."""
+    from crimeplan.measures.forces import forces_compared, plan_force
+    from crimeplan.report import forces_csv
+
+    try:
+        engine = _engine(db, plan)
+        highlight = highlight or plan_force(engine.con, engine.plan.force)
+        data = forces_compared(engine.con, offence or None, period, baseline, highlight)
+    except CrimeplanError as exc:
+        _fail(exc)
+    if _emit(format, data, forces_csv, ensure_ascii=False):
+        return
+    console.print(f"[bold]{data['title']}[/] — {data['period_text']} compared with {data['baseline_text']}")
+    table = Table(title_justify="left")
+    for name, justify in (("force", "left"), ("region", "left"), (data["period"], "right"), (data["baseline"], "right"),
+                          ("change (95% interval)", "right"), ("q", "right"), ("verdict", "left")):
+        table.add_column(name, justify=justify, no_wrap=name in ("force", "verdict"), overflow="fold")
+    styles = {"significant rise": "red", "significant fall": "green", "no significant change": "",
+              "incomplete data": "dim", "not comparable": "dim"}
+    ordered = sorted(data["forces"], key=lambda f: (f["change_pct"] is None, -(f["change_pct"] or 0), f["force"]))
+    for f in ordered:
+        name = f"[bold]▶ {f['force']}[/]" if f["highlighted"] else f["force"]
+        if f["status"] == "ok":
+            pct = lambda v: "—" if v is None else f"{v:+.1f}%"  # noqa: E731
+            change = f"{pct(f['change_pct'])} ({pct(f['change_low_pct'])} to {pct(f['change_high_pct'])})"
+            q = "<0.001" if f["q_value"] < 0.001 else f"{f['q_value']:.3f}"
+            verdict = f"[{styles[f['verdict']]}]{f['verdict']}[/]" if styles[f["verdict"]] else f["verdict"]
+            table.add_row(name, f["region"], _fmt(f["current"]), _fmt(f["baseline"]), change, q, verdict)
+        else:
+            table.add_row(name, f["region"], "—", "—", "—", "—", f"[dim]{f['verdict']}[/]")
+    console.print(table)
+    for f in ordered:
+        if f["status"] != "ok":
+            console.print(f"[dim]{f['force']}, {f['verdict']}: {f['reason']}[/]")
+    s = data["summary"]
+    console.print(f"[bold]{s['significant rise']} significant rises, {s['significant fall']} significant falls[/], "
+                  f"{s['no significant change']} no significant change among {data['forces_compared']} forces compared"
+                  + (f"; {s['incomplete data']} incomplete data" if s["incomplete data"] else "")
+                  + (f"; {s['not comparable']} not comparable" if s["not comparable"] else "") + ".")
+    if data["highlight"]:
+        console.print(f"▶ {data['highlight']} (highlighted).")
+    console.print("Left out: " + "; ".join(f"{x['force']}: {x['reason']}" for x in data["left_out"]) + ".")
+    console.print(f"[dim]{data['method']}[/]")
+    for note in data["notes"]:
+        console.print(f"[dim]{note}[/]")
+    console.print(f"[dim]Source: {', '.join(f['name'] + ' (edition ' + f['edition'] + ')' for f in data['files'])}.[/]")
+    console.print(f"[dim]{data['attribution']}[/]")
+
+
+@app.command()
 def areas(
     level: Optional[str] = typer.Option(None, "--level", help="A level of the plan's geography (London: london, bcu, "
                                         "borough, ward, ward2014 or lsoa)."),

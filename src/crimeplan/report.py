@@ -72,6 +72,25 @@ def hotspots_csv(data: dict) -> str:
     return rows_csv(hotspot_rows(data), HOTSPOT_COLUMNS, footer=data.get("attribution"))
 
 
+FORCES_COLUMNS = ["offence", "period", "baseline", "force", "region", "highlighted", "status", "current", "baseline_value",
+                  "ratio", "change_pct", "change_low_pct", "change_high_pct", "p_value", "q_value", "verdict", "reason",
+                  "source_files"]
+
+
+def forces_rows(data: dict) -> list[dict]:
+    """Every territorial force compared (``measures.forces.forces_compared``), one row each, then those left out."""
+    common = {"offence": data["offence"], "period": data["period"], "baseline": data["baseline"],
+              "source_files": "; ".join(f"{f['name']} (edition {f['edition']})" for f in data["files"])}
+    rows = [{**common, **f, "baseline_value": f["baseline"], "baseline": data["baseline"]} for f in data["forces"]]
+    rows += [{**common, "force": x["force"], "region": x["region"], "highlighted": False, "status": "left out",
+              "verdict": "left out", "reason": x["reason"]} for x in data["left_out"]]
+    return rows
+
+
+def forces_csv(data: dict) -> str:
+    return rows_csv(forces_rows(data), FORCES_COLUMNS, footer=data.get("attribution"))
+
+
 def rows_csv(rows: list[dict], columns: list[str], footer: str | None = None) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")

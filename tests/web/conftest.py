@@ -76,6 +76,37 @@ def browser():
         b.close()
 
 
+# WCAG 2.2 AA: the axe-core rules tagged for levels A and AA of WCAG 2.0, 2.1 and 2.2.
+WCAG_AA_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+@pytest.fixture(scope="session")
+def axe():
+    """``axe(page)``: axe-core's WCAG 2.2 AA violations on the page as it is now, one line per rule.
+
+    axe-core's script (Deque, MPL-2.0) comes inside the axe-playwright-python package, a dev dependency:
+    nothing is fetched. Without it the tests skip, except in CI, where they fail.
+    """
+    try:
+        from importlib.resources import files
+
+        source = files("axe_playwright_python").joinpath("axe.min.js").read_text(encoding="utf-8")
+    except (ImportError, FileNotFoundError) as exc:
+        problem = f"axe-core not available ({exc}): pip install -e '.[dev]' installs axe-playwright-python"
+        if in_ci():
+            pytest.fail(problem)
+        pytest.skip(problem)
+
+    def violations(page) -> list[str]:
+        if not page.evaluate("typeof window.axe !== 'undefined'"):
+            page.add_script_tag(content=source)
+        result = page.evaluate("(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_AA_TAGS)
+        return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes'][:3]]}"
+                for v in result["violations"]]
+
+    return violations
+
+
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)

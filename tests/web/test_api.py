@@ -23,7 +23,7 @@ def test_openapi_document_lists_the_endpoints(client) -> None:
     for path in ("/api/plan", "/api/scorecard", "/api/measures/{measure_id}/series",
                  "/api/measures/{measure_id}/levels/{level}", "/api/areas", "/api/areas/{key}",
                  "/api/areas/{key}/children.geojson", "/api/areas/{key}/crime-mix", "/api/geojson/{level}",
-                 "/api/edition", "/api/measures/{measure_id}/hotspots/{level}"):
+                 "/api/edition", "/api/measures/{measure_id}/hotspots/{level}", "/api/forces", "/api/forces.csv"):
         assert "get" in paths[path], path
     assert "post" in paths["/api/claims/check"]
     assert "application/yaml" in paths["/api/claims/check"]["post"]["requestBody"]["content"]
@@ -200,7 +200,8 @@ PAGES = ["/", "/?period=FY2021-22&baseline=FY2019-20", "/area/E12000007", "/area
          "/area/E05013570", "/area/ward2014:E05000405", "/measure/burglary", "/measure/pas_trust_mps?area=E09000012",
          "/measure/homicide_offences?area=EA&period=2022&baseline=previous", "/measure/burglary?area=E05013570",
          "/measure/pas_trust_mps?area=E05013570", "/measure/knife_crime", "/claims", "/sources",
-         "/search?q=Hackney", "/api"]
+         "/search?q=Hackney", "/api", "/forces", "/forces?offence=All+burglary&period=2016-12&baseline=2015-12",
+         "/forces?period=2007-12&baseline=2006-12"]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -279,7 +280,7 @@ def test_concurrent_requests_share_one_engine_safely(client, service) -> None:
     "/api/scorecard?area=Hackney", "/api/measures/burglary/series?area=Hackney",
     "/api/measures/burglary/levels/borough", "/api/areas/EA/children.geojson", "/api/geojson/bcu",
     "/api/areas/E09000012/crime-mix", "/api/areas?level=bcu", "/api/areas/EA",
-    "/api/measures/burglary/hotspots/borough?period=2021",
+    "/api/measures/burglary/hotspots/borough?period=2021", "/api/forces?offence=Robbery",
 ])
 def test_every_api_response_carries_the_licence(client, path) -> None:
     for _ in range(2):  # computed, then from the response cache
@@ -349,3 +350,57 @@ def test_maps_offer_hot_spots_where_the_level_has_many_areas(client, service) ->
     assert city.status_code == 200 and city.text.count('data-hotspot="not tested"') == 25
     assert "City of London Police" in city.text
     assert re.search(r'data-class="not tested">.*?</span> <strong>25</strong>', city.text)  # the legend counts them
+
+
+def test_forces_endpoint_equals_the_core_function(client, service) -> None:
+    from crimeplan.measures.forces import forces_compared
+
+    r = client.get("/api/forces")
+    assert r.status_code == 200
+    data = r.json()
+    assert data == _json(forces_compared(service.engine.con, None, None, None, "Metropolitan Police"))
+    met = next(f for f in data["forces"] if f["force"] == "Metropolitan Police")
+    assert met["highlighted"] and (met["current"], met["baseline"]) == (835_078, 809_049)  # from the CSV
+    params = [("offence", "Robbery"), ("offence", "Homicide"), ("period", "2018-12"), ("baseline", "2015-12"),
+              ("highlight", "Kent")]
+    several = client.get("/api/forces", params=params).json()
+    assert several["offences"] == ["Robbery", "Homicide"] and several["baseline"] == "2015-12"
+    assert several["highlight"] == "Kent"
+    assert several == _json(forces_compared(service.engine.con, ["Robbery", "Homicide"], "2018-12", "2015-12", "Kent"))
+    csv = client.get("/api/forces.csv").text.splitlines()
+    assert csv[0].startswith("offence,period,baseline,force") and len(csv) == 1 + 43 + 4 + 1
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"period": "2018-11"}, "not a quarter end"),
+    ({"period": "2018-12", "baseline": "2018-06"}, "would overlap"),
+    ({"baseline": "Christmas"}, "expected a quarter end as YYYY-MM"),
+    ({"period": "2020-12"}, "covers quarter ends from 2003-03 to 2018-12"),
+    ({"offence": "Burglary of sheds"}, "not in the Home Office table"),
+    ({"highlight": "Gotham City Police"}, "no territorial force"),
+])
+def test_forces_bad_parameters_get_422_with_the_message(client, params, message) -> None:
+    r = client.get("/api/forces", params=params)
+    assert r.status_code == 422 and message in r.json()["detail"]
+    page = client.get("/forces", params=params)
+    assert page.status_code == 422 and message in unescape(page.text)
+
+
+def test_the_forces_page_shows_the_apis_figures(client) -> None:
+    from crimeplan.web.views import fmt_number, fmt_signed
+
+    for query in ({}, {"offence": "Robbery", "period": "2018-12", "baseline": "2016-12"}):
+        html = client.get("/forces", params=query).text
+        data = client.get("/api/forces", params=query).json()
+        for f in data["forces"]:
+            row = re.search(rf'<tr data-force="{re.escape(f["force"])}" data-status="{f["status"]}"(.*?)</tr>', html,
+                            re.S).group(1)
+            assert f'data-value="{json.dumps(f["current"])}">{fmt_number(f["current"])}<' in row
+            assert f'data-value="{json.dumps(f["baseline"])}">{fmt_number(f["baseline"])}<' in row
+            assert f'data-value="{f["verdict"]}"' in row
+            if f["status"] == "ok":
+                assert fmt_signed(f["change_pct"], "%") in row
+            assert ('class="here"' in row) == f["highlighted"]
+        assert 'id="forces-figure"' in html and "rec-crime-pfa.csv" in html
+        assert html.count('data-highlighted="true"') == 1 and "Metropolitan Police" in html
+    assert 'href="/forces"' in client.get("/").text  # in the site navigation

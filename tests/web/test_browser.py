@@ -229,7 +229,71 @@ def test_a_map_coloured_by_hot_spots(server, browser, artifacts) -> None:
     assert watch.problems == []
 
 
-@pytest.mark.parametrize("path", ["/", "/area/E12000007", "/area/E09000012", "/measure/burglary", "/claims",
+@pytest.mark.parametrize("query", [{}, {"offence": "All burglary", "period": "2018-12", "baseline": "2015-12"},
+                                   {"period": "2007-12", "baseline": "2006-12"}])
+def test_the_forces_page(server, browser, artifacts, axe, query) -> None:
+    """The forces page: its chart and table show the API's figures, the plan's force highlighted, and axe finds no
+    WCAG 2.2 AA violation."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    watch = Watcher(page)
+    api = httpx.get(f"{server}/api/forces", params=query).json()
+    if query:
+        page.goto(f"{server}/forces")
+        _charts_drawn(page)
+        page.select_option("#offence", query.get("offence", "All offences"))
+        page.select_option("#period", query["period"])
+        page.select_option("#baseline", query["baseline"])
+        page.click("#forces-form button")
+        page.wait_for_url(f"**/forces?*baseline={query['baseline']}*")
+    else:
+        page.goto(f"{server}/forces")
+    compared = [f for f in api["forces"] if f["status"] == "ok"]
+    assert _charts_drawn(page) == ("rendered" if compared else "none")
+    assert page.inner_text("h1") == "Forces compared"
+    shown = page.evaluate("""() => Array.from(document.querySelectorAll('#forces-table tbody tr')).map(tr => ({
+        force: tr.dataset.force, status: tr.dataset.status, here: tr.classList.contains('here'),
+        current: JSON.parse(tr.querySelector('[data-field=current]').dataset.value),
+        baseline: JSON.parse(tr.querySelector('[data-field=baseline]').dataset.value),
+        change: JSON.parse(tr.querySelector('[data-field=change]').dataset.value),
+        change_text: tr.querySelector('[data-field=change]').textContent,
+        verdict: tr.querySelector('[data-field=verdict]').dataset.value}))""")
+    assert len(shown) == len(api["forces"]) == 43
+    by_force = {f["force"]: f for f in api["forces"]}
+    for row in shown:
+        f = by_force[row["force"]]
+        assert (row["status"], row["current"], row["baseline"], row["change"], row["verdict"], row["here"]) == \
+            (f["status"], f["current"], f["baseline"], f["change_pct"], f["verdict"], f["highlighted"])
+        if f["status"] == "ok":
+            assert fmt_signed(f["change_pct"], "%") in row["change_text"]
+    assert [r["force"] for r in shown if r["here"]] == ["Metropolitan Police"] == \
+        [f["force"] for f in api["forces"] if f["highlighted"]]
+    if compared:
+        # the chart: every force compared, sorted by change, the Met drawn apart (its own trace)
+        traces = page.evaluate("""() => document.getElementById('forces-change').data.map(t => ({
+            name: t.name, x: t.x, y: t.y, plus: t.error_x.array, minus: t.error_x.arrayminus}))""")
+        plotted = {y.replace("<b>", "").replace("</b>", ""): (x, x + plus, x - minus)
+                   for t in traces for x, y, plus, minus in zip(t["x"], t["y"], t["plus"], t["minus"])}
+        assert set(plotted) == {f["force"] for f in compared}
+        for f in compared:
+            x, high, low = plotted[f["force"]]
+            assert x == pytest.approx(f["change_pct"]) and low == pytest.approx(f["change_low_pct"])
+            assert high == pytest.approx(f["change_high_pct"])
+        highlighted = [t for t in traces if t["name"] == "highlighted"]
+        assert highlighted and highlighted[0]["y"] == ["<b>Metropolitan Police</b>"]
+        order = page.evaluate("document.getElementById('forces-change').layout.yaxis.categoryarray")
+        changes = [by_force[n.replace("<b>", "").replace("</b>", "")]["change_pct"] for n in order]
+        assert changes == sorted(changes)  # drawn bottom to top: the largest rise at the top
+    assert "rec-crime-pfa.csv" in page.inner_text("#page-sources")
+    assert "Open Government Licence" in page.inner_text("#attribution")
+    assert axe(page) == []
+    name = "default" if not query else f"{query['period']}-{query['baseline']}"
+    page.screenshot(path=str(artifacts / f"forces-{name}.png"), full_page=True)
+    context.close()
+    assert watch.problems == []
+
+
+@pytest.mark.parametrize("path", ["/", "/area/E12000007", "/area/E09000012", "/measure/burglary", "/claims", "/forces",
                                   "/area/E09000012?period=2021&map=burglary&colour=hotspots"])
 def test_pages_fit_a_phone(server, browser, artifacts, path) -> None:
     context = browser.new_context(viewport={"width": 375, "height": 740}, device_scale_factor=2, is_mobile=True,

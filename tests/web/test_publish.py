@@ -56,8 +56,8 @@ def test_publish_writes_every_page(published_site) -> None:
     assert report.areas == {"london": 1, "bcu": 13, "borough": 33, "ward": 704}
     measures = len(load_plan().measures)  # every measure of the plan gets a page
     assert report.measures == measures
-    assert report.pages == 751 + measures + 5  # areas, measures, plan + claims + sources + search + api index
-    for relative in ("index.html", "claims.html", "sources.html", "search.html", "api/index.html",
+    assert report.pages == 751 + measures + 6  # areas, measures, plan + claims + sources + forces + search + api index
+    for relative in ("index.html", "claims.html", "sources.html", "forces.html", "search.html", "api/index.html",
                      "area/E12000007.html", "area/EA.html", "area/E09000012.html", "area/E05013570.html",
                      "measure/burglary.html", "measure/burglary.csv", "measure/pas_trust_mps.html",
                      "static/crimeplan.css", "static/crimeplan.js", "static/areas.js"):
@@ -89,6 +89,9 @@ def test_publish_writes_the_json_the_pages_use(published_site, service) -> None:
     checks = json.loads((root / "api" / "claims" / "check.json").read_text())
     assert checks and all(c["verdict"] for c in checks)
     assert len(json.loads((root / "api" / "areas.json").read_text())) == 751
+    forces = json.loads((root / "api" / "forces.json").read_text())
+    assert forces == json.loads(json.dumps(service.forces((), None, None, None)))
+    assert (forces["period"], forces["baseline"], forces["highlight"]) == ("2018-12", "2017-12", "Metropolitan Police")
     index = (root / "static" / "areas.js").read_text()
     assert index.startswith("window.CRIMEPLAN_AREAS = ") and "Hackney" in index
 
@@ -145,6 +148,17 @@ def test_static_pages_show_the_same_figures_as_the_server(published_site, client
     assert value.findall((root / "index.html").read_text(encoding="utf-8")) == value.findall(client.get("/").text)
 
 
+def test_the_published_forces_page(published_site, client) -> None:
+    root = published_site.out_dir
+    html = (root / "forces.html").read_text(encoding="utf-8")
+    assert 'href="api/forces.json"' in html and 'id="forces-figure"' in html
+    assert 'href="forces.html"' in (root / "index.html").read_text(encoding="utf-8")
+    assert 'href="../forces.html"' in (root / "area" / "EA.html").read_text(encoding="utf-8")
+    row = re.compile(r'<tr data-force="([^"]+)" data-status="(\w[\w ]*)".*?data-value="([^"]*)"', re.S)
+    assert row.findall(html) == row.findall(client.get("/forces").text) and len(row.findall(html)) == 43
+    assert ("Metropolitan Police", "ok", "835078") in row.findall(html)  # read from rec-crime-pfa.csv
+
+
 def test_publish_replaces_an_earlier_site_but_refuses_nothing_else(tmp_path: Path, service) -> None:
     from crimeplan.web.publish import publish
 
@@ -154,7 +168,7 @@ def test_publish_replaces_an_earlier_site_but_refuses_nothing_else(tmp_path: Pat
     (out / "stale.html").write_text("stale")
     report = publish(out, service=service)
     assert not (out / "stale.html").exists() and (out / "index.html").read_text() != "old"
-    assert report.pages == 751 + len(load_plan().measures) + 5
+    assert report.pages == 751 + len(load_plan().measures) + 6
 
 
 def test_the_publish_command(loaded_db: Path, tmp_path: Path) -> None:
@@ -165,7 +179,7 @@ def test_the_publish_command(loaded_db: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["publish", str(tmp_path / "site"), "--db", str(loaded_db)])
     assert result.exit_code == 0, result.output
     measures = len(load_plan().measures)
-    assert f"Wrote {751 + measures + 5} pages (1 london, 13 bcu, 33 borough, 704 ward; {measures} measures)" in result.output
+    assert f"Wrote {751 + measures + 6} pages (1 london, 13 bcu, 33 borough, 704 ward; {measures} measures)" in result.output
     assert "index.html" in result.output and "Open Government Licence" in result.output
     assert (tmp_path / "site" / "area" / "E05013570.html").is_file()
     bad = CliRunner().invoke(app, ["publish", str(tmp_path / "other"), "--db", str(loaded_db),

@@ -30,7 +30,7 @@ from crimeplan import ATTRIBUTION, __version__
 from crimeplan.errors import CrimeplanError
 from crimeplan.measures.periods import SYNTAX
 from crimeplan.plan.schema import Plan
-from crimeplan.report import scorecard_csv
+from crimeplan.report import forces_csv, scorecard_csv
 from crimeplan.web import views
 from crimeplan.web.service import SERIES_BY, BadRequest, NotFound, Service, dumps
 
@@ -44,6 +44,11 @@ SeriesBy = Enum("SeriesBy", {name: name for name in SERIES_BY}, type=str)
 
 AREA_HELP = "An area code (E09000012, EA, E05013570, ward2014:E05000405) or name (Hackney); default London."
 PERIOD_HELP = f"{SYNTAX}; default the plan's."
+OFFENCE_HELP = ("An offence group as the Home Office publishes it (Robbery), 'All burglary', or 'All offences' "
+                "(the default: total recorded crime excluding fraud); repeat to add several.")
+QUARTER_HELP = "A quarter end as YYYY-MM; default the latest (2018-12)."
+QUARTER_BASELINE_HELP = "A quarter end at least 12 months before the period; default a year before it."
+HIGHLIGHT_HELP = "A force to mark; default the plan's (the Metropolitan Police for the London plan)."
 BASELINE_HELP = "A baseline of the plan (2019, FY2019-20), previous, year-earlier, or a period; default the plan's."
 
 
@@ -251,6 +256,16 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
     async def sources_page(request: Request) -> Response:
         return await cached(request, HTML, lambda: render("sources.html", views.sources_page(svc, default_links())))
 
+    @app.get("/forces", include_in_schema=False)
+    async def forces_page(request: Request, offence: list[str] | None = Query(None), period: str | None = None,
+                          baseline: str | None = None, highlight: str | None = None) -> Response:
+        def produce() -> bytes:
+            data = svc.forces(tuple(offence or ()), period, baseline, highlight)
+            query = {"offence": offence[0] if offence and len(offence) == 1 else None, "period": period,
+                     "baseline": baseline, "highlight": highlight}
+            return render("forces.html", views.forces_page(svc, default_links(), data, query))
+        return await cached(request, HTML, produce)
+
     @app.get("/search", include_in_schema=False)
     async def search_page(request: Request, q: str = "") -> Response:
         return await cached(request, HTML, lambda: render("search.html", views.search_page(svc, default_links(), q)))
@@ -380,6 +395,28 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
             found = svc.area(key)
             return dumps(svc.crime_mix(found.key, svc.period(period)))
         return await cached(request, JSON, produce)
+
+    @app.get("/api/forces", summary="Forces compared", tags=["figures"],
+             description="Every territorial police force of England and Wales (Home Office recorded crime by force "
+                         "area): the rolling 12-month total at every quarter end, and the 12 months to a quarter end "
+                         "against the 12 months to an earlier one, with the exact 95% interval of the rate ratio, p "
+                         "and q values (false-discovery-rate control across forces) and a verdict; incomplete or "
+                         "incomparable windows say why. British Transport Police and the fraud bodies are listed as "
+                         "left out. The JSON of `crimeplan forces --format json`.")
+    async def api_forces(request: Request, offence: list[str] | None = Query(None, description=OFFENCE_HELP),
+                         period: str | None = Query(None, description=QUARTER_HELP),
+                         baseline: str | None = Query(None, description=QUARTER_BASELINE_HELP),
+                         highlight: str | None = Query(None, description=HIGHLIGHT_HELP)) -> Response:
+        return await cached(request, JSON, lambda: dumps(svc.forces(tuple(offence or ()), period, baseline, highlight)))
+
+    @app.get("/api/forces.csv", summary="Forces compared as CSV", tags=["figures"])
+    async def api_forces_csv(request: Request, offence: list[str] | None = Query(None, description=OFFENCE_HELP),
+                             period: str | None = Query(None, description=QUARTER_HELP),
+                             baseline: str | None = Query(None, description=QUARTER_BASELINE_HELP),
+                             highlight: str | None = Query(None, description=HIGHLIGHT_HELP)) -> Response:
+        def produce() -> bytes:
+            return forces_csv(svc.forces(tuple(offence or ()), period, baseline, highlight)).encode("utf-8")
+        return await cached(request, CSV, produce)
 
     @app.get("/api/edition", summary="The data edition", tags=["plan"],
              description="The files supplying the current figures (name, dataset, edition, sha256, load time) and "

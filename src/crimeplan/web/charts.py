@@ -171,6 +171,47 @@ def mix_chart(majors: list[dict]) -> dict:
     return {"data": data, "layout": layout, "config": CONFIG}
 
 
+def change_chart(rows: list[dict], title: str) -> dict:
+    """Each row's change (%) with its 95% interval as a horizontal dot-and-whisker chart, in the order given.
+
+    ``rows``: ``{"name", "change", "low", "high", "highlighted", "verdict"}``, changes in per cent. The
+    highlighted row is drawn in vermillion with a larger diamond and its name in bold; a line marks no change.
+    """
+    names = [f"<b>{r['name']}</b>" if r["highlighted"] else r["name"] for r in rows][::-1]
+    ordered = rows[::-1]
+    data = []
+    for highlighted, colour, symbol, size, label in ((False, OKABE_ITO["blue"], "circle", 8, "change (95% interval)"),
+                                                     (True, OKABE_ITO["vermillion"], "diamond", 13, "highlighted")):
+        picked = [i for i, r in enumerate(ordered) if bool(r["highlighted"]) == highlighted]
+        if not picked:
+            continue
+        change = [ordered[i]["change"] for i in picked]
+        data.append({
+            "type": "scatter", "mode": "markers", "orientation": "h", "name": label,
+            "y": [names[i] for i in picked], "x": change,
+            "error_x": {"type": "data", "symmetric": False, "color": colour, "thickness": 1.5, "width": 3,
+                        "array": [(ordered[i]["high"] if ordered[i]["high"] is not None else c) - c
+                                  for i, c in zip(picked, change)],
+                        "arrayminus": [c - ordered[i]["low"] for i, c in zip(picked, change)]},
+            "marker": {"color": colour, "symbol": symbol, "size": size, "line": {"color": "#000000", "width": 0.5}},
+            "text": [f"{ordered[i]['name']}: {c:+.1f}% (95% interval {ordered[i]['low']:+.1f}% to "
+                     + ("no upper limit" if ordered[i]["high"] is None else f"{ordered[i]['high']:+.1f}%")
+                     + f"), {ordered[i]['verdict']}" for i, c in zip(picked, change)],
+            "hoverinfo": "text",
+        })
+    layout = {
+        "height": 140 + 22 * len(rows), "font": FONT, "showlegend": False,
+        "margin": {"l": 12, "r": 16, "t": 28, "b": 48},
+        "xaxis": {"title": {"text": title}, "ticksuffix": "%", "zeroline": True, "zerolinecolor": "#000000",
+                  "zerolinewidth": 1.5, "gridcolor": "#e5e5e5"},
+        "yaxis": {"automargin": True, "type": "category", "categoryorder": "array", "categoryarray": names,
+                  "dtick": 1},
+        "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "#ffffff", "hovermode": "closest",
+        "hoverlabel": {"bgcolor": "#ffffff", "font": {"color": "#000000"}},
+    }
+    return {"data": data, "layout": layout, "config": CONFIG}
+
+
 def sparkline(values: list[float | None], in_period: list[bool], in_baseline: list[bool],
               width: int = 120, height: int = 30) -> dict | None:
     """An SVG sparkline: the whole run faint, the baseline months grey, the current months dark.
@@ -200,4 +241,4 @@ def sparkline(values: list[float | None], in_period: list[bool], in_baseline: li
     }
 
 
-__all__ = ["OKABE_ITO", "category_choropleth", "choropleth", "mix_chart", "series_chart", "sparkline"]
+__all__ = ["OKABE_ITO", "category_choropleth", "change_chart", "choropleth", "mix_chart", "series_chart", "sparkline"]

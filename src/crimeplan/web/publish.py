@@ -6,7 +6,8 @@ Pages are rendered by the same page models and templates as ``crimeplan serve``,
 for the plan's default period and baseline, with links relative to each page so
 that the site works from ``file://`` as well as from a web server. Written:
 
-- ``index.html`` (the plan), ``claims.html``, ``sources.html``, ``search.html``
+- ``index.html`` (the plan), ``claims.html``, ``sources.html``, ``forces.html``
+  (every police force, all offences, the latest quarter end against a year earlier), ``search.html``
   (searches the list of areas in ``static/areas.js``, no server needed),
   ``api/index.html``;
 - ``area/<code>.html`` for London, every BCU, every borough and every 2022
@@ -47,6 +48,8 @@ STATIC_API = [
     ("api/measures/{id}/hotspots/{level}.json", "Hot and cold spots of a measure among every borough or 2022 ward "
                                                 "(Getis–Ord Gi*, FDR 5%)."),
     ("api/claims/check.json", "The example claims, checked."),
+    ("api/forces.json", "Every territorial police force: recorded crime (all offences excluding fraud), the latest "
+                        "12 months against the year before, with intervals, q values and trends."),
 ]
 
 
@@ -148,6 +151,9 @@ def publish(out_dir: str | Path, service: Service | None = None, db: str | Path 
     step("claims")
     page("sources.html", "sources.html", views.sources_page(svc, links(0)))
     page("search.html", "search.html", views.search_page(svc, links(0), ""))
+    forces = svc.forces((), None, None, None)
+    page("forces.html", "forces.html", views.forces_page(svc, links(0), forces))
+    as_json("api/forces.json", forces)
     step("sources")
     page("api/index.html", "api.html", views.static_api_page(svc, links(1), STATIC_API))
     as_json("api/plan.json", svc.plan_dict())

@@ -25,6 +25,7 @@ from crimeplan.errors import CrimeplanError
 from crimeplan.measures import Engine, UnknownArea
 from crimeplan.measures.areas import Area
 from crimeplan.measures.edition import data_edition
+from crimeplan.measures.forces import ForcesError, forces_compared, plan_force
 from crimeplan.measures.hotspots import hotspots
 from crimeplan.measures.levels import crime_mixes_latest, level_table, survey_measures, trajectories
 from crimeplan.measures.maps import Boundaries
@@ -249,6 +250,16 @@ class Service:
     @memoised
     def crime_mixes(self, level: str, period: str) -> dict[str, dict]:
         return crime_mixes_latest(self.engine, level, period)
+
+    @memoised
+    def forces(self, offences: tuple[str, ...], period: str | None, baseline: str | None,
+               highlight: str | None) -> dict:
+        """Every territorial force compared (``measures.forces``); the plan's force highlighted unless another is named."""
+        try:
+            return forces_compared(self.engine.con, list(offences) or None, period or None, baseline or None,
+                                   highlight or plan_force(self.engine.con, self.plan.force))
+        except ForcesError as exc:
+            raise BadRequest(str(exc)) from None
 
     # --- claims -----------------------------------------------------------------------------------
 

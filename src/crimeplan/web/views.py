@@ -144,6 +144,17 @@ class Links:
         return self.prefix + "sources.html" if self.static else "/sources"
 
     @property
+    def forces(self) -> str:
+        return self.prefix + "forces.html" if self.static else "/forces"
+
+    def forces_json(self, query: dict | None = None) -> str:
+        """The figures of the forces page: live for the choices made, or the static site's file (the default)."""
+        if self.static:
+            return self.api_json("forces")
+        params = {k: v for k, v in (query or {}).items() if v}
+        return "/api/forces" + (f"?{urlencode(params, doseq=True)}" if params else "")
+
+    @property
     def search(self) -> str:
         return self.prefix + "search.html" if self.static else "/search"
 
@@ -869,6 +880,66 @@ def sources_page(svc: Service, links: Links) -> dict:
     model = base_model(svc, links, "Data sources", _files(edition["files"]))
     model.update(page="sources", edition_full=edition, source_files=files, coverage=edition["coverage"],
                  coverage_rule=COVERAGE_RULE)
+    return model
+
+
+VERDICT_STYLE = {
+    "significant rise": {"icon": "▲", "css": "fv-rise"},
+    "significant fall": {"icon": "▼", "css": "fv-fall"},
+    "no significant change": {"icon": "●", "css": "fv-none"},
+    "incomplete data": {"icon": "○", "css": "fv-na"},
+    "not comparable": {"icon": "○", "css": "fv-na"},
+}
+
+
+def forces_page(svc: Service, links: Links, data: dict, query: dict | None = None) -> dict:
+    """Every territorial force: the change of the 12 months to a quarter end (chart and table) and its trend."""
+    query = query or {}
+    compared = sorted((f for f in data["forces"] if f["status"] == "ok"),
+                      key=lambda f: (-(f["change_pct"] if f["change_pct"] is not None else float("inf")), f["force"]))
+    others = sorted((f for f in data["forces"] if f["status"] != "ok"), key=lambda f: f["force"])
+    period_index = data["quarter_ends"].index(data["period"])
+    baseline_index = data["quarter_ends"].index(data["baseline"])
+    rows = []
+    for f in compared + others:
+        values = [p["value"] for p in f["trend"]]
+        spark = charts.sparkline(values, [i == period_index for i in range(len(values))],
+                                 [i == baseline_index for i in range(len(values))])
+        if spark:
+            known = [p for p in f["trend"] if p["value"] is not None]
+            spark["label"] = (f"{f['force']}: rolling 12-month totals at each quarter end, {known[0]['period']} to "
+                              f"{known[-1]['period']}")
+        interval = ""
+        if f["status"] == "ok":
+            interval = fmt_interval([f["change_low_pct"], f["change_high_pct"]], "%")
+        rows.append({
+            "force": f["force"], "region": f["region"], "highlighted": f["highlighted"], "status": f["status"],
+            "current": f["current"], "baseline": f["baseline"], "change": f["change_pct"],
+            "current_text": fmt_number(f["current"]), "baseline_text": fmt_number(f["baseline"]),
+            "change_text": fmt_signed(f["change_pct"], "%") if f["status"] == "ok" else "—",
+            "interval_text": interval, "q_text": _fmt_p(f["q_value"]), "p_text": _fmt_p(f["p_value"]),
+            "verdict": f["verdict"], **VERDICT_STYLE[f["verdict"]], "reason": f["reason"], "notes": f["notes"],
+            "spark": spark,
+        })
+    figure = charts.change_chart(
+        [{"name": f["force"], "change": f["change_pct"], "low": f["change_low_pct"], "high": f["change_high_pct"],
+          "highlighted": f["highlighted"], "verdict": f["verdict"]} for f in compared if f["change_pct"] is not None],
+        f"change, {data['period_text'][4:]} against {data['baseline_text'][4:]} (95% interval)")
+    model = base_model(svc, links, data["title"], _files(data["files"]))
+    s = data["summary"]
+    model.update(
+        page="forces", forces=data, rows=rows, figure=json_script(figure), figure_id="forces-figure",
+        has_chart=bool(compared),
+        chosen={"offence": query.get("offence") or "", "period": data["period"], "baseline": data["baseline"],
+                "highlight": query.get("highlight") or ""},
+        offence_options=[{"value": o, "selected": o.lower() == (query.get("offence") or "All offences").lower()}
+                         for o in data["offence_options"]],
+        quarter_ends=list(reversed(data["quarter_ends"])),
+        tally=[{"verdict": v, "count": s[v], **VERDICT_STYLE[v]} for v in VERDICT_STYLE if s[v]],
+        api_href=links.forces_json(query), action=links.forces,
+    )
+    if compared:
+        model["charts"].append("forces-figure")
     return model
 
 
