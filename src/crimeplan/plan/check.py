@@ -313,8 +313,8 @@ class _Checker:
             for k, outcome_type in enumerate(s.outcome_types):
                 if outcome_type not in names:
                     self.unknown(m, j_path(j, "outcome_types", k), outcome_type, "outcome type", names, where)
-        if not s.crime_types:
-            return
+        if not s.crime_types or not self.published.counted(s.dataset):
+            return  # nothing to add to 'not loaded'
         # The crimes the outcomes belong to are read from the street-level crimes.
         street = self.published.counted("police_uk_street")
         if not street:
