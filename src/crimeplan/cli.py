@@ -609,7 +609,7 @@ def plan_check(
                           f"{escape(p.field)}: {escape(p.message)}", highlight=False)
         style = "green" if result.ok else "bold red"
         console.print(f"[{style}]{escape(result.summary())}[/] ({len(loaded.measures)} measures, "
-                      f"{sum(len(m.sources) for m in loaded.measures)} sources; {result.seconds:.2f} s)", highlight=False)
+                      f"{sum(len(m.sources) for m in loaded.measures)} sources)", highlight=False)
     if not result.ok:
         raise typer.Exit(1)
 
