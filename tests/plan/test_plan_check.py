@@ -160,3 +160,19 @@ def test_other_commands_show_the_warning_once(loaded_db: Path, tmp_path: Path) -
     assert result.stderr.count("does not match the loaded data") == 1
     assert f"{path}:{line}" in result.stderr
     json.loads(result.stdout)  # the output itself is untouched
+
+
+def test_names_are_read_from_the_current_rows(con) -> None:
+    # The check reads a record table directly only where no edition of the dataset replaces
+    # another (every row current); otherwise its _current view. Both give the current names.
+    from crimeplan.plan.check import _Published
+
+    published = _Published(con)
+    assert published._rows_of("stop_search", "police_uk_stop_search") == "stop_search"
+    assert published._rows_of("survey_measure", "mopac_pas_borough") == "survey_measure_current"  # editions overlap
+    via_view = {v for (v,) in con.execute(
+        "SELECT DISTINCT outcome FROM stop_search_current WHERE force = 'metropolitan' AND outcome IS NOT NULL").fetchall()}
+    assert published.stop_search_values("police_uk_stop_search", "metropolitan", "outcome") == via_view
+    survey = {(m, lv) for (m, lv) in con.execute(
+        "SELECT DISTINCT measure, area_level FROM survey_measure_current WHERE dataset = 'mopac_pas_borough'").fetchall()}
+    assert {(m, lv) for m, levels in published.survey("mopac_pas_borough").items() for lv in levels} == survey

@@ -117,6 +117,15 @@ class _Published:
             self._memo[key] = build()
         return self._memo[key]
 
+    def _rows_of(self, table: str, dataset: str) -> str:
+        """Where ``dataset``'s current rows of ``table`` are: the table itself when no edition of the dataset
+        replaces another (every row is current: the usual case, and much cheaper to scan), else its view."""
+        superseded = self._once(("superseded", table, dataset), lambda: self.con.execute(
+            "SELECT count(*) > count(DISTINCT (series, period)) FROM slices WHERE dataset = ? AND record_table = ?",
+            [dataset, table],
+        ).fetchone()[0])
+        return f"{table}_current" if superseded else table
+
     def counted(self, dataset: str) -> dict[str, dict[str | None, set[str]]]:
         """variant (scheme or force) → major (None for data.police.uk) → categories, from ``monthly_counts``."""
 
@@ -135,8 +144,8 @@ class _Published:
 
         def build():
             rows = self.con.execute(
-                """SELECT DISTINCT domestic_abuse, method, age_group, offence_type, sex
-                   FROM homicide_victim_current WHERE dataset = ?""", [dataset]
+                f"""SELECT DISTINCT domestic_abuse, method, age_group, offence_type, sex
+                   FROM {self._rows_of("homicide_victim", dataset)} WHERE dataset = ?""", [dataset]
             ).fetchall()
             if not rows:
                 return None
@@ -151,7 +160,8 @@ class _Published:
         def build():
             out: dict[str, set[str]] = {}
             for sheet, series in self.con.execute(
-                "SELECT DISTINCT sheet, series FROM london_monthly_current WHERE dataset = ?", [dataset]
+                f"SELECT DISTINCT sheet, series FROM {self._rows_of('london_monthly', dataset)} WHERE dataset = ?",
+                [dataset],
             ).fetchall():
                 out.setdefault(sheet, set()).add(series)
             return out
@@ -164,7 +174,8 @@ class _Published:
         def build():
             out: dict[str, set[str]] = {}
             for measure, level in self.con.execute(
-                "SELECT DISTINCT measure, area_level FROM survey_measure_current WHERE dataset = ?", [dataset]
+                f"SELECT DISTINCT measure, area_level FROM {self._rows_of('survey_measure', dataset)} WHERE dataset = ?",
+                [dataset],
             ).fetchall():
                 out.setdefault(measure, set()).add(level)
             return out
@@ -188,7 +199,8 @@ class _Published:
                 ).fetchone()[0]
                 return {True} if recorded else set()
             return {v for (v,) in self.con.execute(
-                f"SELECT DISTINCT {column} FROM stop_search_current WHERE dataset = ? AND force = ? AND {column} IS NOT NULL",
+                f"SELECT DISTINCT {column} FROM {self._rows_of('stop_search', dataset)}"
+                f" WHERE dataset = ? AND force = ? AND {column} IS NOT NULL",
                 [dataset, force],
             ).fetchall()}
 
