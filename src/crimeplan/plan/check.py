@@ -243,9 +243,9 @@ class _Checker:
             expected = f"{where} has none"
         self.report(ERROR, m, path, value, f"{value!r} is not {_article(what)} of {where}; {expected}", closest)
 
-    def not_loaded(self, m: int, j: int, dataset: str, what: str = "it") -> None:
+    def not_loaded(self, m: int, j: int, dataset: str) -> None:
         self.report(WARNING, m, ("sources", j, "dataset"), dataset,
-                    f"not loaded: {dataset} would supply {what} (load its files with 'crimeplan load')")
+                    f"not loaded: {dataset} would supply it (load its files with 'crimeplan load')")
 
     # --- checks ---
 
@@ -280,14 +280,14 @@ class _Checker:
         if not schemes:
             return self.not_loaded(m, j, s.dataset)
         if s.scheme not in schemes:
-            return self.unknown(m, j_path(j, "scheme"), s.scheme, "category scheme", schemes, s.dataset)
+            return self.unknown(m, _source_path(j, "scheme"), s.scheme, "category scheme", schemes, s.dataset)
         majors = schemes[s.scheme]
         where = f"{s.dataset} ({s.scheme} scheme)"
         for k, (major, minor) in enumerate(s.categories):
             if major not in majors:
-                self.unknown(m, j_path(j, "categories", k, 0), major, "major category", majors, where)
+                self.unknown(m, _source_path(j, "categories", k, 0), major, "major category", majors, where)
             elif minor != "*" and minor not in majors[major]:
-                self.unknown(m, j_path(j, "categories", k, 1), minor, f"minor category of {major}",
+                self.unknown(m, _source_path(j, "categories", k, 1), minor, f"minor category of {major}",
                              majors[major], where)
 
     def _force(self, m: int, j: int, dataset: str, force: str | None) -> dict[str | None, set[str]] | None:
@@ -303,7 +303,7 @@ class _Checker:
                     merged |= names
             return {None: merged}
         if force not in forces:
-            self.unknown(m, j_path(j, "force"), force, "force (Reported by)", forces, dataset)
+            self.unknown(m, _source_path(j, "force"), force, "force (Reported by)", forces, dataset)
             return None
         return forces[force]
 
@@ -315,7 +315,7 @@ class _Checker:
         where = s.dataset + (f" reported by {s.force}" if s.force else "")
         for k, crime_type in enumerate(s.crime_types):
             if crime_type not in names:
-                self.unknown(m, j_path(j, "crime_types", k), crime_type, "crime type", names, where)
+                self.unknown(m, _source_path(j, "crime_types", k), crime_type, "crime type", names, where)
 
     def outcome(self, m: int, j: int, s: OutcomeSource) -> None:
         types = self._force(m, j, s.dataset, s.force)
@@ -324,7 +324,7 @@ class _Checker:
             where = s.dataset + (f" reported by {s.force}" if s.force else "")
             for k, outcome_type in enumerate(s.outcome_types):
                 if outcome_type not in names:
-                    self.unknown(m, j_path(j, "outcome_types", k), outcome_type, "outcome type", names, where)
+                    self.unknown(m, _source_path(j, "outcome_types", k), outcome_type, "outcome type", names, where)
         if not s.crime_types or not self.published.counted(s.dataset):
             return  # nothing to add to 'not loaded'
         # The crimes the outcomes belong to are read from the street-level crimes.
@@ -338,7 +338,7 @@ class _Checker:
         where = "police_uk_street" + (f" reported by {s.force}" if s.force and chosen else "")
         for k, crime_type in enumerate(s.crime_types):
             if crime_type not in names:
-                self.unknown(m, j_path(j, "crime_types", k), crime_type, "crime type", names, where)
+                self.unknown(m, _source_path(j, "crime_types", k), crime_type, "crime type", names, where)
 
     def homicide(self, m: int, j: int, s: HomicideSource) -> None:
         columns = self.published.homicide(s.dataset)
@@ -350,7 +350,7 @@ class _Checker:
             for k, value in enumerate(values):
                 if value in published:
                     continue
-                path = j_path(j, "where", column) if isinstance(wanted, bool) else j_path(j, "where", column, k)
+                path = _source_path(j, "where", column) if isinstance(wanted, bool) else _source_path(j, "where", column, k)
                 if isinstance(wanted, bool):
                     self.report(ERROR, m, path, value, f"no victim in {s.dataset} has {column} = {str(value).lower()}; "
                                 f"published: {', '.join(str(v).lower() for v in sorted(published)) or 'never recorded'}")
@@ -362,10 +362,10 @@ class _Checker:
         if not sheets:
             return self.not_loaded(m, j, s.dataset)
         if s.sheet not in sheets:
-            return self.unknown(m, j_path(j, "sheet"), s.sheet, "sheet", sheets, s.dataset)
+            return self.unknown(m, _source_path(j, "sheet"), s.sheet, "sheet", sheets, s.dataset)
         for k, series in enumerate(s.series):
             if series not in sheets[s.sheet]:
-                self.unknown(m, j_path(j, "series", k), series, "series", sheets[s.sheet],
+                self.unknown(m, _source_path(j, "series", k), series, "series", sheets[s.sheet],
                              f"{s.dataset} sheet {s.sheet!r}")
 
     def survey(self, m: int, j: int, s: SurveySource) -> None:
@@ -373,7 +373,7 @@ class _Checker:
         if not measures:
             return self.not_loaded(m, j, s.dataset)
         if s.measure not in measures:
-            return self.unknown(m, j_path(j, "measure"), s.measure, "survey measure", measures, s.dataset)
+            return self.unknown(m, _source_path(j, "measure"), s.measure, "survey measure", measures, s.dataset)
         published_at = measures[s.measure]
         for level in self.plan.measures[m].levels:
             area_level = LEVELS[level][0]
@@ -387,21 +387,22 @@ class _Checker:
         if not forces:
             return self.not_loaded(m, j, s.dataset)
         if s.force not in forces:
-            return self.unknown(m, j_path(j, "force"), s.force, "force slug", forces, s.dataset)
+            return self.unknown(m, _source_path(j, "force"), s.force, "force slug", forces, s.dataset)
         for column, wanted in (s.numerator or {}).items():
             published = self.published.stop_search_values(s.dataset, s.force, column)
             if isinstance(wanted, bool):
                 if not published:
-                    self.report(ERROR, m, j_path(j, "numerator", column), wanted,
+                    self.report(ERROR, m, _source_path(j, "numerator", column), wanted,
                                 f"{s.dataset} never records {column} for {s.force}")
                 continue
             for k, value in enumerate(wanted):
                 if value not in published:
-                    self.unknown(m, j_path(j, "numerator", column, k), value, f"{column} value", published,
+                    self.unknown(m, _source_path(j, "numerator", column, k), value, f"{column} value", published,
                                  f"{s.dataset} ({s.force})")
 
 
-def j_path(j: int, *rest) -> tuple:
+def _source_path(j: int, *rest) -> tuple:
+    """The path of a field of a measure's ``j``-th source."""
     return ("sources", j, *rest)
 
 
