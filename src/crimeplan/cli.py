@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 
@@ -171,7 +174,8 @@ def coverage(
     from crimeplan.warehouse import coverage as coverage_model
 
     try:
-        engine = Engine.open(db)
+        with _plan_warnings():
+            engine = Engine.open(db)
         if area is not None:
             found = engine.areas.get(area)
             level, vintages = engine.geography.table_level(found.level)
@@ -277,11 +281,32 @@ def reset(
     console.print(f"Deleted {path}.")
 
 
+@contextmanager
+def _plan_warnings():
+    """Show a plan that does not match the loaded data (Engine.open's PlanCheckWarning) once, on stderr."""
+    from crimeplan.plan.check import PlanCheckWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PlanCheckWarning)
+        try:
+            yield
+        finally:
+            shown = set()
+            for w in caught:
+                if issubclass(w.category, PlanCheckWarning):
+                    if str(w.message) not in shown:
+                        shown.add(str(w.message))
+                        err.print(f"[bold yellow]warning:[/] {escape(str(w.message))}", highlight=False)
+                else:
+                    warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+
 def _engine(db: Optional[Path], plan: Optional[Path]):
     from crimeplan.measures import Engine
     from crimeplan.plan import load_plan
 
-    return Engine.open(db, load_plan(plan) if plan else None)
+    with _plan_warnings():
+        return Engine.open(db, load_plan(plan) if plan else None)
 
 
 def _emit(format: OutputFormat, data, to_csv, ensure_ascii: bool = True) -> bool:
@@ -618,6 +643,42 @@ def claims_check(
     console.print(f"[dim]{OGL_ATTRIBUTION}[/]")
 
 
+plan_app = typer.Typer(help="Plans: check a plan file against the loaded data.", no_args_is_help=True)
+app.add_typer(plan_app, name="plan")
+
+
+@plan_app.command("check")
+def plan_check(
+    plan: Optional[Path] = typer.Argument(None, help="A plan file (default: the London plan shipped with crimeplan)."),
+    db: Optional[Path] = DbOption,
+    format: TableOrJson = typer.Option(TableOrJson.table, "--format"),
+) -> None:
+    """Check the plan against the loaded data: every category, type, sheet, series, survey measure and force it names, and every level (exit 1 on an error)."""
+    from crimeplan.plan import load_plan
+    from crimeplan.plan.check import ERROR, check_plan
+    from crimeplan.warehouse import Warehouse
+
+    try:
+        loaded = load_plan(plan)
+        with Warehouse.open(db, read_only=True) as wh:
+            result = check_plan(wh.con, loaded)
+    except CrimeplanError as exc:
+        _fail(exc)
+    if format is TableOrJson.json:
+        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        for p in result.problems:
+            style = "bold red" if p.severity == ERROR else "yellow"
+            where = f"{p.file}:{p.line}" if p.line else p.file
+            console.print(f"{escape(where)}: [{style}]{p.severity}[/]: measure [bold]{escape(p.measure)}[/], "
+                          f"{escape(p.field)}: {escape(p.message)}", highlight=False)
+        style = "green" if result.ok else "bold red"
+        console.print(f"[{style}]{escape(result.summary())}[/] ({len(loaded.measures)} measures, "
+                      f"{sum(len(m.sources) for m in loaded.measures)} sources)", highlight=False)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
 # --- the web dashboard and the static site ---------------------------------------------------------
 
 
@@ -634,7 +695,8 @@ def serve(
     from crimeplan.web import create_app
 
     try:
-        web_app = create_app(db, plan)
+        with _plan_warnings():
+            web_app = create_app(db, plan)
     except CrimeplanError as exc:
         _fail(exc)
     console.print(f"crimeplan dashboard on [bold]http://{host}:{port}/[/] (JSON API at /api; Ctrl+C to stop)")
@@ -653,7 +715,7 @@ def publish(
     columns = [TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                TimeRemainingColumn()]
     try:
-        with Progress(*columns, console=console, transient=True) as progress:
+        with _plan_warnings(), Progress(*columns, console=console, transient=True) as progress:
             task = progress.add_task("publishing", total=None)
 
             def on_page(what: str, done: int, total: int) -> None:

@@ -32,6 +32,14 @@ from crimeplan.geography import Geography
 
 NOT_RECORDED = "not recorded"  # a month whose share cannot be computed: the field is empty
 
+def reaches(geography: Geography, source, level: str) -> bool:
+    """Whether a source can give figures at ``level`` of ``geography`` (survey proportions cannot be added up)."""
+    native = native_level(source.dataset)
+    if isinstance(source, SurveySource):
+        return geography.native_level(native) == level
+    return geography.reaches(native, level)
+
+
 def native_level(dataset: str) -> str | None:
     """The finest level ``dataset`` is published at, from the catalogue (None: not a catalogued dataset)."""
     from crimeplan.catalogue import load_catalogue
@@ -351,11 +359,7 @@ class Compiler:
         return Cube(areas, lo, widen(value), widen(second), available, granularity, series=series or [], gaps=gaps)
 
     def reaches(self, source, level: str) -> bool:
-        """Whether a source can give figures at ``level`` (survey proportions cannot be added up)."""
-        native = native_level(source.dataset)
-        if isinstance(source, SurveySource):
-            return self.geography.native_level(native) == level
-        return self.geography.reaches(native, level)
+        return reaches(self.geography, source, level)
 
     def recorded_crime_sources(self, level: str) -> list[tuple[str, str, str]]:
         """Recorded-crime datasets reaching ``level``, most local first, new categories before old:

@@ -154,9 +154,14 @@ class Engine:
 
     @classmethod
     def open(cls, db=None, plan: Plan | None = None) -> "Engine":
+        """An engine over the warehouse ``db``; warns (``PlanCheckWarning``) when the plan names
+        categories, types or series the loaded data does not hold (``crimeplan plan check``)."""
+        from crimeplan.plan.check import warn_if_plan_is_wrong
         from crimeplan.warehouse import Warehouse
 
-        return cls(Warehouse.open(db, read_only=True).con, plan)
+        engine = cls(Warehouse.open(db, read_only=True).con, plan)
+        warn_if_plan_is_wrong(engine.con, engine.plan)
+        return engine
 
     # --- inputs ---------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import weakref
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -75,9 +76,31 @@ def parse_plan(text: str, name: str = "<plan>") -> Plan:
     if problems:
         raise PlanError(name, problems)
     try:
-        return Plan.model_validate(data)
+        plan = Plan.model_validate(data)
     except ValidationError as exc:
         raise PlanError(name, describe_errors(exc, data, lines)) from None
+    _remember_origin(plan, name, lines)
+    return plan
+
+
+# Where each plan read from a file came from: (file name, line of each path), by id(plan), kept
+# while the plan lives. Beside the plan, not in it: a Plan is the file's content, and two plans
+# read from different files with the same content are equal.
+_ORIGINS: dict[int, tuple[str, dict[tuple, int]]] = {}
+
+
+def _remember_origin(plan: Plan, name: str, lines: dict[tuple, int]) -> None:
+    key = id(plan)
+    _ORIGINS[key] = (name, lines)
+    weakref.finalize(plan, _ORIGINS.pop, key, None)
+
+
+def plan_origin(plan: Plan) -> tuple[str, dict[tuple, int]] | None:
+    """(file name, line of each path) of a plan read by :func:`load_plan` or :func:`parse_plan`; None otherwise.
+
+    The lines are by path as in :func:`load_yaml_with_lines`: ``("measures", 3, "sources", 0, "scheme")``.
+    """
+    return _ORIGINS.get(id(plan))
 
 
 def reference_problems(data: dict, lines: dict[tuple, int]) -> list[str]:
@@ -236,4 +259,4 @@ def describe_errors(exc: ValidationError, data: Any, lines: dict[tuple, int]) ->
     return problems
 
 
-__all__ = ["Measure", "Plan", "PlanError", "load_plan", "parse_plan"]
+__all__ = ["Measure", "Plan", "PlanError", "load_plan", "parse_plan", "plan_origin"]
