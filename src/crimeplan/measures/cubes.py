@@ -194,7 +194,8 @@ class CategoryCube:
 class Compiler:
     """Builds cubes from plan sources, with the warehouse facts they need (areas, weights)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, geography: Geography, home: str | None = None) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, geography: Geography | None = None, home: str | None = None) -> None:
+        # Without a geography only what needs no level works: coverage, provenance.
         self.con = con
         self.geography = geography
         self.home = home  # the plan's area: where force-wide and region-wide series sit

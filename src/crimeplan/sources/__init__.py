@@ -6,33 +6,42 @@ Each reader module defines a :class:`~crimeplan.sources.base.Reader` subclass;
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import pkgutil
+from importlib.metadata import entry_points
+
 from crimeplan.errors import InputError, UnrecognisedFile
 from crimeplan.sources.base import Part, Reader, Reject, Sniff
 from crimeplan.sources.inputs import InputFile, discover
 
 
-def _readers() -> list[Reader]:
-    # Imported here so that a reader module can import base/inputs without a cycle.
-    from crimeplan.sources import (
-        force_strength, geography, gla_workbook, harm, home_office, homicide, mps_recorded_crime, nomis, pas,
-        pas_neighbourhood, pas_quarterly, police_uk,
-    )
+# A third party registers its readers under this entry-point group in its own pyproject.toml:
+#   [project.entry-points."crimeplan.readers"]
+#   bristol_pas = "crimeplan_bristol.pas:BristolPasReader"
+ENTRY_POINT_GROUP = "crimeplan.readers"
 
-    return [
-        police_uk.PoliceUkReader(),
-        mps_recorded_crime.MpsRecordedCrimeReader(),
-        homicide.HomicideVictimsReader(),
-        homicide.HomicideProcessedReader(),
-        pas.PasDashboardReader(),
-        pas_quarterly.PasQuarterlyReader(),
-        pas_neighbourhood.PasNeighbourhoodReader(),
-        force_strength.MpsForceStrengthReader(),
-        home_office.PfaRecordedCrimeReader(),
-        nomis.CensusEthnicGroupReader(),
-        gla_workbook.StateOfLondonReader(),
-        geography.GeographyReader(),
-        harm.HarmWeightsReader(),
-    ]
+
+def _readers() -> list[Reader]:
+    """Every Reader subclass defined in a module of this package, then those registered by entry points.
+
+    A new publisher format is one module here (its Reader subclass) and its catalogue
+    entry: nothing else lists readers. They are asked in ``order``, then by module name.
+    """
+    import crimeplan.sources as package
+
+    found: list[type[Reader]] = []
+    for module in pkgutil.iter_modules(package.__path__):
+        mod = importlib.import_module(f"{package.__name__}.{module.name}")
+        found += [obj for obj in vars(mod).values()
+                  if isinstance(obj, type) and issubclass(obj, Reader) and obj.__module__ == mod.__name__
+                  and not inspect.isabstract(obj) and not obj.__name__.startswith("_")]
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        cls = entry.load()
+        if not (isinstance(cls, type) and issubclass(cls, Reader)):
+            raise TypeError(f"entry point {entry.name} = {entry.value} of {ENTRY_POINT_GROUP!r} is not a Reader subclass")
+        found.append(cls)
+    return [cls() for cls in sorted(set(found), key=lambda c: (c.order, c.__module__, c.__name__))]
 
 
 READERS: list[Reader] = []

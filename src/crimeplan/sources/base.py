@@ -75,12 +75,15 @@ class Sniff:
 
 
 class Reader(abc.ABC):
-    """Reads one publisher format. Subclasses register themselves in ``READERS``."""
+    """Reads one publisher format. Every subclass in a module of ``crimeplan.sources`` is found (and a
+    third party's through the ``crimeplan.readers`` entry points): see ``sources/__init__.py``."""
 
     #: dataset ids this reader can produce
     datasets: ClassVar[tuple[str, ...]] = ()
     #: what the format looks like, said to a user whose file matched nothing
     signature: ClassVar[str] = ""
+    #: when it is asked, before readers of higher order (a format another's sniff could also match goes first)
+    order: ClassVar[int] = 100
 
     @abc.abstractmethod
     def sniff(self, inp: InputFile) -> Sniff | None:

@@ -45,6 +45,7 @@ def _strength_columns(header: list[str]) -> list[int]:
 
 
 class MpsForceStrengthReader(Reader):
+    order = 50
     datasets = (DATASET,)
     signature = "CSV Date, Police Officer Strength, Police Staff Strength, PCSO Strength (Date as 'May-13')"
 

@@ -227,6 +227,7 @@ class _Identified:
 
 class GeographyReader(Reader):
     """Boundaries (GeoJSON), lookups and populations (CSV) of London's areas."""
+    order = 90
 
     datasets = (
         "geo_boroughs", "geo_bcus", "geo_wards_2014", "geo_wards_2018", "geo_wards_2022",

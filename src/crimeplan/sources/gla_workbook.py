@@ -298,6 +298,7 @@ def _number(value: object) -> tuple[float | None, str | None]:
 
 
 class StateOfLondonReader(Reader):
+    order = 80
     datasets = (DATASET,)
     signature = (
         "GLA State of London workbook (.xlsx): one sheet per measure, column A 'Parsed_Dates' or 'Month_Year' "

@@ -74,6 +74,7 @@ _FORCE_CATEGORIES = _Layout("harm_cchi_force_categories", "force_category",
 
 class HarmWeightsReader(Reader):
     """Cambridge Crime Harm Index weights per Home Office subgroup, and per force and crime type."""
+    order = 95
 
     datasets = (_SUBGROUPS.dataset, _FORCE_CATEGORIES.dataset)
     signature = ("CSV category, prc_subgroup, cchi_days, national_count_<year> | "

@@ -72,6 +72,7 @@ def parse_dmy(text: str) -> date | None:
 
 
 class PfaRecordedCrimeReader(Reader):
+    order = 60
     datasets = (DATASET,)
     signature = "CSV " + ", ".join(COLUMNS) + " (dates dd-mm-yyyy)"
 

@@ -169,6 +169,7 @@ class _HomicideCsvReader(Reader):
 
 
 class HomicideVictimsReader(_HomicideCsvReader):
+    order = 30
     dataset = "mps_homicide_victims"
     datasets = (dataset,)
     description = "MPS Homicide Dashboard victims, one row per victim by month (London Datastore)"
@@ -210,6 +211,7 @@ class HomicideVictimsReader(_HomicideCsvReader):
 
 
 class HomicideProcessedReader(_HomicideCsvReader):
+    order = 31
     dataset = "homicide_victims_processed"
     datasets = (dataset,)
     description = "homicide victims by year (third-party processed copy of the MPS data, with BCU)"

@@ -216,6 +216,7 @@ def _scheme_of(major: str, minor: str) -> str:
 
 
 class MpsRecordedCrimeReader(Reader):
+    order = 20
     datasets = tuple(DATASETS.values())
     signature = (
         "MPS recorded crime CSV: MajorText, MinorText, LookUp_BoroughName (or BoroughName) | "

@@ -76,6 +76,7 @@ def _header_line(lines: list[str]) -> int | None:
 
 
 class CensusEthnicGroupReader(Reader):
+    order = 70
     datasets = (DATASET,)
     signature = f"Nomis CSV of Census 2021 TS021 (ethnic group): title lines, then '{GEOGRAPHY}, {TOTAL}, %, …'"
 

@@ -88,6 +88,7 @@ def _columns(header: list[str]) -> dict[str, int]:
 
 
 class PasDashboardReader(Reader):
+    order = 40
     datasets = (BOROUGH_DATASET, LONDON_DATASET)
     signature = (
         "MOPAC PAS dashboard CSV: Date, Survey, Borough, Measure, Proportion[, MPS] "

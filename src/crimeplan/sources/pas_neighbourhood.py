@@ -94,6 +94,7 @@ class _Column:
 
 class PasNeighbourhoodReader(Reader):
     """MOPAC PAS neighbourhood tables: by ethnic group (pooled years) and PAS 2016."""
+    order = 42
 
     datasets = (ETHNIC_GROUP_DATASET, PAS_2016_DATASET)
     signature = ("CSV 'neighbourhood' + questions, then a row of respondent groups and a row of '% …' definitions "

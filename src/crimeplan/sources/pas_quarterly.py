@@ -55,6 +55,7 @@ def parse_percent(text: str) -> float | None:
 
 
 class PasQuarterlyReader(Reader):
+    order = 41
     datasets = (DATASET,)
     signature = "CSV date, measure, proportion (date as 'Dec-14', proportion in whole per cent)"
 

@@ -115,6 +115,7 @@ def _first_line(data: bytes) -> list[str]:
 
 
 class PoliceUkReader(Reader):
+    order = 10
     datasets = ("police_uk_street", "police_uk_outcomes", "police_uk_stop_search")
     signature = (
         "data.police.uk CSVs (street: Crime ID, Month, Reported by, …, Crime type; outcomes: …, Outcome type; "
