@@ -62,3 +62,23 @@ def test_a_third_party_reader_registers_by_entry_point(registered, tmp_path) -> 
 def test_an_entry_point_that_is_no_reader_is_refused(registered) -> None:
     with pytest.raises(TypeError, match="is not a Reader subclass"):
         registered(object)
+
+
+def test_the_readmes_worked_example_reads_and_rejects(tmp_path) -> None:
+    """The reader shown in the README, run as written: read = loaded + rejected, the bad row located."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    code = next(block for block in re.findall(r"```python\n(.*?)```", readme, re.S) if "SearchesByForceReader" in block)
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    reader = namespace["SearchesByForceReader"]()
+    path = tmp_path / "searches.csv"
+    path.write_text("Month,Force,Searches\n2024-01,Merseyside,1200\n2024-02,Merseyside,lots\n", encoding="utf-8")
+    [inp], _ = discover([path])
+    assert reader.sniff(inp) is not None
+    [part] = list(reader.parts(inp))
+    rows = sum(batch.num_rows for batch in part.batches)
+    assert (part.records_read, rows, len(part.rejects)) == (2, 1, 1)
+    assert part.rejects[0].line == 3
