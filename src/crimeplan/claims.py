@@ -59,6 +59,7 @@ from crimeplan.measures.results import (
     clean,
 )
 from crimeplan.plan import PlanError, load_yaml_with_lines, read_file
+from crimeplan.present import number, signed
 from crimeplan.plan import plan_path as resolve_plan_path
 from crimeplan.plan.schema import Measure, Plan
 
@@ -621,18 +622,11 @@ def _not_compared(engine, measure: Measure, area: Area, period: Period, result: 
 
 
 def _signed(value: float | None, unit: str, decimals: int = 0) -> str:
-    if value is None:
-        return "no upper limit"
-    sign = "+" if value > 0 else "−" if value < 0 else ""
-    return f"{sign}{abs(value):,.{decimals}f}{'pp' if unit == 'pp' else '%'}"
+    return signed(value, unit, decimals, "no upper limit")
 
 
 def _count(value: float | None, proportion: bool = False) -> str:
-    if value is None:
-        return "—"
-    if proportion:
-        return f"{value:.1f}%"
-    return f"{value:,.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:,.1f}"
+    return number(value, "proportion" if proportion else None)
 
 
 def _title(measure: Measure) -> str:

@@ -19,6 +19,7 @@ from rich.table import Table
 from crimeplan import OGL_ATTRIBUTION
 from crimeplan.config import data_dir, db_path
 from crimeplan.errors import CrimeplanError
+from crimeplan.present import Rag, signed
 
 app = typer.Typer(
     help="crimeplan: a Police and Crime Plan as a living, checkable performance system.",
@@ -51,7 +52,7 @@ class SeriesBy(str, Enum):
     fy = "fy"
 
 
-RAG_ICONS = {"green": "● on track", "amber": "◐ no significant change", "red": "▲ off track", "grey": "○ not assessed"}
+RAG_ICONS = {r.value: f"{r.icon} {r.word}" for r in Rag}
 RAG_STYLES = {"green": "green", "amber": "yellow", "red": "red", "grey": "dim"}
 
 
@@ -321,12 +322,11 @@ def _emit(format: OutputFormat, data, to_csv, ensure_ascii: bool = True) -> bool
 
 
 def _fmt(value, unit: str | None = None, decimals: int = 0) -> str:
+    """A change ('%', 'pp': crimeplan.present.signed, one decimal as on the pages) or a figure."""
+    if unit in ("%", "pp"):
+        return signed(value, unit)
     if value is None:
         return "—"
-    if unit == "pp":
-        return f"{value:+.1f}pp"
-    if unit == "%":
-        return f"{value:+.0f}%"
     if abs(value) >= 100 or float(value).is_integer():
         return f"{value:,.0f}"
     return f"{value:,.{max(decimals, 1)}f}"
@@ -613,8 +613,7 @@ def claims_check(
         if r["verdict"] == "unverifiable":
             computed = "—"
         else:
-            computed = f"{r['computed_change_pct']:+.1f}{'pp' if unit == 'pp' else '%'}" if change \
-                else _fmt(r["computed_value"], decimals=1)
+            computed = signed(r["computed_change_pct"], unit) if change else _fmt(r["computed_value"], decimals=1)
             low, high = r["interval_pct"] or (None, None)
             if change and (low is not None or high is not None):
                 computed += f"\n({_fmt(low, unit)} to {_fmt(high, unit)})"

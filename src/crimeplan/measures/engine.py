@@ -41,6 +41,7 @@ from crimeplan.measures.results import (
     SourceFigure,
 )
 from crimeplan.plan import load_plan
+from crimeplan.present import Verdict, interval
 from crimeplan.plan.schema import (
     Measure,
     OutcomeSource,
@@ -63,7 +64,7 @@ ALPHA = 0.05
 # outcomes, records for at least this share of the crimes they belong to (same months, area, force).
 MIN_SHARE_DENOMINATOR = 50
 MIN_RECORD_COVERAGE = 0.25
-TOO_FEW = "too few records to judge"
+TOO_FEW = Verdict.TOO_FEW
 _TOO_FEW_RULE = (f"a share is judged only with at least {MIN_SHARE_DENOMINATOR} records in each period; "
                  f"or, for outcomes, records for at least {MIN_RECORD_COVERAGE:.0%} of the crimes of the same months")
 SPC_MONTHS = 36  # control limits from the last three years of a monthly series
@@ -363,17 +364,16 @@ class Engine:
         decide = np.where(several, q, p)
         significant = tested & (np.nan_to_num(decide, nan=1.0) < ALPHA)
         rising = np.vstack([f.current for f in batch]) > np.vstack([f.baseline for f in batch])  # NaN: False
-        verdict = np.where(significant, np.where(rising, "significant rise", "significant fall"),
-                           "no significant change")
+        verdict = np.where(significant, np.where(rising, Verdict.RISE.value, Verdict.FALL.value), Verdict.NO_CHANGE.value)
         for i, f in enumerate(batch):
             f.q_value = q[i] if several[i, 0] else np.full(p.shape[1], np.nan)
             f.significant = significant[i]
             if f.survey:
-                f.verdict = np.where(np.isnan(f.change), "", "sample size unknown")
+                f.verdict = np.where(np.isnan(f.change), "", Verdict.SAMPLE_UNKNOWN.value)
             else:
                 f.verdict = np.where(tested[i], verdict[i], "")
             if f.too_few is not None:
-                f.verdict = np.where(f.too_few & ~np.isnan(f.current) & ~np.isnan(f.baseline), TOO_FEW, f.verdict)
+                f.verdict = np.where(f.too_few & ~np.isnan(f.current) & ~np.isnan(f.baseline), TOO_FEW.value, f.verdict)
 
     # --- one area -------------------------------------------------------------------------------
 
@@ -675,11 +675,6 @@ def _plain(f: LevelFigures, i: int) -> str:
             return f"no figures: {f.source.dataset} publishes nothing for this area"
         return "no comparison possible: nothing recorded in either period" if cur == 0 else "no comparison possible"
 
-    def signed(v: float | None) -> str:
-        if v is None:
-            return "no upper limit"
-        return f"{'+' if v > 0 else '−' if v < 0 else ''}{abs(v):.0f}{'pp' if pp else '%'}"
-
     if change is None:  # nothing in the baseline: a ratio has no meaning, the counts still do
         head = f"Up from {base:,.0f} to {cur:,.0f}" if cur is not None and base is not None else "No comparison"
     else:
@@ -688,7 +683,7 @@ def _plain(f: LevelFigures, i: int) -> str:
         values = f", {base:,.0f} → {cur:,.0f}" if cur is not None and base is not None and not pp else ""
         head = f"{word} {size}{values}" if word != "Unchanged" else f"Unchanged{values}"
         if low is not None or high is not None:
-            head += f" (95% interval {signed(low)} to {signed(high)})"
+            head += f" (95% interval {interval(low, high, f.change_unit, 0)})"
     if verdict == TOO_FEW:
         n = f" from {_number(f.current_denominator[i]):,.0f} and {_number(f.baseline_denominator[i]):,.0f} records" \
             if f.current_denominator is not None else ""

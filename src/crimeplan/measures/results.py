@@ -11,34 +11,20 @@ from dataclasses import dataclass, field
 
 from crimeplan import OGL_ATTRIBUTION, OS_ATTRIBUTION
 from crimeplan.measures.areas import Area
+from crimeplan.present import Rag, Status, rag_for
 from crimeplan.measures.periods import Period
 from crimeplan.plan.schema import Measure
 
-# RAG given by words as well as colour (colour-blind readers, screen readers, plain text).
-RAG_TEXT = {
-    "green": "on track (significant change in the direction the plan aims for)",
-    "amber": "no significant change",
-    "red": "off track (significant change against the plan's aim)",
-    "grey": "not assessed",
-}
-STATUS_OK = "ok"
+# The words live in crimeplan.present; these names are kept for the modules that read them.
+RAG_TEXT = {r.value: r.text for r in Rag}  # RAG given by words as well as colour
+STATUS_OK = Status.OK
 # A source's figures for a period it does not publish at all, or publishes incompletely
 # (partial or absent months inside its span: see warehouse/coverage.py) — never judged.
-STATUS_MISSING = "missing months"
-STATUS_INCOMPLETE = "incomplete data"
-STATUS_NOT_RECORDED = "not recorded"  # a share whose numerator field the publisher leaves empty
+STATUS_MISSING = Status.MISSING
+STATUS_INCOMPLETE = Status.INCOMPLETE
+STATUS_NOT_RECORDED = Status.NOT_RECORDED
 # A measure with no source giving a figure: no source has the period at all / some has it incompletely.
-STATUS_NO_DATA = "no data for this period"
-
-
-def rag_for(aim: str, verdict: str | None) -> str:
-    if aim == "monitor" or verdict is None:
-        return "grey"
-    if verdict == "no significant change":
-        return "amber"
-    good = "significant fall" if aim == "down" else "significant rise"
-    bad = "significant rise" if aim == "down" else "significant fall"
-    return {good: "green", bad: "red"}.get(verdict, "grey")
+STATUS_NO_DATA = Status.NO_DATA
 
 
 def clean(value):

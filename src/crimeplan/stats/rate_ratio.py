@@ -413,11 +413,9 @@ def _magnitude_pct(value: float) -> str:
 
 
 def _signed_pct(value: float) -> str:
-    text = _magnitude_pct(value)
-    if text.strip("0.%") == "":
-        return text
-    # A true minus sign (U+2212) reads better than a hyphen in published text.
-    return ("+" if value > 0 else "\u2212") + text
+    from crimeplan.present import signed
+
+    return signed(value, "%", decimals=None)  # whole per cent, one decimal under 1%
 
 
 def _float_or_none(value: Any) -> float | None:

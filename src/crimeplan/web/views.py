@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from crimeplan import OGL_ATTRIBUTION, OS_ATTRIBUTION, __version__
 from crimeplan.claims import APPROXIMATE_POINTS, APPROXIMATE_RELATIVE
+from crimeplan.present import AIM_TEXT, MINUS, Rag, interval, number, signed
 from crimeplan.errors import CrimeplanError
 from crimeplan.measures.areas import Area
 from crimeplan.measures.levels import survey_measures
@@ -27,16 +28,10 @@ from crimeplan.web import charts
 from crimeplan.web.service import MAP_COLOURS, Service
 from crimeplan.warehouse.coverage import RULE as COVERAGE_RULE
 
-MINUS = "−"
 CCHI_REFERENCE = ("Harm weights: Sherman, Neyroud and Neyroud (2016), The Cambridge Crime Harm Index, "
                   "Policing 10(3).")
-# RAG by icon and word as well as colour (colour-blind readers, screen readers, print).
-RAG = {
-    "green": {"icon": "●", "word": "on track", "css": "rag-green"},
-    "amber": {"icon": "◐", "word": "no significant change", "css": "rag-amber"},
-    "red": {"icon": "▲", "word": "off track", "css": "rag-red"},
-    "grey": {"icon": "○", "word": "not assessed", "css": "rag-grey"},
-}
+# RAG by icon and word as well as colour (colour-blind readers, screen readers, print): crimeplan.present.
+RAG = {r.value: {"icon": r.icon, "word": r.word, "css": f"rag-{r.value}"} for r in Rag}
 CLAIM_VERDICTS = {
     "supported": {"icon": "✓", "css": "claim-supported"},
     "approximately supported": {"icon": "≈", "css": "claim-approx"},
@@ -52,7 +47,6 @@ CLAIM_VERDICT_MEANINGS = {
     "unverifiable": "no loaded data gives the figure for that area and period (the check says which dataset would)",
 }
 PASTED_CLAIMS = "the claims you pasted"
-AIM_TEXT = {"down": "the plan aims for fewer", "up": "the plan aims for more", "monitor": "monitored (no target direction)"}
 # The measure a map is coloured by unless the reader picks another: the broadest with figures.
 MAP_PREFERENCE = ("crime_harm", "total_recorded_crime", "burglary", "robbery")
 SHADE_BASELINE = charts.OKABE_ITO["grey"]
@@ -63,30 +57,16 @@ SHADE_PERIOD = charts.OKABE_ITO["sky"]
 
 
 def fmt_number(value: float | None, statistic: str | None = None) -> str:
-    """A figure as printed: counts with thousands separators, shares as %, '—' for none."""
-    if value is None:
-        return "—"
-    if statistic == "proportion":
-        return f"{value:.1f}%"
-    if abs(value) >= 100 or float(value).is_integer():
-        return f"{value:,.0f}"
-    return f"{value:,.1f}"
+    return number(value, statistic)
 
 
 def fmt_signed(value: float | None, unit: str | None) -> str:
-    """A change with its sign (a true minus) and unit: '−11.8%', '+2.0 pp'."""
-    if value is None:
-        return "—"
-    sign = "+" if value > 0 else MINUS if value < 0 else "±"
-    return f"{sign}{abs(value):.1f}{' pp' if unit == 'pp' else '%'}"
+    """A change in a table: one decimal, a true minus, '%' or 'pp' (crimeplan.present.signed)."""
+    return signed(value, unit or "%")
 
 
-def fmt_interval(interval: list | None, unit: str | None) -> str:
-    if not interval:
-        return ""
-    low, high = interval
-    return f"{fmt_signed(low, unit) if low is not None else 'no lower limit'} to " \
-           f"{fmt_signed(high, unit) if high is not None else 'no upper limit'}"
+def fmt_interval(interval_: list | None, unit: str | None) -> str:
+    return interval(*interval_, unit or "%") if interval_ else ""
 
 
 def json_script(data) -> Markup:

@@ -1,0 +1,138 @@
+"""How crimeplan says things: every figure's format, and the words for verdicts, RAG and statuses.
+
+One module for the CLI, the pages, the claims check, the reports and the
+static site, so that the same change is printed the same way everywhere::
+
+    >>> signed(-11.76), signed(-11.76, decimals=0), signed(2.04, "pp"), signed(-0.04), signed(None)
+    ('−11.8%', '−12%', '+2.0pp', '0.0%', '—')
+    >>> interval(-31.2, 12.4, decimals=0), interval(3.1, None, decimals=0)
+    ('−31% to +12%', '+3% to no upper limit')
+    >>> number(1234.0), number(8.81), number(46.0, "proportion")
+    ('1,234', '8.8', '46.0%')
+    >>> Rag.GREEN.text, Verdict.FALL.rag("down"), Verdict.RISE.rag("down")
+    ('on track (significant change in the direction the plan aims for)', <Rag.GREEN: 'green'>, <Rag.RED: 'red'>)
+
+A sign comes from the value as printed: −0.04% at one decimal is "0.0%", never
+"−0.0%" or "±0.0%". Minus is the true minus sign (U+2212).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+MINUS = "\u2212"
+NONE = "—"
+
+
+# --- figures ------------------------------------------------------------------------------------
+
+
+def signed(value: float | None, unit: str = "%", decimals: int | None = 1, none: str = NONE) -> str:
+    """A change with its sign and unit ('%' or 'pp'): '+4.1%', '−23.8%', '+2.0pp', '0.0%'.
+
+    ``decimals=None`` keeps whole numbers for changes of 1 or more and one decimal below.
+    """
+    if value is None:
+        return none
+    value = float(value)
+    places = (0 if abs(value) >= 1 else 1) if decimals is None else decimals
+    text = f"{abs(value):,.{places}f}"
+    shown = float(text.replace(",", ""))
+    sign = "+" if value > 0 and shown else MINUS if value < 0 and shown else ""
+    return f"{sign}{text}{'pp' if unit == 'pp' else '%'}"
+
+
+def interval(low: float | None, high: float | None, unit: str = "%", decimals: int | None = 1) -> str:
+    """A 95% interval: '−31% to +12%'; an open end is 'no lower limit' / 'no upper limit'."""
+    if low is None and high is None:
+        return ""
+    return f"{signed(low, unit, decimals, 'no lower limit')} to {signed(high, unit, decimals, 'no upper limit')}"
+
+
+def number(value: float | None, statistic: str | None = None) -> str:
+    """A figure as printed: counts with thousands separators, shares as %, '—' for none."""
+    if value is None:
+        return NONE
+    if statistic == "proportion":
+        return f"{value:.1f}%"
+    if abs(value) >= 100 or float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.1f}"
+
+
+# --- words --------------------------------------------------------------------------------------
+
+
+class Rag(StrEnum):
+    """Red, amber, green (and grey), given by icon and words as well as colour."""
+
+    GREEN = "green"
+    AMBER = "amber"
+    RED = "red"
+    GREY = "grey"
+
+    @property
+    def icon(self) -> str:
+        return {"green": "●", "amber": "◐", "red": "▲", "grey": "○"}[self.value]
+
+    @property
+    def word(self) -> str:
+        return {"green": "on track", "amber": "no significant change", "red": "off track",
+                "grey": "not assessed"}[self.value]
+
+    @property
+    def text(self) -> str:
+        return {
+            "green": "on track (significant change in the direction the plan aims for)",
+            "amber": "no significant change",
+            "red": "off track (significant change against the plan's aim)",
+            "grey": "not assessed",
+        }[self.value]
+
+
+class Verdict(StrEnum):
+    """What a comparison found."""
+
+    RISE = "significant rise"
+    FALL = "significant fall"
+    NO_CHANGE = "no significant change"
+    SAMPLE_UNKNOWN = "sample size unknown"
+    TOO_FEW = "too few records to judge"
+
+    def rag(self, aim: str) -> Rag:
+        if aim == "monitor":
+            return Rag.GREY
+        if self is Verdict.NO_CHANGE:
+            return Rag.AMBER
+        if self in (Verdict.RISE, Verdict.FALL):
+            good = Verdict.FALL if aim == "down" else Verdict.RISE
+            return Rag.GREEN if self is good else Rag.RED
+        return Rag.GREY
+
+
+def rag_for(aim: str, verdict: str | None) -> Rag:
+    """The RAG of a verdict for a measure with ``aim`` (grey: monitored, not assessed, or no verdict)."""
+    if verdict is None:
+        return Rag.GREY
+    try:
+        return Verdict(verdict).rag(aim)
+    except ValueError:
+        return Rag.GREY
+
+
+class Status(StrEnum):
+    """Whether a measure has a figure, and if not why."""
+
+    OK = "ok"
+    MISSING = "missing months"  # a source: the period is outside what it publishes
+    INCOMPLETE = "incomplete data"  # partial or absent months inside its span (warehouse/coverage.py)
+    NOT_RECORDED = "not recorded"  # a share whose numerator field the publisher leaves empty
+    NO_DATA = "no data for this period"  # a measure: no source has the period at all
+    NOT_LOADED = "no data loaded"
+    NOT_AT_LEVEL = "not available at this level"
+
+
+AIM_TEXT = {"down": "the plan aims for fewer", "up": "the plan aims for more", "monitor": "monitored (no target direction)"}
+
+
+__all__ = ["AIM_TEXT", "MINUS", "NONE", "Rag", "Status", "Verdict", "interval", "number", "rag_for", "signed"]

@@ -1,0 +1,61 @@
+"""One vocabulary: every output prints a change the same way (crimeplan.present)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from crimeplan.cli import app
+from crimeplan.present import Rag, Verdict, interval, number, rag_for, signed
+
+runner = CliRunner()
+
+
+def test_signed_changes() -> None:
+    assert [signed(v) for v in (4.14, -23.76, 0.0, -0.04, 0.04, None)] == ["+4.1%", "−23.8%", "0.0%", "0.0%", "0.0%", "—"]
+    assert signed(2.04, "pp") == "+2.0pp" and signed(-25.7, decimals=0) == "−26%"
+    assert signed(0.4, decimals=None) == "+0.4%" and signed(12.6, decimals=None) == "+13%"
+    assert signed(12345.6, decimals=0) == "+12,346%"
+
+
+def test_intervals_numbers_and_words() -> None:
+    assert interval(-31.2, 12.4, decimals=0) == "−31% to +12%"
+    assert interval(None, 5.0) == "no lower limit to +5.0%" and interval(None, None) == ""
+    assert (number(920606.0), number(8.815), number(36.39, "proportion"), number(None)) == ("920,606", "8.8", "36.4%", "—")
+    assert rag_for("down", "significant fall") is Rag.GREEN and rag_for("up", "significant fall") is Rag.RED
+    assert rag_for("monitor", "significant rise") is Rag.GREY and rag_for("down", "too few records to judge") is Rag.GREY
+    assert Verdict.NO_CHANGE.rag("down") is Rag.AMBER and json.dumps(Rag.RED) == '"red"'
+
+
+@pytest.fixture(scope="module")
+def burglary(loaded_db) -> dict:
+    from crimeplan.measures import Engine
+
+    card = Engine.open(loaded_db).scorecard(None, "2021", "2019").to_dict()
+    return next(m for p in card["priorities"] for m in p["measures"] if m["id"] == "burglary")
+
+
+def test_one_change_is_printed_the_same_way_in_every_output(burglary, loaded_db, tmp_path) -> None:
+    """London burglary 2021 against 2019: −33.66% (80,689 → 53,528 from the borough files)."""
+    assert burglary["change"] == pytest.approx(-33.66, abs=0.01)
+    shown = "−33.7%"  # one decimal, a true minus
+    table = runner.invoke(app, ["scorecard", "--db", str(loaded_db), "--period", "2021", "--baseline", "2019"],
+                          env={"COLUMNS": "200"})
+    assert table.exit_code == 0 and shown in table.stdout
+    from fastapi.testclient import TestClient
+
+    from crimeplan.web.app import create_app
+
+    client = TestClient(create_app(loaded_db))
+    assert shown in client.get("/", params={"period": "2021", "baseline": "2019"}).text
+    assert shown in client.get("/measure/burglary", params={"period": "2021", "baseline": "2019"}).text
+    claims = tmp_path / "claims.yaml"
+    claims.write_text("plan: london-2022-25\nclaims:\n  - id: b\n    statement: Burglary fell 34%.\n"
+                      "    measure: burglary\n    period: '2021'\n    baseline: '2019'\n    stated_change_pct: -34\n",
+                      encoding="utf-8")
+    checked = runner.invoke(app, ["claims", "check", str(claims), "--db", str(loaded_db)], env={"COLUMNS": "200"})
+    assert checked.exit_code == 0 and shown in checked.stdout
+    # the sentences round to whole per cent with the same sign and minus
+    assert burglary["plain"].startswith("Down 34%") and "−34% to −33%" in burglary["plain"]
