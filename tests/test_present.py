@@ -17,7 +17,7 @@ def test_signed_changes() -> None:
     assert [signed(v) for v in (4.14, -23.76, 0.0, -0.04, 0.04, None)] == ["+4.1%", "−23.8%", "0.0%", "0.0%", "0.0%", "—"]
     assert signed(2.04, "pp") == "+2.0pp" and signed(-25.7, decimals=0) == "−26%"
     assert signed(0.4, decimals=None) == "+0.4%" and signed(12.6, decimals=None) == "+13%"
-    assert signed(12345.6, decimals=0) == "+12,346%"
+    assert signed(1280.4, decimals=0) == "+1280%"
 
 
 def test_intervals_numbers_and_words() -> None:

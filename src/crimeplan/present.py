@@ -36,8 +36,8 @@ def signed(value: float | None, unit: str = "%", decimals: int | None = 1, none:
         return none
     value = float(value)
     places = (0 if abs(value) >= 1 else 1) if decimals is None else decimals
-    text = f"{abs(value):,.{places}f}"
-    shown = float(text.replace(",", ""))
+    text = f"{abs(value):.{places}f}"  # no thousands separator: '+1280%' (the engine's sentences always read so)
+    shown = float(text)
     sign = "+" if value > 0 and shown else MINUS if value < 0 and shown else ""
     return f"{sign}{text}{'pp' if unit == 'pp' else '%'}"
 

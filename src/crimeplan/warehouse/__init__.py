@@ -50,7 +50,24 @@ class Warehouse:
         wh = cls(path, con, read_only)
         if not read_only:
             wh._ensure_schema()
+        elif wh._schema_version() < SCHEMA_VERSION:
+            # Built by an older crimeplan: bring its schema and derived tables up to date once, then read.
+            con.close()
+            try:
+                cls.open(path).close()
+            except CrimeplanError as exc:
+                raise CrimeplanError(f"{path}: the warehouse was built by an older crimeplan (schema "
+                                     f"{wh._schema_version()}, now {SCHEMA_VERSION}) and could not be upgraded "
+                                     f"({exc}); run `crimeplan load` on it, or `crimeplan reset --yes` and load again") from exc
+            return cls.open(path, read_only=True)
         return wh
+
+    def _schema_version(self) -> int:
+        try:
+            found = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except duckdb.Error:
+            return 0
+        return int(found[0]) if found else 0
 
     def _ensure_schema(self) -> None:
         for statement in all_ddl():
