@@ -59,3 +59,31 @@ def test_one_change_is_printed_the_same_way_in_every_output(burglary, loaded_db,
     assert checked.exit_code == 0 and shown in checked.stdout
     # the sentences round to whole per cent with the same sign and minus
     assert burglary["plain"].startswith("Down 34%") and "−34% to −33%" in burglary["plain"]
+
+
+def test_one_facade_gives_the_same_typed_errors_to_the_cli_and_the_web(loaded_db) -> None:
+    from fastapi.testclient import TestClient
+
+    from crimeplan.core import BadParameter, Crimeplan, NotFound
+    from crimeplan.web.app import create_app
+
+    core = Crimeplan.open(loaded_db)
+    client = TestClient(create_app(service=core))
+    cases = [
+        (lambda: core.measure("nope"), NotFound, ["measure", "nope", "--db", str(loaded_db)],
+         "/api/measures/nope/series", 404),
+        (lambda: core.area("Atlantis"), NotFound, ["scorecard", "--area", "Atlantis", "--db", str(loaded_db)],
+         "/api/scorecard?area=Atlantis", 404),
+        (lambda: core.period("2021-13"), BadParameter, ["scorecard", "--period", "2021-13", "--db", str(loaded_db)],
+         "/api/scorecard?period=2021-13", 422),
+        (lambda: core.level("county"), BadParameter, ["areas", "--level", "county", "--db", str(loaded_db)],
+         "/api/areas?level=county", 422),
+    ]
+    for ask, error, argv, url, status in cases:
+        with pytest.raises(error) as raised:
+            ask()
+        message = str(raised.value)
+        cli = runner.invoke(app, argv)
+        assert cli.exit_code == 1 and message in cli.stderr.replace("\n", " "), (argv, cli.stderr)
+        response = client.get(url)
+        assert response.status_code == status and message in response.text, url

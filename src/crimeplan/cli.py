@@ -302,12 +302,17 @@ def _plan_warnings():
                     warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
-def _engine(db: Optional[Path], plan: Optional[Path]):
-    from crimeplan.measures import Engine
-    from crimeplan.plan import load_plan
+def _core(db: Optional[Path], plan: Optional[Path]):
+    """The façade every command asks (crimeplan.core.Crimeplan), as the web does: the same validation, the same errors."""
+    from crimeplan.core import Crimeplan
 
     with _plan_warnings():
-        return Engine.open(db, load_plan(plan) if plan else None)
+        return Crimeplan.open(db, plan)
+
+
+def _comparison(core, period: Optional[str], baseline: Optional[str]) -> tuple[str, str]:
+    p = core.period(period)
+    return p, core.baseline(p, baseline)
 
 
 def _emit(format: OutputFormat, data, to_csv, ensure_ascii: bool = True) -> bool:
@@ -345,10 +350,10 @@ def scorecard(
     from crimeplan.report import scorecard_csv
 
     try:
-        card = _engine(db, plan).scorecard(area, period, baseline)
+        core = _core(db, plan)
+        data = core.scorecard(core.area(area).key, *_comparison(core, period, baseline))
     except CrimeplanError as exc:
         _fail(exc)
-    data = card.to_dict()
     if _emit(format, data, scorecard_csv):
         return
     console.print(f"[bold]{data['plan']['title']}[/]")
@@ -397,8 +402,9 @@ def measure(
     from crimeplan.report import series_csv
 
     try:
-        data = _engine(db, plan).series(measure_id, area, by.value)
-    except (CrimeplanError, KeyError) as exc:
+        core = _core(db, plan)
+        data = core.series(core.measure(measure_id).id, core.area(area).key, by.value)
+    except CrimeplanError as exc:
         _fail(exc)
     if _emit(format, data, series_csv):
         return
@@ -434,12 +440,12 @@ def hotspots(
     db: Optional[Path] = DbOption,
 ) -> None:
     """Hot and cold spots of a measure among every area of a level (Getis–Ord Gi*, FDR 5%)."""
-    from crimeplan.measures.hotspots import hotspots as find_hotspots
     from crimeplan.report import hotspots_csv
 
     try:
-        data = find_hotspots(_engine(db, plan), measure_id, level, period, baseline)
-    except (CrimeplanError, KeyError) as exc:
+        core = _core(db, plan)
+        data = core.hotspots(core.measure(measure_id).id, core.hotspot_level(level), *_comparison(core, period, baseline))
+    except CrimeplanError as exc:
         _fail(exc)
     if _emit(format, data, hotspots_csv, ensure_ascii=False):
         return
@@ -487,13 +493,10 @@ def forces(
     db: Optional[Path] = DbOption,
 ) -> None:
     """Every territorial police force: recorded crime in the 12 months to a quarter end against an earlier 12 months."""
-    from crimeplan.measures.forces import forces_compared, plan_force
     from crimeplan.report import forces_csv
 
     try:
-        engine = _engine(db, plan)
-        highlight = highlight or plan_force(engine.con, engine.plan.force)
-        data = forces_compared(engine.con, offence or None, period, baseline, highlight)
+        data = _core(db, plan).forces(tuple(offence or ()), period, baseline, highlight)
     except CrimeplanError as exc:
         _fail(exc)
     if _emit(format, data, forces_csv, ensure_ascii=False):
@@ -545,19 +548,13 @@ def areas(
     plan: Optional[Path] = PlanOption,
 ) -> None:
     """List the areas of the plan's geography."""
-    from crimeplan.geography import load_geography
-    from crimeplan.measures import Areas
-    from crimeplan.plan import load_plan
     from crimeplan.report import rows_csv
-    from crimeplan.warehouse import Warehouse
 
     try:
-        geography = load_geography(load_plan(plan).geography)
-        with Warehouse.open(db, read_only=True) as wh:
-            chosen = Areas(wh.con, geography).find(search, level)
+        core = _core(db, plan)
+        rows = core.areas(core.level(level) if level else None, search)
     except CrimeplanError as exc:
         _fail(exc)
-    rows = [a.to_dict() for a in chosen]
     if format is OutputFormat.json:
         print(json.dumps(rows, indent=2))
     elif format is OutputFormat.csv:
@@ -585,16 +582,18 @@ def claims_check(
     db: Optional[Path] = DbOption,
 ) -> None:
     """Check each claim: the figure from every source, a verdict, and whether the change is more than noise."""
-    from crimeplan.claims import check_claims, claims_file_for, load_claims
+    from crimeplan.claims import claims_file_for
+    from crimeplan.plan import read_file
 
     try:
-        engine = _engine(db, plan)
-        if file is None:
-            file = claims_file_for(plan)
-        checks = check_claims(engine, load_claims(file, engine.plan, engine.areas))
+        core = _core(db, plan)
+        engine = core.engine
+        if file is None and plan is None:
+            rows = core.shipped_claims().checks
+        else:
+            rows = core.claims_check(*read_file(file or claims_file_for(plan), "", "claims"))
     except CrimeplanError as exc:
         _fail(exc)
-    rows = [c.to_dict() for c in checks]
     if format is TableOrJson.json:
         print(json.dumps(rows, indent=2))
         return

@@ -30,9 +30,9 @@ def in_ci() -> bool:
 
 @pytest.fixture(scope="session")
 def service(loaded_db: Path):
-    from crimeplan.web.service import Service
+    from crimeplan.core import Crimeplan
 
-    return Service.open(loaded_db)
+    return Crimeplan.open(loaded_db)
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,7 @@
 
     crimeplan serve --host 127.0.0.1 --port 8000
 
-Handlers validate their parameters (through :class:`~crimeplan.web.service.Service`)
+Handlers validate their parameters (through :class:`~crimeplan.core.Crimeplan`)
 and hand over to the page models in ``views.py`` or to the engine's own JSON;
 they compute nothing. Everything the pages need — Plotly's JavaScript included —
 is served from here, so the dashboard works with no internet.
@@ -32,7 +32,7 @@ from crimeplan.measures.periods import SYNTAX
 from crimeplan.plan.schema import Plan
 from crimeplan.report import forces_csv, scorecard_csv
 from crimeplan.web import views
-from crimeplan.web.service import SERIES_BY, BadRequest, NotFound, Service, dumps
+from crimeplan.core import SERIES_BY, BadParameter, NotFound, Crimeplan, dumps
 
 RESPONSE_CACHE_BYTES = 256 * 1024 * 1024  # a few thousand pages
 HTML = "text/html; charset=utf-8"
@@ -126,9 +126,9 @@ class AttributionHeader:
 
 
 def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = None,
-               service: Service | None = None) -> FastAPI:
+               service: Crimeplan | None = None) -> FastAPI:
     """The dashboard over the warehouse ``db`` (default: $CRIMEPLAN_DB or ./crimeplan.duckdb), read-only."""
-    svc = service or Service.open(db, plan)
+    svc = service or Crimeplan.open(db, plan)
     env = views.template_environment()
     static_files = views.static_files()
     plotly_js = Path(str(views.plotly_js_path()))
@@ -186,8 +186,8 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
     async def not_found(request: Request, exc: NotFound) -> Response:
         return error_response(request, 404, str(exc))
 
-    @app.exception_handler(BadRequest)
-    async def bad_request(request: Request, exc: BadRequest) -> Response:
+    @app.exception_handler(BadParameter)
+    async def bad_request(request: Request, exc: BadParameter) -> Response:
         return error_response(request, 422, str(exc))
 
     @app.exception_handler(CrimeplanError)
@@ -438,12 +438,12 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
     async def api_claims_check(request: Request) -> Response:
         raw = await request.body()
         if not raw.strip():
-            raise BadRequest("the request body is empty: POST a claims file (YAML), e.g. "
+            raise BadParameter("the request body is empty: POST a claims file (YAML), e.g. "
                              "curl --data-binary @claims.yaml -H 'Content-Type: application/yaml' …/api/claims/check")
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise BadRequest(f"the claims file is not UTF-8 text (byte {exc.start})") from None
+            raise BadParameter(f"the claims file is not UTF-8 text (byte {exc.start})") from None
         checks = await run_in_threadpool(svc.claims_check, text, "the posted claims file")
         return Response(dumps(checks), media_type=JSON)
 

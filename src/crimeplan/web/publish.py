@@ -33,7 +33,7 @@ from typing import Callable
 from crimeplan.measures.areas import Area
 from crimeplan.plan.schema import Plan
 from crimeplan.web import views
-from crimeplan.web.service import Service, dumps
+from crimeplan.core import Crimeplan, dumps
 
 STATIC_API = [
     ("api/plan.json", "The plan: priorities, objectives, measures, their sources and levels, baselines."),
@@ -88,7 +88,7 @@ class _Writer:
             self.report.other_files += 1
 
 
-def published_areas(svc: Service) -> list[Area]:
+def published_areas(svc: Crimeplan) -> list[Area]:
     """The plan's area, then every area of the published levels within it (London: every BCU, borough, 2022 ward)."""
     areas = svc.engine.areas
     home = areas.top()
@@ -96,14 +96,14 @@ def published_areas(svc: Service) -> list[Area]:
             if a == home or home in areas.ancestors(a)]
 
 
-def publish(out_dir: str | Path, service: Service | None = None, db: str | Path | None = None,
+def publish(out_dir: str | Path, service: Crimeplan | None = None, db: str | Path | None = None,
             plan: str | Path | Plan | None = None, progress: Callable[[str, int, int], None] | None = None) -> PublishReport:
     """Write the static site into ``out_dir`` (emptied first when it holds an earlier site).
 
     ``progress(what, done, total)`` is called as pages are written.
     """
     started = time.perf_counter()
-    svc = service or Service.open(db, plan)
+    svc = service or Crimeplan.open(db, plan)
     out = Path(out_dir)
     if out.exists() and (out / "index.html").exists() and (out / "static").is_dir():
         shutil.rmtree(out)  # an earlier site: replace it whole, so no stale page survives

@@ -25,7 +25,7 @@ from crimeplan.measures.areas import Area
 from crimeplan.measures.levels import survey_measures
 from crimeplan.measures.periods import month_index, month_of, parse_period, periods_covering
 from crimeplan.web import charts
-from crimeplan.web.service import MAP_COLOURS, Service
+from crimeplan.core import MAP_COLOURS, Crimeplan
 from crimeplan.warehouse.coverage import RULE as COVERAGE_RULE
 
 CCHI_REFERENCE = ("Harm weights: Sherman, Neyroud and Neyroud (2016), The Cambridge Crime Harm Index, "
@@ -168,7 +168,7 @@ def _files(*lists: list[dict]) -> list[dict]:
             for f in sorted(seen.values(), key=lambda f: f["name"])]
 
 
-def base_model(svc: Service, links: Links, title: str, files: list[dict], breadcrumbs: list[dict] | None = None) -> dict:
+def base_model(svc: Crimeplan, links: Links, title: str, files: list[dict], breadcrumbs: list[dict] | None = None) -> dict:
     """What every page carries: the data edition, the source files of its figures, the attributions."""
     edition = svc.edition()
     files_title = "Source files of the figures on this page"
@@ -195,7 +195,7 @@ def base_model(svc: Service, links: Links, title: str, files: list[dict], breadc
 NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine"}
 
 
-def home_words(svc: Service) -> dict:
+def home_words(svc: Crimeplan) -> dict:
     """The plan's area and its geography in words, for the navigation and headings (London, Merseyside)."""
     geography, areas = svc.geography, svc.engine.areas
     top = areas.top()
@@ -229,7 +229,7 @@ def _a(word: str) -> str:
     return f"{'an' if vowel else 'a'} {word}"
 
 
-def selectors(svc: Service, links: Links, period: str, baseline: str, action: str, hidden: dict | None = None) -> dict:
+def selectors(svc: Crimeplan, links: Links, period: str, baseline: str, action: str, hidden: dict | None = None) -> dict:
     """The period and baseline chooser: suggestions from the months the loaded data covers."""
     edition = svc.edition()
     p = parse_period(period)
@@ -315,7 +315,7 @@ def _status_text(status: str, message: str) -> str:
     return message if message.startswith(status) else f"{status}: {message}"
 
 
-def _spark(svc: Service, measure_id: str, level: str, code: str, period: str, baseline: str) -> dict | None:
+def _spark(svc: Crimeplan, measure_id: str, level: str, code: str, period: str, baseline: str) -> dict | None:
     t = svc.trajectories(measure_id, level, period, baseline)
     values = t["values"].get(code)
     if not values:
@@ -328,7 +328,7 @@ def _spark(svc: Service, measure_id: str, level: str, code: str, period: str, ba
     return line
 
 
-def scorecard_section(svc: Service, links: Links, area: Area, period: str, baseline: str) -> dict:
+def scorecard_section(svc: Crimeplan, links: Links, area: Area, period: str, baseline: str) -> dict:
     """The plan's measures for an area, by priority, with sparklines and a RAG tally."""
     card = svc.scorecard(area.key, period, baseline)
     priorities = []
@@ -353,7 +353,7 @@ def scorecard_section(svc: Service, links: Links, area: Area, period: str, basel
     }
 
 
-def period_hint(svc: Service, links: Links, card: dict, area: Area) -> dict | None:
+def period_hint(svc: Crimeplan, links: Links, card: dict, area: Area) -> dict | None:
     """When measures lack figures for the period chosen, the latest year the missing data does cover."""
     if links.static:
         return None
@@ -392,7 +392,7 @@ HOTSPOT_CLASSES = {
 }
 
 
-def map_section(svc: Service, links: Links, area: Area, period: str, baseline: str, measure_id: str | None = None,
+def map_section(svc: Crimeplan, links: Links, area: Area, period: str, baseline: str, measure_id: str | None = None,
                 colour: str | None = None, hidden: dict | None = None, wards: str | None = None) -> dict | None:
     """A choropleth of the level below ``area`` (for a ward: the wards around it), with a list of the areas.
 
@@ -536,7 +536,7 @@ def map_section(svc: Service, links: Links, area: Area, period: str, baseline: s
 
 
 def hotspot_rows(found: dict, names: dict[str, str], level_plural: str) -> dict:
-    """Hot-spot results (``Service.hotspots``) as rows for the areas on the map (``names``: code → name) and words.
+    """Hot-spot results (``Crimeplan.hotspots``) as rows for the areas on the map (``names``: code → name) and words.
 
     Each row holds what the map colours (``category``, ``hover``) and the table prints; an
     area left out of the analysis gets the reason instead. The analysis itself ran over the
@@ -602,7 +602,7 @@ def _fmt_p(value: float | None) -> str:
 # --- crime mix, harm and trust --------------------------------------------------------------------
 
 
-def crime_mix_section(svc: Service, area: Area, period: str, baseline: str) -> dict:
+def crime_mix_section(svc: Crimeplan, area: Area, period: str, baseline: str) -> dict:
     mix = svc.crime_mix(area.key, period)
     card = svc.scorecard(area.key, period, baseline)
     harm_rows = [m for p in card["priorities"] for m in p["measures"] if m["statistic"] == "harm"]
@@ -629,7 +629,7 @@ def crime_mix_section(svc: Service, area: Area, period: str, baseline: str) -> d
     }
 
 
-def trust_section(svc: Service, links: Links, area: Area, period: str, baseline: str) -> dict | None:
+def trust_section(svc: Crimeplan, links: Links, area: Area, period: str, baseline: str) -> dict | None:
     """Trust and confidence (the survey's measures): the borough's own figures, or its boroughs' for a BCU."""
     survey = survey_measures(svc.plan)
     if not survey:
@@ -670,7 +670,7 @@ def trust_section(svc: Service, links: Links, area: Area, period: str, baseline:
 # --- pages ----------------------------------------------------------------------------------------
 
 
-def plan_page(svc: Service, links: Links, period: str, baseline: str) -> dict:
+def plan_page(svc: Crimeplan, links: Links, period: str, baseline: str) -> dict:
     london = svc.engine.areas.top()
     section = scorecard_section(svc, links, london, period, baseline)
     model = base_model(svc, links, svc.plan.title, _files(section["card"]["sources"]))
@@ -683,7 +683,7 @@ def plan_page(svc: Service, links: Links, period: str, baseline: str) -> dict:
     return model
 
 
-def area_page(svc: Service, links: Links, area: Area, period: str, baseline: str, map_measure: str | None = None,
+def area_page(svc: Crimeplan, links: Links, area: Area, period: str, baseline: str, map_measure: str | None = None,
               colour: str | None = None, wards: str | None = None) -> dict:
     section = scorecard_section(svc, links, area, period, baseline)
     the_map = map_section(svc, links, area, period, baseline, map_measure, colour, links.query, wards)
@@ -711,7 +711,7 @@ def area_page(svc: Service, links: Links, area: Area, period: str, baseline: str
     return model
 
 
-def measure_page(svc: Service, links: Links, measure_id: str, area: Area, period: str, baseline: str) -> dict:
+def measure_page(svc: Crimeplan, links: Links, measure_id: str, area: Area, period: str, baseline: str) -> dict:
     measure = svc.measure(measure_id)
     card = svc.scorecard(area.key, period, baseline)
     result = next(m for p in card["priorities"] for m in p["measures"] if m["id"] == measure.id)
@@ -789,7 +789,7 @@ def _month_number(label: str) -> int:
     return month_index(date.fromisoformat(_month_start(label)))
 
 
-def claims_page(svc: Service, links: Links, checks: list[dict], claims_text: str, name: str,
+def claims_page(svc: Crimeplan, links: Links, checks: list[dict], claims_text: str, name: str,
                 problems: list[str] | None = None) -> dict:
     rows = []
     for c in checks:
@@ -836,7 +836,7 @@ def claims_page(svc: Service, links: Links, checks: list[dict], claims_text: str
     return model
 
 
-def claims_form_page(svc: Service, links: Links, text: str) -> tuple[int, dict]:
+def claims_form_page(svc: Crimeplan, links: Links, text: str) -> tuple[int, dict]:
     """The claims page for claims pasted into its form: 200 with them checked, or 422 listing the file's problems."""
     try:
         checks = svc.claims_check(text, PASTED_CLAIMS)
@@ -846,7 +846,7 @@ def claims_form_page(svc: Service, links: Links, text: str) -> tuple[int, dict]:
     return 200, claims_page(svc, links, checks, text, PASTED_CLAIMS)
 
 
-def sources_page(svc: Service, links: Links) -> dict:
+def sources_page(svc: Crimeplan, links: Links) -> dict:
     edition = svc.edition()
     from crimeplan.catalogue import load_catalogue
 
@@ -872,7 +872,7 @@ VERDICT_STYLE = {
 }
 
 
-def forces_page(svc: Service, links: Links, data: dict, query: dict | None = None) -> dict:
+def forces_page(svc: Crimeplan, links: Links, data: dict, query: dict | None = None) -> dict:
     """Every territorial force: the change of the 12 months to a quarter end (chart and table) and its trend."""
     query = query or {}
     compared = sorted((f for f in data["forces"] if f["status"] == "ok"),
@@ -923,7 +923,7 @@ def forces_page(svc: Service, links: Links, data: dict, query: dict | None = Non
     return model
 
 
-def search_page(svc: Service, links: Links, q: str) -> dict:
+def search_page(svc: Crimeplan, links: Links, q: str) -> dict:
     found = svc.areas(None, q.strip()) if q.strip() else []
     results = [{"name": a["name"], "level_name": a["level_name"], "parent": a["parent_name"], "href": links.area(a["key"]),
                 "key": a["key"]} for a in found[:200]]
@@ -932,13 +932,13 @@ def search_page(svc: Service, links: Links, q: str) -> dict:
     return model
 
 
-def error_page(svc: Service, links: Links, status: int, message: str) -> dict:
+def error_page(svc: Crimeplan, links: Links, status: int, message: str) -> dict:
     model = base_model(svc, links, {404: "Not found", 422: "Cannot understand the request"}.get(status, "Error"), [])
     model.update(page="error", status=status, message=message)
     return model
 
 
-def api_page(svc: Service, links: Links, openapi: dict) -> dict:
+def api_page(svc: Crimeplan, links: Links, openapi: dict) -> dict:
     endpoints = []
     for path, methods in openapi.get("paths", {}).items():
         for method, op in methods.items():
@@ -958,7 +958,7 @@ def series_csv_text(series: dict) -> str:
     return series_csv(series) + f"# {OGL_ATTRIBUTION} {OS_ATTRIBUTION}\n"
 
 
-def static_api_page(svc: Service, links: Links, files: list[tuple[str, str]]) -> dict:
+def static_api_page(svc: Crimeplan, links: Links, files: list[tuple[str, str]]) -> dict:
     """The static site's index of its JSON files (the server's API, written out for the default period)."""
     model = base_model(svc, links, "JSON files", [])
     endpoints = [{"method": "GET", "path": path, "summary": summary, "description": "", "params": []}

@@ -1,4 +1,12 @@
-"""The engine as the web sees it: one Engine per process, calls serialised, pure calls memoised.
+"""The one façade every output asks: the command line, the server, the static site.
+
+    >>> from crimeplan.core import Crimeplan
+    >>> core = Crimeplan.open("crimeplan.duckdb", "merseyside")            # doctest: +SKIP
+    >>> p = core.period("rolling:2021-06"); b = core.baseline(p, "pre-pandemic")   # doctest: +SKIP
+    >>> core.scorecard(core.area("Knowsley").key, p, b)["area"]["code"]    # doctest: +SKIP
+    'la-knowsley'
+
+One Engine per process, calls serialised, pure calls memoised.
 
 A DuckDB connection must not be used by two threads at once, so every call into
 the engine takes one lock. The data does not change while serving, so the
@@ -7,7 +15,7 @@ figures, trajectories, boundaries, crime mix, claims) are kept in a bounded LRU
 cache: a repeated request costs a dictionary look-up, not a query.
 
 Every method validates its inputs and raises :class:`NotFound` (unknown area or
-measure: HTTP 404) or :class:`BadRequest` (malformed period, level, baseline:
+measure: HTTP 404) or :class:`BadParameter` (malformed period, level, baseline:
 HTTP 422), each with a message a user can act on. Inputs only ever reach SQL as
 bound parameters, through the engine.
 """
@@ -43,7 +51,7 @@ class NotFound(CrimeplanError):
     """An area or measure that does not exist (HTTP 404)."""
 
 
-class BadRequest(CrimeplanError):
+class BadParameter(CrimeplanError):
     """A parameter that cannot be understood (HTTP 422)."""
 
 
@@ -61,7 +69,7 @@ def dumps(data) -> bytes:
 
 
 def memoised(method):
-    """Cache a Service method's result by its (already normalised) arguments.
+    """Cache a Crimeplan method's result by its (already normalised) arguments.
 
     A hit takes only the cache's lock; a miss computes under the engine lock (re-entrant:
     memoised methods call each other), checking again first in case another thread
@@ -70,7 +78,7 @@ def memoised(method):
     name = method.__name__
 
     @wraps(method)
-    def wrapper(self: "Service", *args):
+    def wrapper(self: "Crimeplan", *args):
         key = (name, *args)
         with self._cache_lock:
             if key in self._cache:
@@ -90,7 +98,7 @@ def memoised(method):
     return wrapper
 
 
-class Service:
+class Crimeplan:
     """What the server and the static site ask of the engine, validated and cached."""
 
     def __init__(self, engine: Engine, plan_file: str | Path | None = None) -> None:
@@ -104,7 +112,7 @@ class Service:
         self._cache: OrderedDict = OrderedDict()
 
     @classmethod
-    def open(cls, db: str | Path | None = None, plan: str | Path | Plan | None = None) -> "Service":
+    def open(cls, db: str | Path | None = None, plan: str | Path | Plan | None = None) -> "Crimeplan":
         plan_file = None if plan is None or isinstance(plan, Plan) else plan
         if plan_file is not None:
             plan = load_plan(plan_file)
@@ -130,7 +138,7 @@ class Service:
         try:
             return parse_period(text or self.plan.default_period).label
         except PeriodError as exc:
-            raise BadRequest(str(exc)) from None
+            raise BadParameter(str(exc)) from None
 
     def baseline(self, period: str, text: str | None) -> str:
         """The baseline as given (a plan baseline, previous, year-earlier or a period), checked."""
@@ -138,7 +146,7 @@ class Service:
         try:
             self.engine.against(parse_period(period), text)
         except PeriodError as exc:
-            raise BadRequest(
+            raise BadParameter(
                 f"{exc}; or a baseline of the plan ({', '.join(b.id for b in self.plan.baselines)}), "
                 "previous or year-earlier"
             ) from None
@@ -147,27 +155,27 @@ class Service:
     def level(self, level: str) -> str:
         """A level of the plan's geography (London: london, bcu, borough, ward, ward2014, lsoa)."""
         if not self.geography.has(level):
-            raise BadRequest(f"level {level!r}: expected one of {', '.join(self.geography.ids)}")
+            raise BadParameter(f"level {level!r}: expected one of {', '.join(self.geography.ids)}")
         return level
 
     def hotspot_level(self, level: str) -> str:
         """A level hot spots are computed at (Gi* needs many neighbouring areas)."""
         if level not in self.geography.hotspot_levels:
-            raise BadRequest(f"hot spots are computed for {', '.join(self.geography.hotspot_levels)}, not {level!r}: Gi* compares "
+            raise BadParameter(f"hot spots are computed for {', '.join(self.geography.hotspot_levels)}, not {level!r}: Gi* compares "
                              "each area with its neighbours and needs many areas")
         return level
 
     def map_colour(self, colour: str | None) -> str | None:
         """How a map is to be coloured (None: its default)."""
         if colour not in (None, *MAP_COLOURS):
-            raise BadRequest(f"colour {colour!r}: expected {', '.join(MAP_COLOURS)}")
+            raise BadParameter(f"colour {colour!r}: expected {', '.join(MAP_COLOURS)}")
         return colour
 
     def ward_set(self, wards: str | None) -> str | None:
         """Which ward boundaries a borough's map shows (None: the 2022 wards)."""
         sets = self.geography.boundary_sets
         if wards not in (None, *sets):
-            raise BadRequest(f"wards {wards!r}: expected {' or '.join(sets)} (the ward boundaries)")
+            raise BadParameter(f"wards {wards!r}: expected {' or '.join(sets)} (the ward boundaries)")
         return wards
 
     # --- the plan and the data --------------------------------------------------------------------
@@ -227,7 +235,7 @@ class Service:
         except NotFound:
             raise
         except CrimeplanError as exc:  # a measure not measured at the area's level
-            raise BadRequest(str(exc)) from None
+            raise BadParameter(str(exc)) from None
 
     @memoised
     def levels(self, measure_id: str, level: str, period: str, baseline: str) -> dict:
@@ -259,7 +267,7 @@ class Service:
             return forces_compared(self.engine.con, list(offences) or None, period or None, baseline or None,
                                    highlight or plan_force(self.engine.con, self.plan.force))
         except ForcesError as exc:
-            raise BadRequest(str(exc)) from None
+            raise BadParameter(str(exc)) from None
 
     # --- claims -----------------------------------------------------------------------------------
 
@@ -283,5 +291,5 @@ class Service:
         return ShippedClaims(text, name, self.claims_check(text, name))
 
 
-__all__ = ["BadRequest", "MAP_COLOURS", "NotFound", "SERIES_BY", "Service", "ShippedClaims",
+__all__ = ["BadParameter", "MAP_COLOURS", "NotFound", "SERIES_BY", "Crimeplan", "ShippedClaims",
            "dumps"]
