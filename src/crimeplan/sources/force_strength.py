@@ -31,7 +31,7 @@ from typing import Iterator
 from crimeplan.errors import InputError
 from crimeplan.sources.base import Part, Reader, Reject, Row, Sniff, batches_from_rows, month_from_mon_yy, width_problem
 from crimeplan.sources.inputs import InputFile
-from crimeplan.sources.text import Record, csv_records, decode, header_fields, nonempty
+from crimeplan.sources.text import Record, csv_file_header, nonempty, read_csv_file
 
 KIND = "london_monthly"
 DATASET = "mps_force_strength"
@@ -50,20 +50,13 @@ class MpsForceStrengthReader(Reader):
     signature = "CSV Date, Police Officer Strength, Police Staff Strength, PCSO Strength (Date as 'May-13')"
 
     def sniff(self, inp: InputFile) -> Sniff | None:
-        if inp.kind != "file":
-            return None
-        found = header_fields(inp.members()[0].head())
-        if found is None or found[1] != ",":
-            return None
-        header = found[0]
+        header = csv_file_header(inp)
         if not header or header[0].lower() != "date" or not _strength_columns(header):
             return None
         return Sniff(self, (DATASET,), "MPS police force strength, monthly")
 
     def parts(self, inp: InputFile) -> Iterator[Part]:
-        name = str(inp.path)
-        decoded = decode(inp.members()[0].read_bytes(), name)
-        header, records = csv_records(decoded.text, name)
+        name, decoded, header, records = read_csv_file(inp)
         lowered = [h.lower() for h in header]
         if "date" not in lowered:
             raise InputError(name, "missing column 'Date'", line=1, expected=WHAT)

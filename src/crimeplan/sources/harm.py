@@ -41,7 +41,7 @@ from typing import Iterator
 from crimeplan.errors import InputError
 from crimeplan.sources.base import Part, Reader, Reject, Row, Sniff, batches_from_rows, require_columns, width_problem
 from crimeplan.sources.inputs import InputFile
-from crimeplan.sources.text import Record, csv_records, decode, header_fields, nonempty
+from crimeplan.sources.text import Record, header_fields, nonempty, read_csv_file
 
 KIND = "harm_weight"
 
@@ -93,8 +93,7 @@ class HarmWeightsReader(Reader):
             if inp.kind == "file" and not inp.members()[0].head().strip():
                 raise InputError(name, "the file is empty", expected=self.signature)
             raise InputError(name, "not recognised as Cambridge Crime Harm Index weights", expected=self.signature)
-        decoded = decode(inp.members()[0].read_bytes(), name)
-        header, records = csv_records(decoded.text, name)
+        name, decoded, header, records = read_csv_file(inp)
         part = Part(layout.dataset, KIND, encoding=decoded.encoding)
         if layout is _SUBGROUPS:
             require_columns(name, header, ["category", "prc_subgroup", "cchi_days"], layout.what)

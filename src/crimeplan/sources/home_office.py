@@ -43,7 +43,7 @@ from crimeplan.sources.base import (
     Part, Reader, Reject, Row, Sniff, batches_from_rows, month_end, require_columns, width_problem,
 )
 from crimeplan.sources.inputs import InputFile
-from crimeplan.sources.text import Record, csv_records, decode, header_fields, nonempty
+from crimeplan.sources.text import Record, csv_file_header, nonempty, read_csv_file
 
 KIND = "force_recorded_crime"
 DATASET = "home_office_pfa_crime"
@@ -77,17 +77,13 @@ class PfaRecordedCrimeReader(Reader):
     signature = "CSV " + ", ".join(COLUMNS) + " (dates dd-mm-yyyy)"
 
     def sniff(self, inp: InputFile) -> Sniff | None:
-        if inp.kind != "file":
-            return None
-        found = header_fields(inp.members()[0].head())
-        if found is None or found[1] != "," or not {DATE_COL, FORCE_COL, TOTAL_COL} <= set(found[0]):
+        header = csv_file_header(inp)
+        if header is None or not {DATE_COL, FORCE_COL, TOTAL_COL} <= set(header):
             return None
         return Sniff(self, (DATASET,), "Home Office police recorded crime by police force area, rolling 12 months")
 
     def parts(self, inp: InputFile) -> Iterator[Part]:
-        name = str(inp.path)
-        decoded = decode(inp.members()[0].read_bytes(), name)
-        header, records = csv_records(decoded.text, name)
+        name, decoded, header, records = read_csv_file(inp)
         require_columns(name, header, COLUMNS, WHAT)
         part = Part(DATASET, KIND, encoding=decoded.encoding,
                     notes=["rolling 12-month totals at each quarter end (not monthly or quarterly counts)"])

@@ -63,7 +63,7 @@ from crimeplan.sources import london
 from crimeplan.sources.base import Part, Reader, Reject, Row, Sniff, batches_from_rows, width_problem
 from crimeplan.sources.inputs import InputFile
 from crimeplan.sources.pas_quarterly import parse_percent
-from crimeplan.sources.text import Record, csv_records, decode, nonempty
+from crimeplan.sources.text import Record, nonempty, read_csv_file
 
 KIND = "survey_measure"
 ETHNIC_GROUP_DATASET = "mopac_pas_neighbourhood_ethnic_group"
@@ -137,8 +137,7 @@ class PasNeighbourhoodReader(Reader):
             if inp.kind == "file" and not inp.members()[0].head().strip():
                 raise InputError(name, "the file is empty", expected=self.signature)
             raise InputError(name, "not recognised as a MOPAC PAS neighbourhood table", expected=self.signature)
-        decoded = decode(inp.members()[0].read_bytes(), name)
-        header, records = csv_records(decoded.text, name)
+        name, decoded, header, records = read_csv_file(inp)
         part = Part(dataset, KIND, encoding=decoded.encoding)
         if dataset == ETHNIC_GROUP_DATASET:
             start, end = _pooled_years(inp.path, name)

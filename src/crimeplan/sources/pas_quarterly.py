@@ -34,7 +34,7 @@ from crimeplan.sources.base import (
 )
 from crimeplan.sources.inputs import InputFile
 from crimeplan.sources.london import LONDON_CODE, LONDON_NAME
-from crimeplan.sources.text import Record, csv_records, decode, header_fields, nonempty
+from crimeplan.sources.text import Record, csv_file_header, nonempty, read_csv_file
 
 KIND = "survey_measure"
 DATASET = "mopac_pas_quarterly"
@@ -60,17 +60,13 @@ class PasQuarterlyReader(Reader):
     signature = "CSV date, measure, proportion (date as 'Dec-14', proportion in whole per cent)"
 
     def sniff(self, inp: InputFile) -> Sniff | None:
-        if inp.kind != "file":
-            return None
-        found = header_fields(inp.members()[0].head())
-        if found is None or found[1] != "," or tuple(h.lower() for h in found[0]) != COLUMNS:
+        header = csv_file_header(inp)
+        if header is None or tuple(h.lower() for h in header) != COLUMNS:
             return None
         return Sniff(self, (DATASET,), "MOPAC PAS public perception, London-wide (MPS) quarterly measures")
 
     def parts(self, inp: InputFile) -> Iterator[Part]:
-        name = str(inp.path)
-        decoded = decode(inp.members()[0].read_bytes(), name)
-        header, records = csv_records(decoded.text, name)
+        name, decoded, header, records = read_csv_file(inp)
         require_columns(name, [h.lower() for h in header], COLUMNS, WHAT)
         part = Part(DATASET, KIND, encoding=decoded.encoding,
                     notes=["London-wide (MPS) figures; proportions published in whole per cent, stored / 100; "

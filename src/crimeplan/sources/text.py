@@ -133,6 +133,22 @@ def header_fields(head: bytes) -> tuple[list[str], str] | None:
     return [f.strip() for f in fields], delimiter
 
 
+def csv_file_header(inp, delimiter: str = ",") -> list[str] | None:
+    """For sniffing: the header fields of a plain CSV file (not a zip or folder) with ``delimiter``; else None."""
+    if inp.kind != "file":
+        return None
+    found = header_fields(inp.members()[0].head())
+    return found[0] if found is not None and found[1] == delimiter else None
+
+
+def read_csv_file(inp) -> tuple[str, "Decoded", list[str], Iterator[Record]]:
+    """A plain CSV file decoded and split: (name, decoded text, header, records)."""
+    name = str(inp.path)
+    decoded = decode(inp.members()[0].read_bytes(), name)
+    header, records = csv_records(decoded.text, name)
+    return name, decoded, header, records
+
+
 def nonempty(records: Iterator[Record], name: str, what: str) -> Iterator[Record]:
     """The records, refusing a file that has a header but no data rows."""
     first = next(records, None)

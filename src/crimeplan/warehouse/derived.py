@@ -171,7 +171,7 @@ def _refresh_area_rollup(con: duckdb.DuckDBPyConnection) -> None:
     # -> force); data.police.uk's LSOA units of either vintage to their LSOA; records with no
     # location ('force' units) to their force.
     con.execute(
-        f"""INSERT INTO area_rollup
+        """INSERT INTO area_rollup
         WITH RECURSIVE up(level, code, to_level, to_code, parent_level, parent_code) AS (
             SELECT level, code, level, code, parent_level, parent_code FROM derived_area
             UNION ALL
