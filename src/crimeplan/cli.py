@@ -413,12 +413,15 @@ def measure(
         if source["status"] != "ok":
             console.print(f"[dim]{source['label']}: {source['status']}[/]")
             continue
+        for left_out in source.get("excluded") or []:
+            console.print(f"[yellow]{source['label']}: {left_out['period']} left out, {left_out['reason']}[/]")
         spc = source.get("spc")
         table = Table(title=source["label"], title_justify="left")
         for name in ("period", "value") + (("lower", "upper", "signal") if spc else ()):
             table.add_column(name, justify="left" if name in ("period", "signal") else "right")
         for point in source["points"]:
-            row = [point["period"], _fmt(point["value"], decimals=1)]
+            period = point["period"] if point.get("complete", True) else f"{point['period']} (partial: {point['months']} months)"
+            row = [period, _fmt(point["value"], decimals=1)]
             if spc:
                 row += [_fmt(point.get("lower"), decimals=1), _fmt(point.get("upper"), decimals=1), point.get("signal") or ""]
             table.add_row(*row)

@@ -160,6 +160,9 @@ class Crimeplan:
 
     def hotspot_level(self, level: str) -> str:
         """A level hot spots are computed at (Gi* needs many neighbouring areas)."""
+        if not self.geography.hotspot_levels:
+            raise BadParameter(f"no hot spots in the {self.geography.id} geography: Gi* needs each area's "
+                               "boundaries to find its neighbours, and none are declared for its levels")
         if level not in self.geography.hotspot_levels:
             raise BadParameter(f"hot spots are computed for {', '.join(self.geography.hotspot_levels)}, not {level!r}: Gi* compares "
                              "each area with its neighbours and needs many areas")
