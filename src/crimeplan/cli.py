@@ -168,15 +168,14 @@ def coverage(
     series: Optional[str] = typer.Option(None, "--series", help="One series: a force, or a level and scheme (ward:new)."),
     area: Optional[str] = typer.Option(None, "--area", help="An area (code or name): its monthly count beside the coverage."),
     db: Optional[Path] = DbOption,
+    plan: Optional[Path] = PlanOption,
     format: TableOrJson = typer.Option(TableOrJson.table, "--format"),
 ) -> None:
-    """The coverage grid of a dataset: every period complete, partial or absent, and why."""
-    from crimeplan.measures import Engine
+    """The coverage grid of a dataset: every period complete, partial, implausible or absent, and why."""
     from crimeplan.warehouse import coverage as coverage_model
 
     try:
-        with _plan_warnings():
-            engine = Engine.open(db)
+        engine = _core(db, plan).engine
         if area is not None:
             found = engine.areas.get(area)
             level, vintages = engine.geography.table_level(found.level)
@@ -195,7 +194,7 @@ def coverage(
     keys = ["period", "series", "status", "count" if area else "records", "reason"]
     for key in keys:
         table.add_column(key, justify="right" if key in ("count", "records") else "left")
-    style = {"complete": "", "partial": "yellow", "absent": "red"}
+    style = {"complete": "", "partial": "yellow", "implausible": "yellow", "absent": "red"}
     for r in rows:
         value = r["count" if area else "records"]
         period = r["period"] if area else (f"{r['period']:%Y}" if r["granularity"] == "year" else f"{r['period']:%Y-%m}")
@@ -435,7 +434,8 @@ def measure(
 @app.command()
 def hotspots(
     measure_id: str = typer.Argument(..., help="A measure id of the plan (burglary, robbery, crime_harm, …)."),
-    level: str = typer.Option("ward", "--level", help="borough, ward (2022 boundaries), ward2014 or lsoa"),
+    level: Optional[str] = typer.Option(None, "--level", help="A level of the plan's geography hot spots are computed "
+                                        "at (London: borough, ward, ward2014, lsoa; default the first that has many areas)"),
     period: Optional[str] = PeriodOption,
     baseline: Optional[str] = typer.Option(None, "--baseline", help="Chooses the source: the one the comparison with this baseline reads (default the plan's)."),
     plan: Optional[Path] = PlanOption,
@@ -447,6 +447,7 @@ def hotspots(
 
     try:
         core = _core(db, plan)
+        level = level or next(iter(core.geography.hotspot_levels[1:2] or core.geography.hotspot_levels), "")
         data = core.hotspots(core.measure(measure_id).id, core.hotspot_level(level), *_comparison(core, period, baseline))
     except CrimeplanError as exc:
         _fail(exc)
@@ -464,7 +465,7 @@ def hotspots(
         if not found:
             continue
         table = Table(title=f"{len(found)} {kind}s", title_justify="left")
-        for name, justify in (("area", "left"), ("borough", "left"), (data["value"]["unit"], "right"),
+        for name, justify in (("area", "left"), ("in", "left"), (data["value"]["unit"], "right"),
                               ("z", "right"), ("q", "right")):
             table.add_column(name, justify=justify)
         for a in found:

@@ -262,6 +262,11 @@ class Crimeplan:
     def crime_mixes(self, level: str, period: str) -> dict[str, dict]:
         return crime_mixes_latest(self.engine, level, period)
 
+    def forces_loaded(self) -> bool:
+        from crimeplan.measures.forces import DATASET
+
+        return bool(self.engine.compiler.periods_supplied(DATASET, None))
+
     @memoised
     def forces(self, offences: tuple[str, ...], period: str | None, baseline: str | None,
                highlight: str | None) -> dict:

@@ -52,10 +52,16 @@ class Areas:
                 AND p.vintage = CASE WHEN a.parent_level IN ('london', 'bcu', 'borough') THEN '' ELSE a.vintage END
                ORDER BY a.level, a.code"""
         ).fetchall()
+        within = None
+        if home is not None:  # the plan's area and the areas in it, as the compiler counts them
+            within = set(con.execute(
+                "SELECT unit_level, unit_vintage, unit_code FROM area_rollup WHERE level = ? AND code = ?",
+                [geography.table_level(geography.top)[0], home],
+            ).fetchall())
         seen = set()
         for level, vintage, code, name, parent_code, parent_name in rows:
             lv = plan_level.get((level, vintage))
-            if lv is None or (lv.id, code) in seen:
+            if lv is None or (lv.id, code) in seen or (within is not None and (level, vintage, code) not in within):
                 continue
             seen.add((lv.id, code))
             self._by_level[lv.id].append(Area(code, name, lv.id, parent_code, parent_name, lv.name, lv.key_prefix))

@@ -111,13 +111,20 @@ class Cube:
         key = f"_cumulative_{what}"
         cumulative = getattr(self, key, None)
         if cumulative is None:
+            # Unknown months (NaN: an area a source does not cover, an LSOA code not in use) are
+            # counted apart, so that one does not turn every later sum unknown: a period holding
+            # one is unknown, the others are summed.
             data = self.value if what == "value" else self.second
-            cumulative = np.concatenate([np.zeros((data.shape[0], 1)), np.cumsum(data, axis=1)], axis=1)
+            zero = np.zeros((data.shape[0], 1))
+            unknown = np.isnan(data)
+            cumulative = (np.concatenate([zero, np.cumsum(np.where(unknown, 0.0, data), axis=1)], axis=1),
+                          np.concatenate([zero, np.cumsum(unknown, axis=1)], axis=1))
             setattr(self, key, cumulative)
-        width = cumulative.shape[1] - 1
+        sums, unknowns = cumulative
+        width = sums.shape[1] - 1
         lo = np.clip([p.first - self.first for p in periods], 0, width)
         hi = np.clip([p.last - self.first + 1 for p in periods], 0, width)
-        return (cumulative[:, hi] - cumulative[:, lo]).T
+        return np.where(unknowns[:, hi] - unknowns[:, lo] > 0, np.nan, sums[:, hi] - sums[:, lo]).T
 
     def values_at_end(self, periods: list[Period], what: str = "value") -> np.ndarray:
         """The value at each period's last month (survey estimates): one row per period."""
@@ -210,10 +217,18 @@ class Compiler:
     def areas(self, level: str) -> list[str]:
         if level not in self._areas:
             name, vintages = self.geography.table_level(level)
+            top_level = self.geography.table_level(self.geography.top)[0]
+            # Only the plan's own area and the areas within it: a figure, and the false-discovery
+            # control across a level, are about the plan's areas, never a neighbour's.
             self._areas[level] = [
                 c for (c,) in self.con.execute(
-                    "SELECT DISTINCT code FROM area_all WHERE level = ? AND list_contains(?, vintage) ORDER BY code",
-                    [name, list(vintages)],
+                    """SELECT DISTINCT a.code FROM area_all a
+                       WHERE a.level = ? AND list_contains(?, a.vintage)
+                         AND (CAST(? AS VARCHAR) IS NULL OR EXISTS (
+                             SELECT 1 FROM area_rollup r WHERE r.unit_level = a.level AND r.unit_vintage = a.vintage
+                             AND r.unit_code = a.code AND r.level = ? AND r.code = ?))
+                       ORDER BY a.code""",
+                    [name, list(vintages), self.home, top_level, self.home],
                 ).fetchall()
             ]
         return self._areas[level]
@@ -369,13 +384,60 @@ class Compiler:
 
         found = [(d.id, d.native_level) for d in load_catalogue().datasets
                  if d.record_table == "recorded_crime" and self.geography.reaches(d.native_level, level)]
-        found.sort(key=lambda d: -len(self.geography.above(self.geography.native_level(d[1]))))
+        # Nearest the asked level first: the ward file for wards, the borough files for boroughs and above.
+        found.sort(key=lambda d: len(self.geography.above(self.geography.native_level(d[1]))))
         return [(dataset, scheme, native) for dataset, native in found for scheme in ("new", "old")]
+
+    def recorded_crime_series(self, dataset: str, scheme: str, level: str) -> list[str]:
+        """The slice series a recorded-crime figure at ``level`` reads: the file's own level, and at the top
+        (London) the publisher's non-geographic units too, which count towards it."""
+        series = [f"{native_level(dataset)}:{scheme}"]
+        if level == self.geography.top and any(s == f"unit:{scheme}" for s, *_ in self._coverage(dataset)):
+            series.append(f"unit:{scheme}")
+        return series
 
     def top_code(self) -> str:
         """The plan's area (London): where force-wide and region-wide series sit."""
         top = self.areas(self.geography.top)
-        return self.home if self.home in top else (top[0] if top else "")
+        if self.home is None:
+            return top[0] if top else ""
+        if self.home not in top:
+            raise CrimeplanError(f"the plan's area {self.home} is not among the loaded "
+                                 f"{self.geography.plural(self.geography.top)}")
+        return self.home
+
+    def _code_set_not_in_use(self, level: str, present: np.ndarray) -> np.ndarray | None:
+        """Where an LSOA's code set was not in use (areas × months), at a level that reads two boundary sets.
+
+        data.police.uk moved from 2011 to 2021 LSOA codes: a code of one set only (a
+        retired 2011 LSOA, a new 2021 one) has no row in months the publisher used the
+        other set, which is not a count of 0. The older set is in use until any code of it
+        alone was last seen, a newer one from when any code of it alone was first seen.
+        """
+        name, vintages = self.geography.table_level(level)
+        if len(vintages) < 2:
+            return None
+        members: dict[str, set[str]] = {}
+        for code, vintage in self.con.execute(
+            "SELECT code, vintage FROM area_all WHERE level = ? AND list_contains(?, vintage)", [name, list(vintages)]
+        ).fetchall():
+            members.setdefault(code, set()).add(vintage)
+        areas = self.areas(level)
+        unknown = np.zeros(present.shape, bool)
+        months = np.arange(present.shape[1])
+        for k, vintage in enumerate(vintages):  # oldest first
+            alone = np.array([members.get(code) == {vintage} for code in areas], dtype=bool)
+            seen = np.flatnonzero(present[alone].any(axis=0)) if alone.any() else np.array([], int)
+            if not alone.any():
+                continue
+            if seen.size == 0:
+                in_use = np.zeros(present.shape[1], bool)
+            elif k == 0:  # the older set: in use until its codes were last seen (sparse months in between too)
+                in_use = months <= seen[-1]
+            else:  # a newer set: in use from when its codes were first seen
+                in_use = months >= seen[0]
+            unknown[np.ix_(alone, ~in_use)] = True
+        return unknown
 
     def _rollup_filter(self, level: str) -> tuple[str, list]:
         name, vintages = self.geography.table_level(level)
@@ -433,6 +495,11 @@ class Compiler:
             value[~present] = np.nan
             if companion is not None:
                 companion[~present] = np.nan
+        unknown = self._code_set_not_in_use(level, present)
+        if unknown is not None:
+            value[unknown] = np.nan
+            if companion is not None:
+                companion[unknown] = np.nan
         # Any offence at all: the dataset covers the area (its count of this measure may be zero).
         return self._finish(level, first, value, companion, series, dataset, "month", mentioned)
 
@@ -441,9 +508,7 @@ class Compiler:
         majors = {major for major, minor in source.categories if minor == "*"}
         pairs = {f"{major} / {minor}" for major, minor in source.categories if minor != "*"}
         chosen = np.array([name in pairs or name.split(" / ", 1)[0] in majors for name in cats.names], dtype=float)
-        series = [f"{native_level(source.dataset)}:{source.scheme}"]
-        if level == self.geography.top and any(s == f"unit:{source.scheme}" for s, *_ in self._coverage(source.dataset)):
-            series.append(f"unit:{source.scheme}")  # London's total counts the MPS non-geographic units too
+        series = self.recorded_crime_series(source.dataset, source.scheme, level)
         if statistic == "harm":
             keys, weights, note = self.harm_weights(source.scheme)
             days = dict(zip(keys, weights))

@@ -154,12 +154,15 @@ class Engine:
         self._crime_sources: dict[int, StreetCrimeSource] = {}
 
     @classmethod
-    def open(cls, db=None, plan: Plan | None = None) -> "Engine":
-        """An engine over the warehouse ``db``; warns (``PlanCheckWarning``) when the plan names
-        categories, types or series the loaded data does not hold (``crimeplan plan check``)."""
+    def open(cls, db=None, plan: "Plan | str | None" = None) -> "Engine":
+        """An engine over the warehouse ``db`` for ``plan`` (a Plan, a plan file, a shipped plan's name, or
+        London's); warns (``PlanCheckWarning``) when the plan names categories, types or series the loaded
+        data does not hold (``crimeplan plan check``)."""
         from crimeplan.plan.check import warn_if_plan_is_wrong
         from crimeplan.warehouse import Warehouse
 
+        if plan is not None and not isinstance(plan, Plan):
+            plan = load_plan(plan)
         engine = cls(Warehouse.open(db, read_only=True).con, plan)
         warn_if_plan_is_wrong(engine.con, engine.plan)
         return engine
@@ -505,7 +508,7 @@ class Engine:
         areas = self.areas.level(level)
         mixes = None
         for dataset, scheme, native in self.compiler.recorded_crime_sources(level):
-            series = [f"{native}:{scheme}"]
+            series = self.compiler.recorded_crime_series(dataset, scheme, level)
             supplied = set(self.compiler.periods_supplied(dataset, series))
             if not all(m in supplied for m in period.months):
                 continue
@@ -644,7 +647,8 @@ def _nearest_complete(cube: Cube, period: Period, baseline: Period) -> Period | 
     for k in range(1, 36 // step + 1):
         for sign in (-1, 1):
             candidate = period.shifted(sign * k * step)
-            if candidate.last - cube.first < cube.available.size and not cube.missing(candidate):
+            overlaps = candidate.first <= baseline.last and baseline.first <= candidate.last
+            if not overlaps and candidate.last - cube.first < cube.available.size and not cube.missing(candidate):
                 return candidate
     return None
 

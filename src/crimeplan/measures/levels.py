@@ -143,7 +143,7 @@ def crime_mixes(engine: Engine, level: str, period: Period | str | None = None) 
 def latest_twelve_months(engine: Engine, level: str) -> Period | None:
     """The most recent twelve months a recorded-crime file covers at ``level`` (the most local file first)."""
     for dataset, scheme, native in engine.compiler.recorded_crime_sources(level):
-        months = engine.compiler.periods_supplied(dataset, [f"{native}:{scheme}"])
+        months = engine.compiler.periods_supplied(dataset, engine.compiler.recorded_crime_series(dataset, scheme, level))
         if months:
             latest = parse_period(f"rolling:{months[-1]:%Y-%m}")
             if set(latest.months) <= set(months):

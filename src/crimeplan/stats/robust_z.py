@@ -5,7 +5,7 @@ holds 47 offences against about 70,000 in every other month. Such a period is
 found by comparing its total ``x`` with the periods around it (up to
 ``window`` present periods on each side, itself excluded), using the median
 ``m`` and the median absolute deviation (MAD) — location and scale that one
-odd value cannot drag (Iglewicz and Hoaglin 1993, *How to Detect and Handle
+odd value cannot drag (only the periods present count; Iglewicz and Hoaglin 1993, *How to Detect and Handle
 Outliers*, ASQC, §2.2; the "modified z-score" there uses 0.6745 / MAD, the
 same as ``1 / (1.4826 · MAD)`` here):
 

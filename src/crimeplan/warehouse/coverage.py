@@ -15,8 +15,8 @@ own granularity (month, quarter or year, from the spacing of its periods):
 - **absent**: no loaded file supplies it. The reason names the file whose span
   covers the period but lacks the series (the national archive has no
   Lancashire for 2018-10) or says that no loaded file supplies it;
-- **partial**: present, but its total is implausible against the periods around
-  it (``stats/robust_z.py``: below half, or above three times, the median of up
+- **partial** (too low) or **implausible** (too high): present, but its total is
+  implausible against the periods around it (``stats/robust_z.py``: below half, or above three times, the median of up
   to six present periods either side, and more than 3.5 robust standard
   deviations away). The MPS ward file's 2024-03 (47 offences against a median
   of about 75,000) and the last year of the year-only homicide copy (22 victims
@@ -47,15 +47,15 @@ import duckdb
 from crimeplan.stats.robust_z import HIGH_RATIO, LOW_RATIO, WINDOW, Z_LIMIT, implausible
 from crimeplan.warehouse.schema import RECORD_TABLES
 
-COMPLETE, PARTIAL, ABSENT = "complete", "partial", "absent"
+COMPLETE, PARTIAL, IMPLAUSIBLE, ABSENT = "complete", "partial", "implausible", "absent"
 RECORDED, NOT_RECORDED = "recorded", "not recorded"
 MIN_RECORDED_SHARE = 0.5
 MIN_RECORDS_FOR_CONSTANT = 100
 GRANULARITY = {1: "month", 3: "quarter", 12: "year"}
 
 RULE = (
-    f"a period is partial when its total is below {LOW_RATIO:g}× or above {HIGH_RATIO:g}× the median of up to "
-    f"{WINDOW} present periods either side and more than {Z_LIMIT:g} robust standard deviations from it "
+    f"a period is partial when its total is below {LOW_RATIO:g}× (implausible when above {HIGH_RATIO:g}×) the median "
+    f"of the present periods among the {WINDOW} on each side, and more than {Z_LIMIT:g} robust standard deviations from it "
     "(median absolute deviation, floored at the Poisson standard deviation); absent when no loaded file supplies it"
 )
 
@@ -150,7 +150,7 @@ def _assess_series(dataset: str, table: str, series: str, points: list[tuple[dat
             continue
         status, reason = COMPLETE, ""
         if a.flag:
-            status = PARTIAL
+            status = PARTIAL if a.flag == "low" else IMPLAUSIBLE  # too low: part of it missing; too high: suspect
             side = "low" if a.flag == "low" else "high"
             reason = (f"implausibly {side}: {value:,.0f} {unit} against a median of {a.reference:,.0f} "
                       f"in the {granularity}s around it")
@@ -199,27 +199,43 @@ def grid(con: duckdb.DuckDBPyConnection, dataset: str, series: str | None = None
 
 
 def area_grid(con: duckdb.DuckDBPyConnection, dataset: str, level: str, vintages: list[str], code: str) -> list[dict]:
-    """One area's monthly count in a counted dataset beside the dataset's coverage of each month.
+    """One area's monthly count in a counted dataset beside the coverage of each month, per series.
 
-    A month the dataset covers completely and the area has no row in is 0 (these
-    files list every offence); a month not complete is shown with its status, never as 0.
+    Each series is counted on its own (one category scheme, one force): a series that
+    records nothing for the area is left out. A complete month with no row for the area
+    is 0 (these files list every offence); a month not complete shows its status and
+    whatever was published, never a 0 made up.
     """
-    counts = dict(con.execute(
-        """SELECT m.month, sum(m.count) FROM monthly_counts m
+    counts: dict[tuple[str, str], dict[date, float]] = {}
+    for variant, unit_level, month, n in con.execute(
+        """SELECT m.variant, m.unit_level, m.month, sum(m.count) FROM monthly_counts m
            JOIN area_rollup r ON r.unit_level = m.unit_level AND r.unit_vintage = m.unit_vintage AND r.unit_code = m.unit_code
-           WHERE m.dataset = ? AND r.level = ? AND list_contains(?, r.vintage) AND r.code = ? GROUP BY 1""",
+           WHERE m.dataset = ? AND r.level = ? AND list_contains(?, r.vintage) AND r.code = ? GROUP BY 1, 2, 3""",
         [dataset, level, vintages, code],
-    ).fetchall())
+    ).fetchall():
+        counts.setdefault((variant, unit_level), {})[month] = n
+
+    def of_series(series: str) -> dict[date, float] | None:
+        """The series' counts: a force's (data.police.uk), or one level's of one scheme ('borough:new')."""
+        if any(variant == series for variant, _ in counts):
+            merged: dict[date, float] = {}
+            for (variant, _), months in counts.items():
+                if variant == series:
+                    for m, n in months.items():
+                        merged[m] = merged.get(m, 0) + n
+            return merged
+        unit_level, _, scheme = series.rpartition(":")
+        return counts.get((scheme, unit_level))
+
     out = []
-    for row in con.execute(
-        """SELECT period, granularity, string_agg(DISTINCT series, ', ' ORDER BY series),
-                  CASE WHEN bool_or(status = 'absent') THEN 'absent' WHEN bool_or(status = 'partial') THEN 'partial'
-                       ELSE 'complete' END, string_agg(reason, '; ') FILTER (WHERE reason <> '')
-           FROM coverage WHERE dataset = ? GROUP BY ALL ORDER BY period""",
+    for series, period, granularity, status, reason in con.execute(
+        "SELECT series, period, granularity, status, reason FROM coverage WHERE dataset = ? ORDER BY series, period",
         [dataset],
     ).fetchall():
-        period, granularity, series, status, reason = row
-        count = counts.get(period)
+        months = of_series(series)
+        if months is None:  # the series records nothing for this area
+            continue
+        count = months.get(period)
         out.append({"period": _label(period, granularity), "series": series, "status": status,
                     "count": (count or 0) if status == COMPLETE else count, "reason": reason or ""})
     return out
@@ -259,4 +275,4 @@ def problem_lines(found: dict) -> list[str]:
     return lines
 
 
-__all__ = ["ABSENT", "COMPLETE", "PARTIAL", "RULE", "area_grid", "grid", "problem_lines", "problems", "refresh"]
+__all__ = ["ABSENT", "COMPLETE", "IMPLAUSIBLE", "PARTIAL", "RULE", "area_grid", "grid", "problem_lines", "problems", "refresh"]

@@ -98,40 +98,53 @@ _FORCE_SLUG = _SLUG.format(x="regexp_replace(replace({f}, '&', 'and'), ' (Police
 TRANSPORT_POLICE = "British Transport Police"  # polices the railways everywhere: no local authority is its
 
 
+MIN_SHARE_OF_LSOAS = 0.5  # a force holds a local authority only where it records crime in most of its LSOAs
+
+
 def _refresh_police_geography(con: duckdb.DuckDBPyConnection) -> None:
     """Force -> local authority -> LSOA for every force in the street records (``derived_area``).
 
-    Each LSOA belongs to the territorial force with most street records in it (a force
-    records a few crimes over its border), each local authority to the force holding most
-    of its LSOAs; Census 2021 LSOAs (TS021) of those local authorities with no record are
-    added, so that an LSOA with no crime is there with 0. LSOA codes of 2011 and 2021 sit in
-    one set: most are the same LSOA in both.
+    Each LSOA goes to the territorial force with most street records in it (a force
+    records a few crimes over its border). A local authority goes to the force holding
+    most of its LSOAs, and only when that force holds at least half of them: its LSOAs
+    are those the Census 2021 file (TS021) and the records name with it, so a force
+    missing from the loaded data (no Greater Manchester records) leaves its local
+    authorities unassigned instead of handing them to a neighbour with a few border
+    crimes. Census 2021 LSOAs of an assigned local authority with no record are added.
+    An LSOA's name, and so its local authority, is its latest (names follow boundary
+    changes: 'South Bucks 003A' became 'Buckinghamshire 059A'). LSOA codes of 2011 and
+    2021 sit in one set: most are the same LSOA in both.
     """
     con.execute("DELETE FROM derived_area")
-    la = _LA_OF_NAME.format(name="name")
     force_slug = _FORCE_SLUG.format(f="force")
     con.execute(
         f"""INSERT INTO derived_area
         WITH rec AS (
-            SELECT lsoa_code AS code, any_value(lsoa_name) AS name, reported_by AS force, count(*) AS n
+            SELECT lsoa_code AS code, reported_by AS force, count(*) AS n, max(month) AS last, arg_max(lsoa_name, month) AS name
             FROM street_crime_current
             WHERE lsoa_code IS NOT NULL AND lsoa_name IS NOT NULL AND reported_by <> '{TRANSPORT_POLICE}'
             GROUP BY lsoa_code, reported_by),
-        lsoa AS (SELECT code, name, force, {la} AS la FROM rec QUALIFY row_number() OVER (PARTITION BY code ORDER BY n DESC, force) = 1),
-        las AS (SELECT la, force FROM lsoa WHERE la <> '' GROUP BY la, force
-                QUALIFY row_number() OVER (PARTITION BY la ORDER BY count(*) DESC, force) = 1),
-        census AS (SELECT p.code, any_value(p.name) AS name, any_value({_LA_OF_NAME.format(name="p.name")}) AS la
-                   FROM population_current p
-                   WHERE p.level = 'lsoa' AND p.name IS NOT NULL AND p.ethnic_group IS NULL GROUP BY p.code),
-        lsoas AS (SELECT code, name, la FROM lsoa WHERE la IN (SELECT la FROM las)
-                  UNION ALL
-                  SELECT c.code, c.name, c.la FROM census c JOIN las USING (la) WHERE c.code NOT IN (SELECT code FROM lsoa))
+        census AS (SELECT code, min(name) AS name FROM population_current
+                   WHERE level = 'lsoa' AND name IS NOT NULL AND ethnic_group IS NULL GROUP BY code),
+        named AS (  -- every LSOA code with its latest name: the Census's (2021), else the latest record's
+            SELECT code, coalesce(any_value(c.name), arg_max(r.name, r.last)) AS name
+            FROM (SELECT code FROM rec UNION SELECT code FROM census) codes
+            LEFT JOIN census c USING (code) LEFT JOIN rec r USING (code) GROUP BY code),
+        lsoa AS (SELECT n.code, n.name, {_LA_OF_NAME.format(name="n.name")} AS la, f.force
+                 FROM named n LEFT JOIN (SELECT code, force FROM rec
+                                         QUALIFY row_number() OVER (PARTITION BY code ORDER BY n DESC, force) = 1) f USING (code)),
+        las AS (SELECT la, force FROM (
+                    SELECT la, force, count(*) AS held, sum(count(*)) OVER (PARTITION BY la) AS lsoas
+                    FROM lsoa WHERE la <> '' GROUP BY la, force)
+                WHERE force IS NOT NULL AND held >= {MIN_SHARE_OF_LSOAS} * lsoas
+                QUALIFY row_number() OVER (PARTITION BY la ORDER BY held DESC, force) = 1)
         SELECT 'pfa', '', {force_slug}, force, NULL, NULL, 'data.police.uk force' FROM (SELECT DISTINCT force FROM las)
         UNION ALL
         SELECT 'lad', '', 'la-' || {_SLUG.format(x="la")}, la, 'pfa', {force_slug}, 'LSOA name stem' FROM las
         UNION ALL
-        SELECT 'police_lsoa', '', code, name, 'lad', 'la-' || {_SLUG.format(x="la")}, 'data.police.uk or Census 2021 LSOA'
-        FROM lsoas"""
+        SELECT 'police_lsoa', '', l.code, l.name, 'lad', 'la-' || {_SLUG.format(x="l.la")},
+               CASE WHEN l.force IS NULL THEN 'Census 2021 LSOA with no record' ELSE 'data.police.uk LSOA' END
+        FROM lsoa l JOIN las USING (la)"""
     )
 
 

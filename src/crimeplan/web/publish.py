@@ -151,9 +151,10 @@ def publish(out_dir: str | Path, service: Crimeplan | None = None, db: str | Pat
     step("claims")
     page("sources.html", "sources.html", views.sources_page(svc, links(0)))
     page("search.html", "search.html", views.search_page(svc, links(0), ""))
-    forces = svc.forces((), None, None, None)
-    page("forces.html", "forces.html", views.forces_page(svc, links(0), forces))
-    as_json("api/forces.json", forces)
+    if svc.forces_loaded():  # the Home Office table by force: a page only when it is loaded
+        forces = svc.forces((), None, None, None)
+        page("forces.html", "forces.html", views.forces_page(svc, links(0), forces))
+        as_json("api/forces.json", forces)
     step("sources")
     page("api/index.html", "api.html", views.static_api_page(svc, links(1), STATIC_API))
     as_json("api/plan.json", svc.plan_dict())

@@ -695,7 +695,8 @@ def area_page(svc: Crimeplan, links: Links, area: Area, period: str, baseline: s
     model = base_model(svc, links, f"{area.name} — {area.level_name}", files, crumbs + [{"name": area.name, "href": None}])
     model.update(
         page="area", area=area.to_dict(),
-        parent_href=links.area(area.parent_code) if area.parent_code and area.level != "ward2014" else None,
+        parent_href=(links.area(area.parent_code)
+                     if area.parent_code and not svc.geography.level(area.level).alternative_to else None),
         # The period form carries the map's choices as the map took them: a colouring this level
         # cannot have (hot spots of BCUs) is not asked for again, hint and all, with every new period.
         selectors=selectors(svc, links, period, baseline, f"/area/{quote(area.key, safe=':')}",
