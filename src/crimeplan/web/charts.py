@@ -16,8 +16,9 @@ VIRIDIS = "Viridis"
 DIVERGING = [[0.0, "#5e3c99"], [0.25, "#b2abd2"], [0.5, "#f7f7f7"], [0.75, "#fdb863"], [1.0, "#e66101"]]  # PuOr
 NO_DATA = "#d9d9d9"
 
-CONFIG = {"displaylogo": False, "responsive": True, "scrollZoom": False,
-          "modeBarButtonsToRemove": ["select2d", "lasso2d", "toImage"]}
+# No "Share chart..." button: Plotly's would upload the chart to Plotly Cloud (and it is one more tab stop).
+CONFIG = {"displaylogo": False, "responsive": True, "scrollZoom": False, "showSendToCloud": False,
+          "modeBarButtonsToRemove": ["select2d", "lasso2d", "toImage", "sendChartToCloud"]}
 FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 13}
 # WCAG 2.2 AA: the mode bar's icons at 7:1 on white (Plotly's default grey is 1.7:1, under the 3:1 for controls),
 # the pressed one in blue (5:1); hover labels black on white, whatever the colour of the trace.
