@@ -122,14 +122,24 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def server(loaded_db: Path):
     """`crimeplan serve` in a subprocess on a free port of 127.0.0.1; yields its base URL."""
+    yield from _serve(loaded_db, None, "serve.log")
+
+
+@pytest.fixture(scope="session")
+def merseyside_server(loaded_db: Path):
+    """`crimeplan serve --plan merseyside` (the second shipped plan: a force, its local authorities, no map)."""
+    yield from _serve(loaded_db, "merseyside", "serve-merseyside.log")
+
+
+def _serve(loaded_db: Path, plan: str | None, log_name: str):
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))}
-    log = ARTIFACTS / "serve.log"
+    log = ARTIFACTS / log_name
     ARTIFACTS.mkdir(exist_ok=True)
     with open(log, "w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "crimeplan.cli", "serve", "--host", "127.0.0.1",
-                                 "--port", str(port), "--db", str(loaded_db)], stdout=out, stderr=subprocess.STDOUT,
-                                env=env)
+                                 "--port", str(port), "--db", str(loaded_db), *(["--plan", plan] if plan else [])],
+                                stdout=out, stderr=subprocess.STDOUT, env=env)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     try:

@@ -30,7 +30,7 @@ class Watcher:
 
     def _request(self, request) -> None:
         url = urlsplit(request.url)
-        if url.scheme in ("data", "blob", "about"):
+        if url.scheme in ("data", "blob", "about", "file"):
             return
         if url.hostname != "127.0.0.1":
             self.problems.append(f"request off the machine: {request.url}")
@@ -295,7 +295,8 @@ def test_the_forces_page(server, browser, artifacts, axe, query) -> None:
 
 @pytest.mark.parametrize("path", ["/", "/area/E12000007", "/area/E09000012", "/measure/burglary", "/claims", "/forces",
                                   "/area/E09000012?period=2021&map=burglary&colour=hotspots"])
-def test_pages_fit_a_phone(server, browser, artifacts, path) -> None:
+def test_pages_fit_a_phone(server, browser, artifacts, axe, path) -> None:
+    """Nothing wider than a phone's screen; the tables that scroll sideways take keyboard focus (axe-core)."""
     context = browser.new_context(viewport={"width": 375, "height": 740}, device_scale_factor=2, is_mobile=True,
                                   has_touch=True)
     page = context.new_page()
@@ -306,5 +307,147 @@ def test_pages_fit_a_phone(server, browser, artifacts, path) -> None:
     assert width <= 375, f"{path} is {width} px wide at phone width"
     name = path.split("?")[0].strip("/").replace("/", "-") + ("-hotspots" if "hotspots" in path else "") or "plan"
     page.screenshot(path=str(artifacts / f"phone-{name}.png"), full_page=False)
+    problems = list(watch.problems)
+    found = axe(page)
     context.close()
+    assert problems == []
+    assert found == [], f"{path} at phone width: {len(found)} WCAG 2.2 AA violation(s):\n" + "\n".join(found)
+
+
+# --- WCAG 2.2 AA: axe-core on every kind of page ------------------------------------------------------------------
+
+def _post_claims(page) -> None:
+    """Check the shipped claims again through the page's form."""
+    page.click("#check-your-own button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator("article.claim").count() > 0
+
+
+def _post_broken_claims(page) -> None:
+    """A claims file that cannot be read: the page says why."""
+    page.fill("#claims-text", "- id: [unclosed\n")
+    page.click("#check-your-own button[type=submit]")
+    page.wait_for_selector("#claims-problems")
+
+
+# Every kind of page `crimeplan serve` draws: (name, path, what to do on the page before axe runs).
+SERVED_PAGES = [
+    ("plan", "/", None),
+    ("london", "/area/E12000007", None),
+    ("bcu", "/area/EA", None),
+    ("borough", "/area/E09000012", None),
+    ("ward", "/area/E05013570", None),
+    ("borough-2014-wards", "/area/E09000012?wards=2014", None),
+    ("ward-2014", "/area/ward2014:E05000405", None),
+    ("map-hotspots", "/area/E09000012?period=2021&map=burglary&colour=hotspots", None),
+    ("map-current", "/area/E12000007?colour=current", None),
+    ("measure", "/measure/burglary?area=E09000012", None),
+    ("measure-london", "/measure/burglary", None),
+    ("claims", "/claims", None),
+    ("claims-posted", "/claims", _post_claims),
+    ("claims-error", "/claims", _post_broken_claims),
+    ("search", "/search?q=hack", None),
+    ("sources", "/sources", None),
+    ("api", "/api", None),
+    ("forces", "/forces", None),
+    ("not-found", "/area/NOWHERE", None),
+]
+
+# The second shipped plan (Merseyside): its plan page and the force's page (local authorities listed, no map).
+MERSEYSIDE_PAGES = [("merseyside-plan", "/"), ("merseyside-force", "/area/merseyside")]
+
+# The static site (`crimeplan publish`), opened from file://.
+STATIC_PAGES = ["index.html", "area/E12000007.html", "area/EA.html", "area/E09000012.html", "area/E05013570.html",
+                "measure/burglary.html", "claims.html", "search.html?q=hack", "sources.html", "api/index.html",
+                "forces.html"]
+
+
+# Pages answered with an error status on purpose: the browser logs the status as a console error.
+EXPECTED_STATUS = {"not-found": 404, "claims-error": 422}
+
+
+def _axe_page(browser, artifacts, axe, url: str, name: str, action=None) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    watch = Watcher(page)
+    page.goto(url)
+    if action:
+        action(page)
+    drawn = _charts_drawn(page)
+    assert drawn in ("rendered", "none"), f"{url}: charts {drawn}"
+    status = EXPECTED_STATUS.get(name)
+    problems = [p for p in watch.problems if not (status and f"status of {status}" in p)]
+    # no mode bar button that would send a chart off the machine (Plotly's "Share chart...")
+    assert page.locator(".modebar-btn[data-title^='Share']").count() == 0
+    found = axe(page)  # after the page's own problems: axe-core asks for the stylesheets itself (refused on file://)
+    page.screenshot(path=str(artifacts / f"axe-{name}.png"), full_page=True)
+    context.close()
+    assert found == [], f"{url}: {len(found)} WCAG 2.2 AA violation(s):\n" + "\n".join(found)
+    assert problems == []
+
+
+@pytest.mark.parametrize(("name", "path", "action"), SERVED_PAGES, ids=[p[0] for p in SERVED_PAGES])
+def test_axe_finds_no_violation_on_any_kind_of_page(server, browser, artifacts, axe, name, path, action) -> None:
+    """axe-core's WCAG 2.0/2.1/2.2 A and AA rules pass on every kind of page, charts and maps drawn."""
+    _axe_page(browser, artifacts, axe, f"{server}{path}", name, action)
+
+
+@pytest.mark.parametrize(("name", "path"), MERSEYSIDE_PAGES, ids=[p[0] for p in MERSEYSIDE_PAGES])
+def test_axe_finds_no_violation_on_the_second_plan(merseyside_server, browser, artifacts, axe, name, path) -> None:
+    _axe_page(browser, artifacts, axe, f"{merseyside_server}{path}", name)
+
+
+@pytest.mark.parametrize("path", STATIC_PAGES)
+def test_axe_finds_no_violation_on_the_static_site(published_site, browser, artifacts, axe, path) -> None:
+    url = (published_site.out_dir / path.split("?")[0]).as_uri() + ("?" + path.split("?")[1] if "?" in path else "")
+    name = "static-" + path.split("?")[0].removesuffix(".html").replace("/", "-")
+    _axe_page(browser, artifacts, axe, url, name)
+
+
+def test_an_area_page_works_from_the_keyboard(server, browser, artifacts) -> None:
+    """Tab through a borough's page: every visible link and control is reached, in turn, and each shows a focus ring
+    (at least 2 px) inside the window; the skip link comes first."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    watch = Watcher(page)
+    page.goto(f"{server}/area/E09000012")
+    assert _charts_drawn(page) == "rendered"
+    expected = page.evaluate("""() => {
+        const all = document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea, summary,'
+                                              + ' [tabindex]:not([tabindex="-1"])');
+        let n = 0;
+        for (const el of all) {
+            if (el.disabled || !el.checkVisibility({visibilityProperty: true})) continue;
+            el.dataset.kb = String(n++);
+        }
+        return n;
+    }""")
+    reached, whats, unringed, outside = [], [], [], []
+    for _ in range(expected + 20):
+        page.keyboard.press("Tab")
+        info = page.evaluate("""() => {
+            const el = document.activeElement;
+            if (!el || el === document.body) return null;
+            const s = getComputedStyle(el), r = el.getBoundingClientRect();
+            return {kb: el.dataset.kb ?? null, what: el.outerHTML.slice(0, 100),
+                    ring: (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2) || s.boxShadow !== 'none',
+                    inside: r.bottom > 0 && r.right > 0 && r.top < innerHeight && r.left < innerWidth};
+        }""")
+        if info is None or (reached and info["kb"] == reached[0]):
+            break  # out of the page, or round again
+        reached.append(info["kb"])
+        whats.append(info["what"])
+        if not info["ring"]:
+            unringed.append(info["what"])
+        if not info["inside"]:
+            outside.append(info["what"])
+    page.keyboard.press("Shift+Tab")
+    page.screenshot(path=str(artifacts / "keyboard-last-stop.png"), full_page=False)
+    missed = page.evaluate("""(reached) => [...document.querySelectorAll('[data-kb]')]
+        .filter(el => !reached.includes(el.dataset.kb)).map(el => el.outerHTML.slice(0, 100))""", reached)
+    context.close()
+    assert 'class="skip"' in whats[0], whats[:3]
+    assert missed == [], f"{len(missed)} of {expected} links and controls never reached by Tab: {missed[:10]}"
+    assert None not in reached, [w for k, w in zip(reached, whats) if k is None][:10]  # only what was expected
+    assert unringed == [] and outside == []
     assert watch.problems == []

@@ -50,6 +50,26 @@
     });
   }
 
+  // A table region takes keyboard focus (tabindex="0" in the page) only while it is narrower than its table, so
+  // that keyboard users can scroll it; the others leave the tab order. Checked again whenever a region resizes.
+  function scrollRegions() {
+    var regions = Array.prototype.slice.call(document.querySelectorAll(".table-scroll[tabindex]"));
+    function check(el) {
+      if (el.scrollWidth > el.clientWidth + 1) {
+        el.setAttribute("tabindex", "0");
+      } else if (el !== document.activeElement) {
+        el.removeAttribute("tabindex");
+      }
+    }
+    regions.forEach(check);
+    if (window.ResizeObserver) {
+      var observer = new window.ResizeObserver(function (entries) {
+        entries.forEach(function (entry) { check(entry.target); });
+      });
+      regions.forEach(function (el) { observer.observe(el); });
+    }
+  }
+
   // The static site has no server to search: the list of areas comes with it (static/areas.js).
   function staticSearch() {
     var list = document.getElementById("search-results");
@@ -82,6 +102,7 @@
   function start() {
     autoSubmit();
     staticSearch();
+    scrollRegions();
     drawAll();
   }
 
