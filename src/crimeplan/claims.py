@@ -59,7 +59,7 @@ from crimeplan.measures.results import (
     clean,
 )
 from crimeplan.plan import PlanError, load_yaml_with_lines, read_file
-from crimeplan.present import number, signed
+from crimeplan.present import Status, number, signed
 from crimeplan.plan import plan_path as resolve_plan_path
 from crimeplan.plan.schema import Measure, Plan
 
@@ -571,7 +571,7 @@ def _no_figure_reason(checks: list[SourceCheck], claim: Claim, area: Area) -> st
 def _unverifiable_reason(measure: Measure, area: Area, result: MeasureResult, would: list[dict]) -> str:
     incomplete = [w for w in would if w["reason"] in (STATUS_INCOMPLETE, STATUS_NOT_RECORDED)]
     missing = [w for w in would if w["reason"] == STATUS_MISSING]
-    absent = [w for w in would if w["reason"] == "not loaded"]
+    absent = [w for w in would if w["reason"] == Status.SOURCE_NOT_LOADED]
     if incomplete:  # never a verdict from an incomplete period: name the months and why
         return f"{incomplete[0]['reason']}: " + "; ".join(f"{w['label']}: {w['message']}" for w in incomplete)
     if missing:
@@ -593,7 +593,7 @@ def _would_supply(measure: Measure, area: Area, result: MeasureResult) -> list[d
     """For an unverifiable claim: each dataset of the measure that would supply it, and why it does not."""
     out = []
     for w in result.would_supply:
-        out.append({"dataset": w["dataset"], "label": w["label"], "reason": "not loaded", "message": w["message"],
+        out.append({"dataset": w["dataset"], "label": w["label"], "reason": Status.SOURCE_NOT_LOADED, "message": w["message"],
                     "publisher": w.get("publisher"), "landing_page": w.get("landing_page")})
     for gap in result.alternatives:  # sources with months missing
         if gap.status != STATUS_OK:

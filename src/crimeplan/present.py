@@ -128,7 +128,8 @@ class Status(StrEnum):
     INCOMPLETE = "incomplete data"  # partial or absent months inside its span (warehouse/coverage.py)
     NOT_RECORDED = "not recorded"  # a share whose numerator field the publisher leaves empty
     NO_DATA = "no data for this period"  # a measure: no source has the period at all
-    NOT_LOADED = "no data loaded"
+    NO_DATA_LOADED = "no data loaded"  # a measure: none of its sources is loaded
+    SOURCE_NOT_LOADED = "not loaded"  # a source (or a claim's would-supply entry)
     NOT_AT_LEVEL = "not available at this level"
 
 

@@ -41,7 +41,7 @@ from crimeplan.measures.results import (
     SourceFigure,
 )
 from crimeplan.plan import load_plan
-from crimeplan.present import Verdict, interval
+from crimeplan.present import Status, Verdict, interval
 from crimeplan.plan.schema import (
     Measure,
     OutcomeSource,
@@ -213,13 +213,13 @@ class Engine:
             return [LevelFigures(source, label, status, message, areas, level, at_top=top) for _ in pairs]
 
         if isinstance(source, UnavailableSource):
-            return every_pair("not loaded", f"no data loaded: {source.dataset} ({source.publisher}) would supply it")
+            return every_pair(Status.SOURCE_NOT_LOADED, f"no data loaded: {source.dataset} ({source.publisher}) would supply it")
         if not self.compiler.reaches(source, level):
-            return every_pair("not available at this level", f"{source.dataset} is not published at or below {level} level")
+            return every_pair(Status.NOT_AT_LEVEL, f"{source.dataset} is not published at or below {level} level")
         cube = self.cube(source, level, measure.statistic)
         span = cube.span()
         if span is None and not cube.gaps:
-            return every_pair("not loaded", f"no data loaded: load {source.dataset}")
+            return every_pair(Status.SOURCE_NOT_LOADED, f"no data loaded: load {source.dataset}")
         out, ok = [], []
         for k, (period, baseline) in enumerate(pairs):
             f = LevelFigures(source, label, STATUS_OK, "", areas, level, at_top=top, notes=list(cube.notes))
@@ -388,7 +388,7 @@ class Engine:
         base, comparison = self.against(period, against)
         if area.level not in measure.levels:
             return MeasureResult(measure, priority, objective, area, period, base, comparison,
-                                 "not available at this level",
+                                 Status.NOT_AT_LEVEL,
                                  f"{measure.title} is not measured at {area.level} level (levels: {', '.join(measure.levels)})",
                                  None)
         figures = self.evaluate(measure, area.level, period, base)
@@ -399,7 +399,7 @@ class Engine:
         would = [
             {"dataset": lf.source.dataset, "label": lf.label, "publisher": getattr(lf.source, "publisher", None),
              "landing_page": getattr(lf.source, "landing_page", None), "message": lf.message}
-            for lf in figures if lf.status == "not loaded"
+            for lf in figures if lf.status == Status.SOURCE_NOT_LOADED
         ]
         gaps = [lf for lf in figures if lf.status in (STATUS_MISSING, STATUS_INCOMPLETE, STATUS_NOT_RECORDED)]
         if computed:
@@ -412,9 +412,9 @@ class Engine:
                                  "; ".join(lf.message for lf in gaps), None, [lf.figure(None) for lf in gaps], would)
         if would:
             names = ", ".join(sorted({w["dataset"] for w in would}))
-            return MeasureResult(measure, priority, objective, area, period, base, comparison, "no data loaded",
+            return MeasureResult(measure, priority, objective, area, period, base, comparison, Status.NO_DATA_LOADED,
                                  f"no data loaded: {names} would supply it", None, [], would)
-        return MeasureResult(measure, priority, objective, area, period, base, comparison, "not available at this level",
+        return MeasureResult(measure, priority, objective, area, period, base, comparison, Status.NOT_AT_LEVEL,
                              "; ".join(lf.message for lf in figures), None)
 
     def scorecard(self, area: Area | str | None = None, period: str | Period | None = None,
@@ -580,13 +580,13 @@ class Engine:
         for source in measure.sources:
             label = source.label or _default_label(source)
             if isinstance(source, UnavailableSource) or not self.compiler.reaches(source, area.level):
-                out["sources"].append({"dataset": source.dataset, "label": label, "status": "not loaded"
-                                       if isinstance(source, UnavailableSource) else "not available at this level",
+                out["sources"].append({"dataset": source.dataset, "label": label, "status": Status.SOURCE_NOT_LOADED
+                                       if isinstance(source, UnavailableSource) else Status.NOT_AT_LEVEL,
                                        "points": []})
                 continue
             cube = self.cube(source, area.level, measure.statistic)
             if cube.span() is None:
-                status = "not loaded" if not cube.gaps else (
+                status = Status.SOURCE_NOT_LOADED if not cube.gaps else (
                     STATUS_NOT_RECORDED if all(g.startswith(NOT_RECORDED) for g in cube.gaps.values()) else STATUS_INCOMPLETE)
                 out["sources"].append({"dataset": source.dataset, "label": label, "status": status, "points": [],
                                        "excluded": _excluded(cube)})

@@ -97,7 +97,8 @@ def refresh(con: duckdb.DuckDBPyConnection, datasets: list[str] | None = None) -
         for dataset, series, period, volume in found:
             by_series[(dataset, series)].append((period, volume))
         for (dataset, series), points in by_series.items():
-            rows += _assess_series(dataset, name, series, points, spans.get((dataset, name, series), []), table.volume_unit)
+            rows += _assess_series(dataset, name, series, points, spans.get((dataset, name, series), []), table.volume_unit,
+                                   _declared_step(dataset))
         for field in table.optional_fields:
             _refresh_field(con, name, table, field, only, params)
     if rows:
@@ -123,12 +124,23 @@ def _file_spans(con, only: str, params: dict) -> dict[tuple, list[tuple[str, dat
     return out
 
 
+def _declared_step(dataset: str) -> int | None:
+    """Months between a dataset's periods as the catalogue declares its granularity (None: not declared)."""
+    from crimeplan.catalogue import load_catalogue
+
+    try:
+        declared = load_catalogue().dataset(dataset).granularity
+    except KeyError:
+        return None
+    return {"month": 1, "quarter": 3, "year": 12}.get(declared or "")
+
+
 def _assess_series(dataset: str, table: str, series: str, points: list[tuple[date, float]],
-                   spans: list[tuple[str, date, date]], unit: str) -> list[tuple]:
+                   spans: list[tuple[str, date, date]], unit: str, declared: int | None = None) -> list[tuple]:
     months = [_month(p) for p, _ in points]
     gaps = [b - a for a, b in zip(months, months[1:])]
     step = reduce(math.gcd, gaps) if gaps else 1
-    step = step if step in GRANULARITY else 1
+    step = declared or (step if step in GRANULARITY else 1)  # the catalogue's word first, else the spacing
     granularity = GRANULARITY[step]
     like = points[0][0]
     present = {m: v for m, (_, v) in zip(months, points)}
