@@ -150,7 +150,7 @@ def test_sparse_outcome_records_are_shown_with_their_denominators_and_not_judged
     ).fetchone()[0]
     assert s["baseline_denominator"] == 116 and s["baseline_crimes"] == crimes_2019 == 2754
     assert s["current_denominator"] > 0 and s["current_crimes"] > s["current_denominator"]
-    assert "from 901 and 116 records" in r["plain"] and "4% of the crimes" in r["plain"]
+    assert "from 116 records in the baseline and 901 now (outcome records for 4% and " in r["plain"]
     # Croydon's 2019-Q3: 3 outcome records, all charges
     q3 = engine.result("burglary_charged_share", "Croydon", "2019-Q3", "2018-Q3").to_dict()
     assert q3["source"]["current"] == 100 and q3["source"]["current_denominator"] == 3

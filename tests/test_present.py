@@ -87,3 +87,16 @@ def test_one_facade_gives_the_same_typed_errors_to_the_cli_and_the_web(loaded_db
         assert cli.exit_code == 1 and message in cli.stderr.replace("\n", " "), (argv, cli.stderr)
         response = client.get(url)
         assert response.status_code == status and message in response.text, url
+
+
+def test_months_are_listed_as_their_runs() -> None:
+    from datetime import date
+
+    from crimeplan.present import months_text, partial_period
+
+    gap = [date(2019, 1, 1), date(2019, 2, 1)] + [date(2023, m, 1) for m in range(1, 13)]
+    assert months_text(gap) == "14 months (2019-01 to 2019-02, 2023-01 to 2023-12)"
+    assert months_text([date(2019, m, 1) for m in (3, 4, 5)]) == "2019-03, 2019-04, 2019-05"
+    years = [date(y, 1, 1) for y in (2003, 2004, 2005, 2006, 2007, 2008, 2010)]
+    assert months_text(years, "year") == "7 years (2003 to 2008, 2010)"
+    assert partial_period("2024", 1) == "2024 (partial: 1 month)" and partial_period("2026", 3) == "2026 (partial: 3 months)"

@@ -19,7 +19,7 @@ from rich.table import Table
 from crimeplan import OGL_ATTRIBUTION
 from crimeplan.config import data_dir, db_path
 from crimeplan.errors import CrimeplanError
-from crimeplan.present import Rag, signed
+from crimeplan.present import Rag, partial_period, signed
 
 app = typer.Typer(
     help="crimeplan: a Police and Crime Plan as a living, checkable performance system.",
@@ -419,7 +419,7 @@ def measure(
         for name in ("period", "value") + (("lower", "upper", "signal") if spc else ()):
             table.add_column(name, justify="left" if name in ("period", "signal") else "right")
         for point in source["points"]:
-            period = point["period"] if point.get("complete", True) else f"{point['period']} (partial: {point['months']} months)"
+            period = point["period"] if point.get("complete", True) else partial_period(point["period"], point["months"])
             row = [period, _fmt(point["value"], decimals=1)]
             if spc:
                 row += [_fmt(point.get("lower"), decimals=1), _fmt(point.get("upper"), decimals=1), point.get("signal") or ""]

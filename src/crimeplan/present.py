@@ -9,6 +9,10 @@ static site, so that the same change is printed the same way everywhere::
     ('−31% to +12%', '+3% to no upper limit')
     >>> number(1234.0), number(8.81), number(46.0, "proportion")
     ('1,234', '8.8', '46.0%')
+    >>> months_text([date(2019, 1, 1), date(2019, 2, 1)] + [date(2023, m, 1) for m in range(1, 13)])
+    '14 months (2019-01 to 2019-02, 2023-01 to 2023-12)'
+    >>> partial_period("2024", 9), partial_period("2024", 1)
+    ('2024 (partial: 9 months)', '2024 (partial: 1 month)')
     >>> Rag.GREEN.text, Verdict.FALL.rag("down"), Verdict.RISE.rag("down")
     ('on track (significant change in the direction the plan aims for)', <Rag.GREEN: 'green'>, <Rag.RED: 'red'>)
 
@@ -18,6 +22,7 @@ A sign comes from the value as printed: −0.04% at one decimal is "0.0%", never
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 
 MINUS = "\u2212"
@@ -58,6 +63,28 @@ def number(value: float | None, statistic: str | None = None) -> str:
     if abs(value) >= 100 or float(value).is_integer():
         return f"{value:,.0f}"
     return f"{value:,.1f}"
+
+
+def months_text(months: list[date], granularity: str = "month") -> str:
+    """Months (or years) as a reader can check them: up to six listed, more as their runs ('2019-01 to 2019-02, ...')."""
+    fmt = "%Y" if granularity == "year" else "%Y-%m"
+    if len(months) <= 6:
+        return ", ".join(m.strftime(fmt) for m in months)
+    step = 12 if granularity == "year" else 1
+    runs: list[list[date]] = []
+    for m in sorted(months):
+        if runs and (m.year * 12 + m.month) - (runs[-1][-1].year * 12 + runs[-1][-1].month) == step:
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    parts = [f"{r[0]:{fmt}}" if len(r) == 1 else f"{r[0]:{fmt}} to {r[-1]:{fmt}}" for r in runs]
+    word = "years" if granularity == "year" else "months"
+    return f"{len(months)} {word} ({', '.join(parts)})"
+
+
+def partial_period(label: str, months: int) -> str:
+    """A period of a table that holds only some of its months: '2024 (partial: 9 months)'."""
+    return f"{label} (partial: {months} month{'' if months == 1 else 's'})"
 
 
 # --- words --------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ from crimeplan.measures.results import (
     SourceFigure,
 )
 from crimeplan.plan import load_plan
-from crimeplan.present import Status, Verdict, interval
+from crimeplan.present import Status, Verdict, interval, months_text
 from crimeplan.plan.schema import (
     Measure,
     OutcomeSource,
@@ -237,17 +237,17 @@ class Engine:
                         reasons.setdefault(cube.gaps[m], []).append(m)
                 if reasons and all(why.startswith(NOT_RECORDED) for why in reasons):
                     f.status = STATUS_NOT_RECORDED
-                    f.message = "; ".join(f"{why} in {_months_text(months)}" for why, months in reasons.items())
+                    f.message = "; ".join(f"{why} in {months_text(months)}" for why, months in reasons.items())
                 elif reasons:  # inside what the source publishes, but not complete: never judged
                     f.status = STATUS_INCOMPLETE
                     f.message = "incomplete: " + "; ".join(
-                        f"{_months_text(months, cube.granularity)} {why}" for why, months in reasons.items())
+                        f"{months_text(months, cube.granularity)} {why}" for why, months in reasons.items())
                     nearest = _nearest_complete(cube, period, baseline)
                     if nearest is not None:
                         f.message += f"; nearest complete period: {nearest.label} ({nearest.describe()})"
                 else:
                     f.status = STATUS_MISSING
-                    f.message = f"{source.dataset} does not supply {_months_text(missing)}" + (
+                    f.message = f"{label} does not supply {months_text(missing)}" + (
                         f"; it covers {span[0]:%Y-%m} to {span[1]:%Y-%m}" if span else "") + (
                         " (whole years only)" if cube.granularity == "year" else "")
             else:
@@ -653,13 +653,6 @@ def _nearest_complete(cube: Cube, period: Period, baseline: Period) -> Period | 
     return None
 
 
-def _months_text(months: list[date], granularity: str = "month") -> str:
-    fmt = "%Y" if granularity == "year" else "%Y-%m"
-    if len(months) <= 6:
-        return ", ".join(m.strftime(fmt) for m in months)
-    return f"{len(months)} months ({months[0]:{fmt}} … {months[-1]:{fmt}})"
-
-
 def _default_label(source) -> str:
     extra = {
         "RecordedCrimeSource": lambda s: f" ({s.scheme} categories)",
@@ -676,7 +669,7 @@ def _plain(f: LevelFigures, i: int) -> str:
     verdict = str(f.verdict[i])
     if not verdict:
         if cur is None and base is None:
-            return f"no figures: {f.source.dataset} publishes nothing for this area"
+            return f"no figures: {f.label} publishes nothing for this area"
         return "no comparison possible: nothing recorded in either period" if cur == 0 else "no comparison possible"
 
     if change is None:  # nothing in the baseline: a ratio has no meaning, the counts still do
@@ -689,12 +682,13 @@ def _plain(f: LevelFigures, i: int) -> str:
         if low is not None or high is not None:
             head += f" (95% interval {interval(low, high, f.change_unit, 0)})"
     if verdict == TOO_FEW:
-        n = f" from {_number(f.current_denominator[i]):,.0f} and {_number(f.baseline_denominator[i]):,.0f} records" \
+        # baseline first, as in the change: 'from 116 records in the baseline and 901 now'
+        n = f" from {_number(f.baseline_denominator[i]):,.0f} records in the baseline and {_number(f.current_denominator[i]):,.0f} now" \
             if f.current_denominator is not None else ""
         crimes = ""
         if f.current_expected is not None and _number(f.current_expected[i]) and _number(f.baseline_expected[i]):
-            crimes = (f" (outcome records for {_number(f.current_denominator[i]) / _number(f.current_expected[i]):.0%} and "
-                      f"{_number(f.baseline_denominator[i]) / _number(f.baseline_expected[i]):.0%} of the crimes)")
+            crimes = (f" (outcome records for {_number(f.baseline_denominator[i]) / _number(f.baseline_expected[i]):.0%} and "
+                      f"{_number(f.current_denominator[i]) / _number(f.current_expected[i]):.0%} of the crimes)")
         return f"{head}{n}{crimes}: too few records to judge whether this is a real change."
     if verdict == "sample size unknown":
         return f"{head}: whether this is more than sampling error cannot be said, because the publisher does not give the sample size."
