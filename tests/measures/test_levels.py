@@ -37,7 +37,7 @@ def test_level_table_says_why_there_are_no_figures(engine: Engine) -> None:
     assert table["status"] == "not available at this level" and table["areas"] == []
     assert "not measured at ward level" in table["message"]
     table = level_table(engine, "total_recorded_crime", "ward", "2021", "2019")
-    assert table["status"] == "no data for this period" and "mps_ward_crime" in table["message"]
+    assert table["status"] == "no data for this period" and "MPS recorded crime by ward" in table["message"]
 
 
 @pytest.mark.parametrize("measure,area", [("burglary", "E09000012"), ("pas_trust_mps", "E09000012"),

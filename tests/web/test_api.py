@@ -117,9 +117,22 @@ def test_unknown_codes_get_404_with_a_message(client) -> None:
     assert client.get("/no/such/page").status_code == 404
 
 
+def test_a_series_the_source_does_not_cover_is_unknown_not_a_500(client) -> None:
+    # A City of London ward: the Met's files do not cover it, so its values are unknown (never 0) and get no SPC limits.
+    r = client.get("/api/measures/burglary/series", params={"area": "E05009297"})
+    assert r.status_code == 200, r.text
+    ward = next(s for s in r.json()["sources"] if s["dataset"] == "mps_ward_crime")
+    assert ward["points"] and all(p["value"] is None for p in ward["points"]) and not ward.get("spc")
+
+
 def test_bad_parameters_get_422_with_the_parsers_message(client) -> None:
     r = client.get("/api/scorecard", params={"period": "2021-13"})
     assert r.status_code == 422 and "month 13 is not a month" in r.json()["detail"]
+    r = client.get("/api/scorecard", params={"period": "last summer"})
+    assert r.status_code == 422 and "is not a period; expected" in r.json()["detail"]
+    for far in ("0000", "rolling:0001-01", "9999-Q4", "FY0000-01"):  # were 500s (date arithmetic before year 1)
+        r = client.get("/api/scorecard", params={"period": far})
+        assert r.status_code == 422 and "must lie between 1900 and 2100" in r.json()["detail"], far
     r = client.get("/api/scorecard", params={"period": "last summer"})
     assert r.status_code == 422 and "is not a period; expected" in r.json()["detail"]
     r = client.get("/api/scorecard", params={"baseline": "the good old days"})

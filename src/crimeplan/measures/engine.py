@@ -737,7 +737,9 @@ def _series_of(cube: Cube, i: int | None, by: str, measure: Measure, source, lab
               "excluded": _excluded(cube),
               "first": points[0]["period"] if points else None, "last": points[-1]["period"] if points else None,
               "files": compiler.provenance(source.dataset, cube.series, *cube.span())}
-    if by == "month" and not proportion and cube.granularity == "month" and len(points) >= 2 and measure.statistic != "harm":
+    unknown = any(p["value"] is None for p in points[-SPC_MONTHS:])  # an area the source does not cover: no limits
+    if by == "month" and not proportion and cube.granularity == "month" and len(points) >= 2 and measure.statistic != "harm" \
+            and not unknown:
         # Limits from the most recent months: over a decade the level itself moves, and
         # limits spanning it would flag every point. Earlier points get no limits.
         recent = points[-SPC_MONTHS:]

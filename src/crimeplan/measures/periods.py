@@ -114,8 +114,21 @@ class Period:
         return self.label
 
 
+FIRST_YEAR, LAST_YEAR = 1900, 2100  # no police data is older; and date arithmetic stays far from year 1
+
+
 def parse_period(text: str) -> Period:
-    """A period from its text; PeriodError saying the accepted forms otherwise."""
+    """A period from its text; PeriodError saying the accepted forms otherwise (or the years accepted)."""
+    try:
+        period = _parse_period(text)
+    except ValueError:  # a year Python's dates cannot hold (year 0)
+        period = None
+    if period is None or not (FIRST_YEAR <= period.start.year and period.end.year <= LAST_YEAR):
+        raise PeriodError(f"{text!r}: a period must lie between {FIRST_YEAR} and {LAST_YEAR}")
+    return period
+
+
+def _parse_period(text: str) -> Period:
     t = text.strip()
     if m := _YEAR.match(t):
         y = int(m.group(1))
