@@ -37,7 +37,7 @@ test: setup browser
 	$(BIN)/python -m pytest
 
 bench: setup
-	$(BIN)/python bench/run.py --data "$(DATA)"
+	$(BIN)/python bench/run.py --data "$(DATA)" $(if $(ONLY),--only $(ONLY))
 
 clean:
 	rm -rf $(VENV) crimeplan.duckdb crimeplan.duckdb.wal site bench/work
