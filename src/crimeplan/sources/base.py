@@ -93,6 +93,12 @@ class Reader(abc.ABC):
     def parts(self, inp: InputFile) -> Iterator[Part]:
         """The parts of ``inp``; each part's batches are read when the loader consumes them."""
 
+    def unrecognised(self, inp: InputFile, what: str) -> InputError:
+        """The refusal for a file handed to this reader that it cannot read: empty, or not ``what``."""
+        if inp.kind == "file" and not inp.members()[0].head().strip():
+            return InputError(str(inp.path), "the file is empty", expected=self.signature)
+        return InputError(str(inp.path), f"not recognised as {what}", expected=self.signature)
+
 
 def make_batch(kind: str, columns: dict[str, Sequence], lines: Sequence[int]) -> pa.RecordBatch:
     """A record batch of ``kind`` from Python columns (missing columns become nulls)."""

@@ -251,9 +251,7 @@ class GeographyReader(Reader):
     def parts(self, inp: InputFile) -> Iterator[Part]:
         found = self._identify(inp)
         if found is None:
-            if inp.kind == "file" and not inp.members()[0].head().strip():
-                raise InputError(str(inp.path), "the file is empty", expected=self.signature)
-            raise InputError(str(inp.path), "not recognised as a geography file", expected=self.signature)
+            raise self.unrecognised(inp, "a geography file")
         if found.layer is not None:
             yield from self._geojson_parts(inp, found)
         else:

@@ -90,9 +90,7 @@ class HarmWeightsReader(Reader):
         name = str(inp.path)
         layout = self._layout(inp)
         if layout is None:
-            if inp.kind == "file" and not inp.members()[0].head().strip():
-                raise InputError(name, "the file is empty", expected=self.signature)
-            raise InputError(name, "not recognised as Cambridge Crime Harm Index weights", expected=self.signature)
+            raise self.unrecognised(inp, "Cambridge Crime Harm Index weights")
         name, decoded, header, records = read_csv_file(inp)
         part = Part(layout.dataset, KIND, encoding=decoded.encoding)
         if layout is _SUBGROUPS:

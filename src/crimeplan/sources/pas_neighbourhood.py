@@ -134,9 +134,7 @@ class PasNeighbourhoodReader(Reader):
         name = str(inp.path)
         dataset = self._layout(inp)
         if dataset is None:
-            if inp.kind == "file" and not inp.members()[0].head().strip():
-                raise InputError(name, "the file is empty", expected=self.signature)
-            raise InputError(name, "not recognised as a MOPAC PAS neighbourhood table", expected=self.signature)
+            raise self.unrecognised(inp, "a MOPAC PAS neighbourhood table")
         name, decoded, header, records = read_csv_file(inp)
         part = Part(dataset, KIND, encoding=decoded.encoding)
         if dataset == ETHNIC_GROUP_DATASET:
