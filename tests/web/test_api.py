@@ -133,6 +133,9 @@ def test_bad_parameters_get_422_with_the_parsers_message(client) -> None:
     for far in ("0000", "rolling:0001-01", "9999-Q4", "FY0000-01"):  # were 500s (date arithmetic before year 1)
         r = client.get("/api/scorecard", params={"period": far})
         assert r.status_code == 422 and "must lie between 1900 and 2100" in r.json()["detail"], far
+    for far in ("0000-03", "0001-03"):  # the forces' quarter ends, and their year-earlier baseline
+        r = client.get("/api/forces", params={"period": far})
+        assert r.status_code == 422 and "must lie between 1900 and 2100" in r.json()["detail"], far
     r = client.get("/api/scorecard", params={"period": "last summer"})
     assert r.status_code == 422 and "is not a period; expected" in r.json()["detail"]
     r = client.get("/api/scorecard", params={"baseline": "the good old days"})

@@ -56,6 +56,7 @@ import numpy as np
 from crimeplan import ATTRIBUTION
 from crimeplan.errors import CrimeplanError
 from crimeplan.measures.cubes import Compiler
+from crimeplan.measures.periods import FIRST_YEAR, LAST_YEAR
 from crimeplan.stats.fdr import benjamini_hochberg_adjusted
 from crimeplan.stats.rate_ratio import SIGNIFICANT_FALL, SIGNIFICANT_RISE, NO_SIGNIFICANT_CHANGE, rate_ratio_intervals
 from crimeplan.warehouse.coverage import COMPLETE
@@ -102,6 +103,8 @@ def parse_quarter_end(text: str | date, what: str = "period") -> date:
     if month not in (3, 6, 9, 12):
         raise ForcesError(f"{what} {text!r}: not a quarter end; the month must be 03, 06, 09 or 12 "
                           "(the table gives 12-month totals at quarter ends)")
+    if not FIRST_YEAR <= year <= LAST_YEAR:  # and so a year-earlier baseline never reaches year 0
+        raise ForcesError(f"{what} {text!r}: a quarter end must lie between {FIRST_YEAR} and {LAST_YEAR}")
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
