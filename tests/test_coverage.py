@@ -246,11 +246,13 @@ def test_status_and_the_coverage_command_say_why(loaded_db) -> None:
     runner = CliRunner()
     status = json.loads(runner.invoke(app, ["status", "--db", str(loaded_db), "--format", "json"]).stdout)
     ward = next(d for d in status["datasets"] if d["dataset"] == "mps_ward_crime")
-    assert ward["incomplete_periods"] == [{"series": "ward:new", "period": "2024-03", "status": "partial",
+    assert ward["incomplete_periods"] == [{"series": "ward:new", "period": "2024-03", "granularity": "month", "status": "partial",
                                            "reason": ward["incomplete_periods"][0]["reason"]}]
     assert "47 offences" in ward["incomplete_periods"][0]["reason"]
     text = runner.invoke(app, ["status", "--db", str(loaded_db)]).stdout
     assert "Lancashire Constabulary: 2018-10 absent" in text and "unit:new" in text  # no emoji for ':new'
+    # the Met's 28 absent months are two runs, never one stretch across the months it has
+    assert "metropolitan: 28 months (2019-03 to 2021-05, 2022-01) absent" in text
     grid = runner.invoke(app, ["coverage", "police_uk_stop_search", "--series", "metropolitan", "--db", str(loaded_db),
                                "--format", "json"])
     rows = json.loads(grid.stdout)

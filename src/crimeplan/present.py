@@ -66,11 +66,12 @@ def number(value: float | None, statistic: str | None = None) -> str:
 
 
 def months_text(months: list[date], granularity: str = "month") -> str:
-    """Months (or years) as a reader can check them: up to six listed, more as their runs ('2019-01 to 2019-02, ...')."""
+    """Months (or quarter ends, or years) as a reader can check them: up to six listed, more as their runs
+    ('2019-01 to 2019-02, ...')."""
     fmt = "%Y" if granularity == "year" else "%Y-%m"
     if len(months) <= 6:
         return ", ".join(m.strftime(fmt) for m in months)
-    step = 12 if granularity == "year" else 1
+    step = {"year": 12, "quarter": 3}.get(granularity, 1)
     runs: list[list[date]] = []
     for m in sorted(months):
         if runs and (m.year * 12 + m.month) - (runs[-1][-1].year * 12 + runs[-1][-1].month) == step:
@@ -78,7 +79,7 @@ def months_text(months: list[date], granularity: str = "month") -> str:
         else:
             runs.append([m])
     parts = [f"{r[0]:{fmt}}" if len(r) == 1 else f"{r[0]:{fmt}} to {r[-1]:{fmt}}" for r in runs]
-    word = "years" if granularity == "year" else "months"
+    word = {"year": "years", "quarter": "quarters"}.get(granularity, "months")
     return f"{len(months)} {word} ({', '.join(parts)})"
 
 

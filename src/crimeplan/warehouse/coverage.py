@@ -256,7 +256,7 @@ def area_grid(con: duckdb.DuckDBPyConnection, dataset: str, level: str, vintages
 def problems(con: duckdb.DuckDBPyConnection, dataset: str) -> dict:
     """A dataset's partial and absent periods and its unrecorded fields, with reasons (status, /sources)."""
     periods = [
-        {"series": s, "period": _label(p, g), "status": st, "reason": r}
+        {"series": s, "period": _label(p, g), "granularity": g, "status": st, "reason": r}
         for s, p, g, st, r in con.execute(
             """SELECT series, period, granularity, status, reason FROM coverage
                WHERE dataset = ? AND status <> 'complete' ORDER BY series, period""",
@@ -275,13 +275,21 @@ def problems(con: duckdb.DuckDBPyConnection, dataset: str) -> dict:
     return {"incomplete_periods": periods, "unrecorded_fields": fields}
 
 
+def _periods_text(labels: list[str], granularity: str) -> str:
+    """'2019-03 to 2021-05, 2022-01' from period labels ('YYYY-MM', or 'YYYY' for years), as their runs."""
+    from crimeplan.present import months_text
+
+    dates = [date(int(p[:4]), 1 if granularity == "year" else int(p[5:7]), 1) for p in labels]
+    return months_text(dates, granularity)
+
+
 def problem_lines(found: dict) -> list[str]:
     """:func:`problems` in words, runs of one reason together: what status and /sources print."""
     runs: dict[tuple, list[str]] = {}
     for p in found["incomplete_periods"]:
-        runs.setdefault((p["series"], p["status"], p["reason"]), []).append(p["period"])
-    lines = [f"{series}: {periods[0]}{' … ' + periods[-1] + f' ({len(periods)})' if len(periods) > 1 else ''} "
-             f"{status} ({reason})" for (series, status, reason), periods in runs.items()]
+        runs.setdefault((p["series"], p["granularity"], p["status"], p["reason"]), []).append(p["period"])
+    lines = [f"{series}: {_periods_text(periods, granularity)} {status} ({reason})"
+             for (series, granularity, status, reason), periods in runs.items()]
     lines += [f"{f['series']}: {f['field']} not recorded in {f['periods']} month(s), {f['first']} … {f['last']} "
               f"({f['reason']})" for f in found["unrecorded_fields"]]
     return lines
