@@ -375,3 +375,13 @@ def test_cli_a_claims_file_and_errors(loaded_db, tmp_path) -> None:
     (tmp_path / "other_plan_claims.yaml").write_text(GOOD)
     result = runner.invoke(app, ["claims", "check", "--plan", str(plan), "--db", str(loaded_db), "--format", "json"])
     assert result.exit_code == 0 and json.loads(result.stdout)[0]["id"] == "knife-2021"
+
+
+def test_a_share_from_too_few_records_says_so_with_its_n(engine: Engine) -> None:
+    # Croydon's burglary charged share, 2024 against 2019: 116 outcome records in 2019 (4% of 2,754 burglaries).
+    text = "claims:\n" + _claim("cr", "burglary_charged_share", "2024", "2019", "-30", area="Croydon")
+    c = _check(engine, text)["cr"]
+    assert c["significant"] is None and c["significance"] == "too few records to judge"
+    assert c["baseline_denominator"] == 116 and c["current_denominator"] == 901
+    assert "too few records (116 records in the baseline, 901 now)" in c["plain"]
+    assert "survey" not in c["plain"]

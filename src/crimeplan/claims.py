@@ -59,7 +59,7 @@ from crimeplan.measures.results import (
     clean,
 )
 from crimeplan.plan import PlanError, load_yaml_with_lines, read_file
-from crimeplan.present import Status, number, signed
+from crimeplan.present import Status, Verdict, number, signed
 from crimeplan.plan import plan_path as resolve_plan_path
 from crimeplan.plan.schema import Measure, Plan
 
@@ -397,6 +397,11 @@ class SourceCheck:
             "files": f.files,
             "current": clean(f.current),
             "baseline": clean(f.baseline) if self.compared else None,
+            # a share's n: the records behind it (and, for outcomes, the crimes they belong to)
+            "current_denominator": clean(f.current_denominator),
+            "baseline_denominator": clean(f.baseline_denominator) if self.compared else None,
+            "current_crimes": clean(f.current_expected),
+            "baseline_crimes": clean(f.baseline_expected) if self.compared else None,
             "computed_change_pct": clean(f.change) if self.compared else None,
             "computed_value": clean(f.current),
             "change_unit": f.change_unit,
@@ -479,6 +484,8 @@ class ClaimCheck:
             "computed_value": clean(f.current) if f else None,
             "current": clean(f.current) if f else None,
             "baseline": clean(f.baseline) if compared else None,
+            "current_denominator": clean(f.current_denominator) if f else None,
+            "baseline_denominator": clean(f.baseline_denominator) if compared else None,
             "interval_pct": s.interval if s else None,
             "significant": self.significant,
             "significance": (f.verdict if compared else None) if f else None,
@@ -709,6 +716,10 @@ def _significance_words(check: ClaimCheck, f: SourceFigure, unit: str, value_cla
     lead = ""
     if value_claim:
         lead = f"; against {check.comparison} ({_count(f.baseline, unit == 'pp')}) that is {_signed(change, unit, 1)}"
+    if f.verdict == Verdict.TOO_FEW:  # shown with its n, never tested (measures/engine.py)
+        n = (f" ({_count(f.baseline_denominator, False)} records in the baseline, {_count(f.current_denominator, False)} now)"
+             if f.current_denominator is not None and f.baseline_denominator is not None else "")
+        return f"{lead}; too few records{n} to test whether the {movement} is more than chance"
     if f.significant is None:
         return (f"{lead}; the survey's sample size is not published, so whether the {movement} is more than "
                 "sampling error cannot be tested")
