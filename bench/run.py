@@ -109,17 +109,15 @@ STREET_COLUMNS = {
 }
 
 
-def bench_load(data: Path, repeat: int, work: Path) -> list[str]:
-    """Loading the national street zip into a fresh warehouse, against two baselines."""
-    zip_path = data / "police-uk" / "national-street-2018-10_2019-02.zip"
-    records = 1_771_502
-    db = work / "load.duckdb"
-    crimeplan = run_case(
-        "crimeplan load (zip → warehouse, validated, with provenance)",
+def load_case(name: str, db: Path, paths: list[Path], records: int, repeat: int) -> Measurement:
+    """``crimeplan load`` of ``paths`` into a fresh warehouse ``db``; the first path must hold ``records`` rows."""
+    return run_case(
+        name,
         f"""
         wh = Warehouse.open({str(db)!r})
-        report = wh.load([{str(zip_path)!r}])
-        assert report.files[0].read == {records}, report.files[0]
+        report = wh.load({[str(p) for p in paths]!r})
+        first = next(f for f in report.files if f.path.endswith({paths[0].name!r}))
+        assert first.read == {records}, first
         wh.close()
         """,
         repeat,
@@ -131,6 +129,14 @@ def bench_load(data: Path, repeat: int, work: Path) -> list[str]:
         """,
         records=records,
     )
+
+
+def bench_load(data: Path, repeat: int, work: Path) -> list[str]:
+    """Loading the national street zip into a fresh warehouse, against two baselines."""
+    zip_path = data / "police-uk" / "national-street-2018-10_2019-02.zip"
+    records = 1_771_502
+    db = work / "load.duckdb"
+    crimeplan = load_case("crimeplan load (zip → warehouse, validated, with provenance)", db, [zip_path], records, repeat)
     pandas_case = run_case(
         "baseline (a): pandas read_csv of every member, concat, to_parquet",
         f"""
@@ -688,23 +694,7 @@ def bench_national(data: Path, repeat: int, work: Path) -> list[str]:
         db = work / f"national-{years}y.duckdb"
         # the big cases run once: a 10-year load is a minute and the size of the warehouse is the point
         times = repeat if years == 1 else 1
-        load = run_case(
-            f"load {years} year(s)",
-            f"""
-            wh = Warehouse.open({str(db)!r})
-            report = wh.load([{str(zip_path)!r}, *{[str(p) for p in extras]!r}])
-            assert sum(f.read for f in report.files if f.path.endswith('.zip')) == {records}
-            wh.close()
-            """,
-            times,
-            setup=f"""
-            import os
-            for p in ({str(db)!r}, {str(db)!r} + '.wal'):
-                if os.path.exists(p): os.remove(p)
-            from crimeplan.warehouse import Warehouse
-            """,
-            records=records,
-        )
+        load = load_case(f"load {years} year(s)", db, [zip_path, *extras], records, times)
         size = sum(p.stat().st_size for p in work.glob(f"national-{years}y.duckdb*"))
         y, m = NATIONAL_LAST
         quarter = f"{y - (m < 3)}-Q{4 if m < 3 else (m // 3)}"  # the last whole quarter of the span
