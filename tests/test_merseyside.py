@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from crimeplan.cli import app
 from crimeplan.measures import Engine
+from crimeplan.measures.levels import level_table
 from crimeplan.plan import load_plan
 from crimeplan.plan.check import check_plan
 
@@ -124,3 +125,32 @@ def test_the_static_site_and_the_server(loaded_db, tmp_path) -> None:
     card = client.get("/api/scorecard", params={"area": "Knowsley"}).json()
     assert card["plan"]["id"] == "merseyside-2021-25" and card["area"]["name"] == "Knowsley"
     assert client.get("/api/areas", params={"level": "ward"}).status_code == 422  # not a level of this geography
+
+
+def test_an_lsoa_of_2021_codes_only_is_unknown_not_zero_in_months_of_2011_codes(engine: Engine) -> None:
+    """The records (2018-2021) use 2011 LSOA codes; a code new in 2021 has no crime in them, which is not 0."""
+    codes = engine.con.execute(
+        """SELECT p.code FROM population_current p
+           WHERE p.reference = 'census2021-ts021' AND p.ethnic_group IS NULL AND p.sex = 'all' AND p.age_band = 'all'
+             AND regexp_extract(p.name, '^(.*) [0-9]{3}[A-Z]$', 1) = 'Liverpool'
+             AND p.code NOT IN (SELECT lsoa_code FROM street_crime_current WHERE lsoa_code IS NOT NULL)
+           ORDER BY p.code"""
+    ).fetchall()
+    assert codes, "Liverpool has LSOAs created in 2021"
+    new = codes[0][0]
+    unchanged = engine.con.execute(
+        """SELECT lsoa_code FROM street_crime_current WHERE lsoa_name LIKE 'Liverpool %'
+           AND lsoa_code IN (SELECT code FROM population_current WHERE reference = 'census2021-ts021')
+           GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"""
+    ).fetchone()[0]
+    table = {a["code"]: a for a in level_table(engine, "burglary", "lsoa", "rolling:2021-06")["areas"]}
+    assert table[new]["current"] is None
+    assert table[unchanged]["current"] == _count_lsoa(engine, "Burglary", unchanged)
+
+
+def _count_lsoa(engine: Engine, crime_type: str, code: str) -> int:
+    return engine.con.execute(
+        """SELECT count(*) FROM street_crime_current WHERE reported_by = 'Merseyside Police' AND crime_type = ?
+           AND month BETWEEN DATE '2020-07-01' AND DATE '2021-06-01' AND lsoa_code = ?""",
+        [crime_type, code],
+    ).fetchone()[0]

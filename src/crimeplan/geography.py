@@ -64,6 +64,10 @@ class GeoLevel(_Strict):
     # source covers (the Met's files leave out the City); false where a source lists every crime
     # of its whole area (a force's street records), so that all its residents count.
     covered_residents: bool = True
+    # A level whose one area list mixes two code sets (data.police.uk's LSOAs before and after the
+    # 2021 codes): the newer set's codes are those this residents table lists; any other code is
+    # of the older set. [older, newer] vintage names and the table: {vintages: [...], reference: ...}.
+    mixed_code_sets: dict[str, Any] | None = None
     residents: dict[str, Any]  # table: [{level, vintage, reference}] | sum_of: level | sum_of_table: {...}
     residents_text: str
 

@@ -415,14 +415,19 @@ class Compiler:
         alone was last seen, a newer one from when any code of it alone was first seen.
         """
         name, vintages = self.geography.table_level(level)
-        if len(vintages) < 2:
-            return None
-        members: dict[str, set[str]] = {}
-        for code, vintage in self.con.execute(
-            "SELECT code, vintage FROM area_all WHERE level = ? AND list_contains(?, vintage)", [name, list(vintages)]
-        ).fetchall():
-            members.setdefault(code, set()).add(vintage)
         areas = self.areas(level)
+        mixed = self.geography.level(level).mixed_code_sets
+        if mixed is not None:
+            vintages, members = self._mixed_code_sets(mixed, areas, present)
+        elif len(vintages) < 2:
+            return None
+        else:
+            members: dict[str, set[str]] = {}
+            for code, vintage in self.con.execute(
+                "SELECT code, vintage FROM area_all WHERE level = ? AND list_contains(?, vintage)",
+                [name, list(vintages)],
+            ).fetchall():
+                members.setdefault(code, set()).add(vintage)
         unknown = np.zeros(present.shape, bool)
         months = np.arange(present.shape[1])
         for k, vintage in enumerate(vintages):  # oldest first
@@ -438,6 +443,29 @@ class Compiler:
                 in_use = months >= seen[0]
             unknown[np.ix_(alone, ~in_use)] = True
         return unknown
+
+    def _mixed_code_sets(self, mixed: dict, areas: list[str], present: np.ndarray) -> tuple[tuple[str, ...], dict]:
+        """Each code's sets in one area list holding two: a code the newer set's table lacks is older only;
+        one it lists is in both unless it was never seen while the older-only codes were in use (new).
+
+        The derived force geography has one LSOA list for data.police.uk's 2011 and 2021
+        codes; without this a 2021 code would read 0 crimes in every month of 2011 codes.
+        """
+        older, newer = mixed["vintages"]
+        table = mixed["newer"]
+        listed = {code for (code,) in self.con.execute(
+            """SELECT DISTINCT code FROM population_current
+               WHERE level = ? AND vintage = ? AND reference = ? AND ethnic_group IS NULL""",
+            [table["level"], table["vintage"], table["reference"]],
+        ).fetchall()}
+        in_table = np.array([code in listed for code in areas], dtype=bool)
+        older_seen = np.flatnonzero(present[~in_table].any(axis=0)) if (~in_table).any() else np.array([], int)
+        # Seen while the older codes were: the code was in use then (unchanged in 2021).
+        seen_then = present[:, : older_seen[-1] + 1].any(axis=1) if older_seen.size else np.ones(len(areas), bool)
+        members = {}
+        for code, listed_now, then in zip(areas, in_table, seen_then):
+            members[code] = {older} if not listed_now else ({older, newer} if then else {newer})
+        return (older, newer), members
 
     def _rollup_filter(self, level: str) -> tuple[str, list]:
         name, vintages = self.geography.table_level(level)
