@@ -168,3 +168,23 @@ def test_levels_periods_and_measures_without_figures(engine: Engine) -> None:
     boroughs = hotspots(engine, "burglary", "borough", "2021")
     assert boroughs["status"] == "ok" and boroughs["areas_in_analysis"] == 32  # the City: not the Met's
     assert [a["code"] for a in boroughs["left_out"]] == [CITY]
+
+
+def test_an_unknown_month_leaves_an_areas_total_unknown_never_0(engine: Engine, monkeypatch) -> None:
+    """A period holding an area's unknown month (NaN in the cube) is not a count of 0 for it."""
+    from crimeplan.measures.hotspots import _values
+    from crimeplan.measures.periods import parse_period
+
+    class Cube:  # the one call _values makes of a cube: the period's totals, one per area
+        def totals(self, periods, what="value"):
+            return np.array([[5.0, np.nan, 0.0]] if what == "value" else [[10.0, np.nan, 4.0]])
+
+    period = parse_period("2021")
+    monkeypatch.setattr(engine, "covered_population", lambda source, level: np.array([1000.0, 1000.0, 1000.0]))
+    covered = np.array([True, True, True])
+    for measure in ("burglary", "burglary_charged_share"):
+        m = engine.plan.measure(measure)
+        source = m.sources[0]
+        numerator, _, value = _values(engine, m, source, Cube(), "ward", period, covered)
+        assert numerator[0] == 5 and np.isnan(numerator[1]) and numerator[2] == 0, measure
+        assert np.isnan(value[1]), measure

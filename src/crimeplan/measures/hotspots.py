@@ -95,7 +95,7 @@ def hotspots(engine: Engine, measure: Measure | str, level: str, period: Period 
         weight = denominator if measure.statistic == "proportion" else numerator
         vintage, vintage_notes = _lsoa_vintage(engine, cube, weight, reasons, _numerator_unit(measure), label)
         notes += vintage_notes
-    _left_out(engine, measure, source, cube, level, period, covered, value, by_code, reasons)
+    _left_out(engine, measure, source, cube, level, period, covered, numerator, value, by_code, reasons)
     geometries = _geometries(engine, level, vintage)
     for code in cube.areas:
         if code not in reasons and code not in geometries:
@@ -181,16 +181,17 @@ def _values(engine: Engine, measure: Measure, source, cube: Cube, level: str, pe
             if isinstance(source, SurveySource):
                 share = cube.values_at_end([period])[0] * 100
                 return share, None, share
-            successes = np.where(covered, np.nan_to_num(cube.totals([period])[0]), np.nan)
-            n = np.where(covered, np.nan_to_num(cube.totals([period], "second")[0]), np.nan)
+            # An unknown month (NaN) leaves the period's total unknown: never read as 0.
+            successes = np.where(covered, cube.totals([period])[0], np.nan)
+            n = np.where(covered, cube.totals([period], "second")[0], np.nan)
             return successes, n, np.where(n > 0, successes / n * 100, np.nan)
-        totals = np.where(covered, np.nan_to_num(cube.totals([period])[0]), np.nan)
+        totals = np.where(covered, cube.totals([period])[0], np.nan)
         residents = engine.covered_population(source, level)
         return totals, residents, np.where(residents > 0, totals / residents * 1000, np.nan)
 
 
 def _left_out(engine: Engine, measure: Measure, source, cube: Cube, level: str, period: Period, covered: np.ndarray,
-              value: np.ndarray, by_code: dict[str, Area], reasons: dict[str, str]) -> None:
+              numerator: np.ndarray, value: np.ndarray, by_code: dict[str, Area], reasons: dict[str, str]) -> None:
     """Add the areas without a value to test to ``reasons``, each with the first reason that applies."""
     outside = _outside_force(engine, source, level)
     for i, code in enumerate(cube.areas):
@@ -202,6 +203,9 @@ def _left_out(engine: Engine, measure: Measure, source, cube: Cube, level: str, 
             reasons[code] = f"{source.dataset} publishes no figures for it"
         elif measure.statistic == "proportion" and isinstance(source, SurveySource) and np.isnan(value[i]):
             reasons[code] = f"no survey estimate for {period.describe()}"
+        elif np.isnan(numerator[i]):
+            reasons[code] = (f"its count is unknown for part of {period.describe()} (a month with no figures for it, "
+                             "or an LSOA code not in use then)")
         elif measure.statistic == "proportion" and np.isnan(value[i]):
             reasons[code] = "no outcomes recorded in the period: the share is undefined"
         elif np.isnan(value[i]):
