@@ -43,15 +43,16 @@ def series_rows(data: dict) -> list[dict]:
     for source in data["sources"]:
         for point in source.get("points", []):
             rows.append({"measure": data["measure"], "area_code": data["area"]["code"], "source": source["dataset"],
-                         "period": point["period"], "value": point["value"], "lower": point.get("lower"),
+                         "period": point["period"], "value": point["value"], "n": point.get("n"),
+                         "lower": point.get("lower"),
                          "centre": point.get("centre"), "upper": point.get("upper"), "signal": point.get("signal") or "",
                          "months": point.get("months"), "complete": point.get("complete")})
     return rows
 
 
 def series_csv(data: dict) -> str:
-    return rows_csv(series_rows(data), ["measure", "area_code", "source", "period", "value", "lower", "centre", "upper",
-                                        "signal", "months", "complete"])
+    return rows_csv(series_rows(data), ["measure", "area_code", "source", "period", "value", "n", "lower", "centre",
+                                        "upper", "signal", "months", "complete"])
 
 
 HOTSPOT_COLUMNS = ["measure", "level", "period", "key", "code", "name", "parent", "parent_code", "value", "numerator",

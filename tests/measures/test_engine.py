@@ -201,3 +201,32 @@ def test_rates_per_1000_residents_use_the_population_the_source_covers(engine: E
 
 def counts_london(engine: Engine, measure) -> float:
     return engine.evaluate(measure, "london", parse_period("2021"), parse_period("2019"))[0].current[0]
+
+
+def test_a_year_only_source_is_shown_by_calendar_year_whatever_is_asked(engine: Engine) -> None:
+    """The processed homicide copy publishes years: '2020-01' or 'FY2019-20' for a calendar year would be wrong."""
+    total_2021 = engine.con.execute(
+        """SELECT count(*) FROM homicide_victim_current WHERE dataset = 'homicide_victims_processed'
+           AND year = 2021"""
+    ).fetchone()[0]
+    for by in ("month", "quarter", "fy", "year"):
+        series = engine.series("homicide_victims", None, by)
+        copy = next(s for s in series["sources"] if s["dataset"] == "homicide_victims_processed")
+        assert copy["by"] == "year", by
+        assert ("note" in copy) == (by != "year")
+        points = {p["period"]: p["value"] for p in copy["points"]}
+        assert points["2021"] == total_2021 and all(len(k) == 4 for k in points), by
+
+
+def test_a_shares_series_points_carry_their_denominators(engine: Engine) -> None:
+    series = engine.series("burglary_charged_share", None, "year")
+    points = {p["period"]: p for p in series["sources"][0]["points"]}
+    charged, outcomes = engine.con.execute(
+        """SELECT count(*) FILTER (WHERE outcome_type IN ('Suspect charged', 'Suspect charged as part of another case')),
+                  count(*)
+           FROM outcome_current WHERE year(month) = 2019
+             AND lsoa_code IN (SELECT code FROM area_all WHERE level = 'lsoa')"""
+    ).fetchone()
+    assert points["2019"]["n"] == outcomes > 0
+    assert points["2019"]["value"] == pytest.approx(charged / outcomes * 100)
+    assert all("n" in p for p in points.values())

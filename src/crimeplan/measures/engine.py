@@ -712,6 +712,10 @@ def _series_of(cube: Cube, i: int | None, by: str, measure: Measure, source, lab
     proportion = measure.statistic == "proportion"
     survey = isinstance(source, SurveySource)
     share = isinstance(source, (OutcomeSource, StopSearchSource)) and proportion
+    # A year-only source cannot be split into months, quarters or financial years: its points
+    # are its calendar years whatever was asked (a year's count labelled '2020-01' or
+    # 'FY2019-20' would be a wrong figure), and the series says so.
+    asked, by = by, ("year" if cube.granularity == "year" else by)
     groups: dict[str, list[int]] = {}
     for j, m in enumerate(months):
         if not cube.available[j]:
@@ -732,11 +736,16 @@ def _series_of(cube: Cube, i: int | None, by: str, measure: Measure, source, lab
             value = values[cols].sum()
         # A period with a month missing, partial or unrecorded is shown, marked, and never compared.
         complete = len(cols) >= expected_months and key not in gap_keys
-        points.append({"period": key, "value": _number(value), "months": len(cols), "complete": complete})
-    result = {"dataset": source.dataset, "label": label, "status": "ok", "points": points,
+        point = {"period": key, "value": _number(value), "months": len(cols), "complete": complete}
+        if share:  # a share is never shown without its denominator
+            point["n"] = _number(den)
+        points.append(point)
+    result = {"dataset": source.dataset, "label": label, "status": "ok", "by": by, "points": points,
               "excluded": _excluded(cube),
               "first": points[0]["period"] if points else None, "last": points[-1]["period"] if points else None,
               "files": compiler.provenance(source.dataset, cube.series, *cube.span())}
+    if by != asked:
+        result["note"] = f"published by calendar year only: shown by year, not by {asked}"
     unknown = any(p["value"] is None for p in points[-SPC_MONTHS:])  # an area the source does not cover: no limits
     if by == "month" and not proportion and cube.granularity == "month" and len(points) >= 2 and measure.statistic != "harm" \
             and not unknown:

@@ -116,16 +116,23 @@ def _map_figure(collection: dict, data: list[dict], with_value: list[str], rows:
     return {"data": data, "layout": layout, "config": {**CONFIG, "scrollZoom": False}}
 
 
-def series_chart(points: list[dict], unit: str, shaded: list[dict]) -> dict:
-    """A measure's monthly series with its SPC centre line and limits, and the periods compared shaded.
+def series_chart(points: list[dict], unit: str, shaded: list[dict], by: str = "month") -> dict:
+    """A measure's series (by month, or by year for a year-only source) with its SPC centre line and limits,
+    and the periods compared shaded. A share's hover gives its denominator (the points' ``n``).
 
     ``shaded``: ``{"label", "first", "last", "colour"}`` month ranges (YYYY-MM) drawn behind the series.
     """
     x = [p["period"] for p in points]
     y = [p["value"] for p in points]
-    data = [{"type": "scatter", "mode": "lines+markers", "x": x, "y": y, "name": unit,
-             "line": {"color": OKABE_ITO["blue"], "width": 2}, "marker": {"size": 4},
-             "hovertemplate": "%{x|%b %Y}: %{y:,.1f}<extra></extra>"}]
+    when = "%{x|%Y}" if by == "year" else "%{x|%b %Y}"
+    line = {"type": "scatter", "mode": "lines+markers", "x": x, "y": y, "name": unit,
+            "line": {"color": OKABE_ITO["blue"], "width": 2}, "marker": {"size": 4},
+            "hovertemplate": f"{when}: %{{y:,.1f}}<extra></extra>"}
+    if any("n" in p for p in points):
+        # (text, not customdata: customdata is a link target in these charts)
+        line["text"] = [f"{p['n']:,.0f}" if p.get("n") is not None else "no" for p in points]
+        line["hovertemplate"] = f"{when}: %{{y:,.1f}}% of %{{text}} records<extra></extra>"
+    data = [line]
     limited = [p for p in points if p.get("upper") is not None]
     if limited:
         lx = [p["period"] for p in limited]

@@ -76,7 +76,21 @@ def json_script(data) -> Markup:
 
 
 def _month_start(label: str) -> str:
-    return f"{label}-01"
+    """The first day of a series point's period: '2020-03' (a month) or '2020' (a year-only source's year)."""
+    return f"{label}-01-01" if len(label) == 4 else f"{label}-01"
+
+
+def _with_denominator(text: str, n: float | None, row: dict) -> str:
+    """A share with its n ('36.2% of 1,204'); other figures (no denominator key in the row) as they are."""
+    if "current_denominator" not in row:
+        return text
+    return f"{text} of {fmt_number(n)}" if n is not None else text
+
+
+def _label_months(label: str) -> tuple[int, int]:
+    """A series point's first and last month (periods.month_index): one month, or a calendar year."""
+    first = month_index(date.fromisoformat(_month_start(label)))
+    return first, first + (11 if len(label) == 4 else 0)
 
 
 # --- links ----------------------------------------------------------------------------------------
@@ -452,11 +466,14 @@ def map_section(svc: Crimeplan, links: Links, area: Area, period: str, baseline:
             if r["code"] not in hrefs:
                 continue
             change = fmt_signed(r["change"], unit)
-            hover = (f"<b>{r['name']}</b><br>{table['title']}: {fmt_number(r['current'], measure.statistic)}"
-                     f" (baseline {fmt_number(r['baseline_value'], measure.statistic)})<br>change {change}"
+            current_text = _with_denominator(fmt_number(r["current"], measure.statistic), r.get("current_denominator"), r)
+            baseline_text = _with_denominator(fmt_number(r["baseline_value"], measure.statistic),
+                                              r.get("baseline_denominator"), r)
+            hover = (f"<b>{r['name']}</b><br>{table['title']}: {current_text}"
+                     f" (baseline {baseline_text})<br>change {change}"
                      f"<br>{RAG[r['rag']]['icon']} {r['verdict'] or 'no comparison'}")
-            rows[r["code"]] = {**r, "hover": hover, "current_text": fmt_number(r["current"], measure.statistic),
-                               "baseline_text": fmt_number(r["baseline_value"], measure.statistic),
+            rows[r["code"]] = {**r, "hover": hover, "current_text": current_text,
+                               "baseline_text": baseline_text,
                                "change_text": change, "interval_text": fmt_interval(r["interval"], unit),
                                "rag_model": rag_model(r["rag"])}
     has_change = any(r.get("change") is not None for r in rows.values())
@@ -733,11 +750,12 @@ def measure_page(svc: Crimeplan, links: Links, measure_id: str, area: Area, peri
                                 "excluded": s.get("excluded") or []})
                 continue
             points = [{**pt, "period": _month_start(pt["period"])} for pt in s["points"]]
-            figure = charts.series_chart(points, measure.unit, shaded)
+            figure = charts.series_chart(points, measure.unit, shaded, s["by"])
             spc = s.get("spc")
             sources.append({
                 "label": s["label"], "dataset": s["dataset"], "ok": True, "first": s["first"], "last": s["last"],
-                "excluded": s.get("excluded") or [],
+                "excluded": s.get("excluded") or [], "by": s["by"], "note": s.get("note") or "",
+                "period_word": "Year" if s["by"] == "year" else "Month",
                 "figure": json_script(figure), "figure_id": f"series-figure-{i}",
                 "files": _files(s["files"]), "files_raw": s["files"],
                 "spc": {"text": (f"{spc['chart']} chart per day over the last {spc['months']} months (from "
@@ -745,13 +763,15 @@ def measure_page(svc: Crimeplan, links: Links, measure_id: str, area: Area, peri
                         "note": spc.get("note") or "",
                         "signals": [{"period": g["period"], "description": g["description"]} for g in spc["signals"]]}
                 if spc else None,
+                "share": any("n" in pt for pt in s["points"]),
                 "rows": [{"period": pt["period"], "value_text": fmt_number(pt["value"], measure.statistic),
+                          "n_text": fmt_number(pt.get("n")) if "n" in pt else "",
                           "lower_text": fmt_number(pt.get("lower")) if pt.get("lower") is not None else "",
                           "centre_text": fmt_number(pt.get("centre")) if pt.get("centre") is not None else "",
                           "upper_text": fmt_number(pt.get("upper")) if pt.get("upper") is not None else "",
                           "signal": pt.get("signal") or "",
-                          "in_baseline": base.first <= _month_number(pt["period"]) <= base.last,
-                          "in_period": p.first <= _month_number(pt["period"]) <= p.last}
+                          "in_baseline": base.first <= _label_months(pt["period"])[0] <= _label_months(pt["period"])[1] <= base.last,
+                          "in_period": p.first <= _label_months(pt["period"])[0] <= _label_months(pt["period"])[1] <= p.last}
                          for pt in reversed(s["points"])],
             })
     else:
@@ -783,11 +803,6 @@ def measure_page(svc: Crimeplan, links: Links, measure_id: str, area: Area, peri
     if the_map and the_map["figure"]:
         model["charts"].append(the_map["figure_id"])
     return model
-
-
-def _month_number(label: str) -> int:
-    """A month label's index (periods.month_index), to compare with a period's first and last."""
-    return month_index(date.fromisoformat(_month_start(label)))
 
 
 def claims_page(svc: Crimeplan, links: Links, checks: list[dict], claims_text: str, name: str,
