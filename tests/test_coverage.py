@@ -261,3 +261,15 @@ def test_status_and_the_coverage_command_say_why(loaded_db) -> None:
     assert area.exit_code == 0 and "2024-03" in area.stdout and "partial" in area.stdout
     unknown = runner.invoke(app, ["coverage", "no_such_dataset", "--db", str(loaded_db)])
     assert unknown.exit_code == 1 and "no coverage for 'no_such_dataset'" in unknown.stderr
+
+
+def test_a_searches_share_leaves_out_the_searches_whose_field_is_empty(engine: Engine) -> None:
+    """May 2024: one of the Met's 9,130 searches has no outcome; it is neither an arrest nor a non-arrest."""
+    arrests, recorded, searches = engine.con.execute(
+        """SELECT count(*) FILTER (WHERE outcome IN ('Arrest', 'Suspect arrested')), count(outcome), count(*)
+           FROM stop_search_current WHERE force = 'metropolitan' AND month = DATE '2024-05-01'"""
+    ).fetchone()
+    assert recorded < searches
+    r = engine.result("stop_search_arrest_share", None, "2024-05", "2023-05").to_dict()
+    assert r["source"]["current_denominator"] == recorded
+    assert r["current"] == pytest.approx(arrests / recorded * 100)

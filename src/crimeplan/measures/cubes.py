@@ -623,8 +623,11 @@ class Compiler:
 
     def _stop_search(self, source: StopSearchSource, level: str, statistic: str) -> Cube:
         numerator, values = _conditions(source.numerator)
+        # A share's denominator is the searches whose numerator fields are recorded: an empty
+        # field is not a 'no' (field names come from the plan schema's fixed set).
+        recorded = " AND ".join(f"{column} IS NOT NULL" for column in source.numerator or {}) or "TRUE"
         rows = self.con.execute(
-            f"""SELECT ?, month, count(*) FILTER (WHERE {numerator}), count(*)
+            f"""SELECT ?, month, count(*) FILTER (WHERE {numerator}), count(*) FILTER (WHERE {recorded})
                 FROM stop_search_current WHERE force = ? GROUP BY ALL""",
             [self.top_code(), *values, source.force],
         ).fetchall()
