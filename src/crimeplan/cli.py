@@ -19,7 +19,7 @@ from rich.table import Table
 from crimeplan import OGL_ATTRIBUTION
 from crimeplan.config import data_dir, db_path
 from crimeplan.errors import CrimeplanError
-from crimeplan.present import Rag, partial_period, signed
+from crimeplan.present import Rag, gini_text, number, partial_period, persistence_text, rank_text, share_text, signed
 
 app = typer.Typer(
     help="crimeplan: a Police and Crime Plan as a living, checkable performance system.",
@@ -481,6 +481,116 @@ def hotspots(
     for note in data["notes"]:
         console.print(f"[dim]{note}[/]")
     console.print(f"[dim]{data['note']}[/]")
+    console.print(f"[dim]{data['attribution']}[/]")
+
+
+AreaWithinOption = typer.Option(None, "--area", help="Rank or measure only the areas within this one (a BCU, a "
+                                 "borough: name, code or key; default the plan's whole area).")
+
+
+@app.command()
+def concentration(
+    measure_id: str = typer.Argument(..., help="A count, rate or harm measure of the plan (crime_harm, burglary, …)."),
+    level: Optional[str] = typer.Option(None, "--level", help="The level whose areas share the total (London: ward, "
+                                        "lsoa, borough; default the level the plan's area ranks)."),
+    area: Optional[str] = AreaWithinOption,
+    period: Optional[str] = PeriodOption,
+    baseline: Optional[str] = typer.Option(None, "--baseline", help="Chooses the source: the one the comparison with this baseline reads (default the plan's)."),
+    plan: Optional[Path] = PlanOption,
+    format: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """How concentrated a measure is across areas: the share in the top 1%, 5% and 10% of them and the Gini
+    coefficient, each with a 95% interval and the value equal rates would give."""
+    from crimeplan.report import concentration_csv
+
+    try:
+        core = _core(db, plan)
+        data = core.concentration(core.ranked_measure(measure_id), core.priorities_level(area, level),
+                                  *_comparison(core, period, baseline), core.area(area).key if area else None)
+    except CrimeplanError as exc:
+        _fail(exc)
+    if _emit(format, data, concentration_csv, ensure_ascii=False):
+        return
+    within = f" in {data['within']['name']}" if data["within"] else ""
+    console.print(f"[bold]{data['title']}[/] — how concentrated among {data['level_plural']}{within}, "
+                  f"{data['period_text']}")
+    if data["status"] != "ok":
+        console.print(f"[yellow]{data['status']}[/]: {data['message']}")
+        console.print(f"[dim]{data['attribution']}[/]")
+        raise typer.Exit(0)
+    table = Table(title_justify="left")
+    for name, justify in (("", "left"), ("areas", "right"), ("share of the total (95% interval)", "right"),
+                          ("observed", "right"), ("if rates were equal", "right")):
+        table.add_column(name, justify=justify)
+    for t in data["top"]:
+        table.add_row(f"top {t['fraction'] * 100:g}%", f"{t['areas']:,}", share_text(t["corrected"], t["interval"]),
+                      share_text(t["share"]), share_text(t["chance"]))
+    g = data["gini"]
+    table.add_row("Gini coefficient", f"{data['areas_ranked']:,}", gini_text(g["corrected"], g["interval"]),
+                  gini_text(g["value"]), gini_text(g["chance"]))
+    console.print(table)
+    console.print(f"Source: {data['source']['label']} ({', '.join(f['name'] for f in data['source']['files'])}); "
+                  f"{len(data['left_out'])} {data['level_plural']} left out (no figure: --format csv gives why).")
+    console.print(f"[dim]{data['method']}[/]")
+    console.print(f"[dim]{data['attribution']}[/]")
+
+
+@app.command()
+def priorities(
+    measure_id: str = typer.Argument(..., help="A count, rate or harm measure of the plan (crime_harm, burglary, …)."),
+    level: Optional[str] = typer.Option(None, "--level", help="The level ranked (London: ward, lsoa, borough; "
+                                        "default the level the area ranks)."),
+    area: Optional[str] = AreaWithinOption,
+    period: Optional[str] = PeriodOption,
+    baseline: Optional[str] = typer.Option(None, "--baseline", help="Chooses the source: the one the comparison with this baseline reads (default the plan's)."),
+    top: Optional[int] = typer.Option(None, "--top", help="How many areas are 'the top' (default 5% of those "
+                                      "ranked, at least 3)."),
+    by: str = typer.Option("rate", "--by", help="rate (per 1,000 residents) or total."),
+    plan: Optional[Path] = PlanOption,
+    format: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """Where a measure is needed most: the areas ranked, each rank with its 95% interval, and how many of the top
+    areas were the top a year before."""
+    from crimeplan.report import priorities_csv
+
+    try:
+        core = _core(db, plan)
+        data = core.priorities(core.ranked_measure(measure_id), core.priorities_level(area, level),
+                               *_comparison(core, period, baseline), core.area(area).key if area else None, top, by)
+    except CrimeplanError as exc:
+        _fail(exc)
+    if _emit(format, data, priorities_csv, ensure_ascii=False):
+        return
+    within = f" in {data['within']['name']}" if data["within"] else ""
+    console.print(f"[bold]{data['title']}[/] — {data['level_plural']}{within} ranked, {data['period_text']}")
+    if data["status"] != "ok":
+        console.print(f"[yellow]{data['status']}[/]: {data['message']}")
+        console.print(f"[dim]{data['attribution']}[/]")
+        raise typer.Exit(0)
+    shown = [a for a in data["areas"] if a["rank_low"] <= data["top"]]
+    unit = f"{data['unit']} per 1,000 residents" if data["by"] == "rate" else data["unit"]
+    table = Table(title=f"The top {data['top']} and those that could be", title_justify="left")
+    for name, justify in (("rank (95% interval)", "left"), ("area", "left"), ("in", "left"), (unit, "right"),
+                          ("standing", "left"), ("hot spot", "left")):
+        table.add_column(name, justify=justify)
+    for a in shown:
+        table.add_row(rank_text(a["rank"], a["rank_low"], a["rank_high"]), a["name"], a["parent"] or "",
+                      number(a["value"]), a["standing"], a["hotspot"] or "")
+    console.print(table)
+    t = data["top_share"]
+    console.print(f"The top {t['areas']} hold {share_text(t['corrected'], t['interval'])} of the "
+                  f"{data['level_plural']}' {data['unit']}{within} ({data['areas_ranked']:,} ranked, "
+                  f"{len(data['left_out'])} left out).")
+    for row in data["persistence"]:
+        console.print(persistence_text(row, data["level_plural"]))
+    if data["stay_on_top"]:
+        console.print(f"In the top in every complete period: {', '.join(a['name'] for a in data['stay_on_top'])}.")
+    console.print(f"Source: {data['source']['label']} ({', '.join(f['name'] for f in data['source']['files'])}).")
+    console.print(f"[dim]{data['method']}[/]")
+    if data["hotspots"]:
+        console.print(f"[dim]{data['hotspots']}[/]")
     console.print(f"[dim]{data['attribution']}[/]")
 
 

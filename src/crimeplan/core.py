@@ -32,6 +32,7 @@ from typing import NamedTuple
 from crimeplan.errors import CrimeplanError
 from crimeplan.measures import Engine, UnknownArea
 from crimeplan.measures.areas import Area
+from crimeplan.measures.concentration import RANK_BY, concentration, priorities
 from crimeplan.measures.edition import data_edition
 from crimeplan.measures.forces import ForcesError, forces_compared, plan_force
 from crimeplan.measures.hotspots import hotspots
@@ -248,6 +249,55 @@ class Crimeplan:
     def hotspots(self, measure_id: str, level: str, period: str, baseline: str) -> dict:
         """Getis–Ord Gi* hot and cold spots of a measure among every area of a level."""
         return hotspots(self.engine, self.measure(measure_id), self.hotspot_level(level), period, baseline)
+
+    def ranked_measure(self, measure_id: str | None) -> str:
+        """A measure whose concentration and ranking mean something (a count, rate or harm); default the plan's
+        first harm measure (harm is what deployment weighs), else its first count."""
+        if measure_id is not None:
+            m = self.measure(measure_id)
+            if m.statistic not in ("count", "rate", "harm"):
+                raise BadParameter(f"{m.id} is a share: concentration and rankings are of counts, rates and harm")
+            return m.id
+        for statistic in ("harm", "count"):
+            for m in self.plan.measures:
+                if m.statistic == statistic:
+                    return m.id
+        raise BadParameter("the plan has no count or harm measure to rank areas by")
+
+    def priorities_level(self, key: str | None, level: str | None) -> str:
+        """The level to rank within an area: as asked, else what its geography declares (London: wards)."""
+        if level is not None:
+            return self.level(level)
+        area = self.area(key)
+        chosen = self.geography.level(area.level).priorities_level
+        if chosen is None:
+            raise BadParameter(f"no level is declared to rank within a {area.level_name}: give --level")
+        return chosen
+
+    @memoised
+    def concentration(self, measure_id: str, level: str, period: str, baseline: str, within: str | None) -> dict:
+        """How concentrated a measure is across a level's areas (curve, Gini, top 1/5/10% shares)."""
+        try:
+            return concentration(self.engine, self.measure(measure_id), self.level(level), period, baseline,
+                                 self.area(within) if within is not None else None)
+        except NotFound:
+            raise
+        except CrimeplanError as exc:
+            raise BadParameter(str(exc)) from None
+
+    @memoised
+    def priorities(self, measure_id: str, level: str, period: str, baseline: str, within: str | None,
+                   top: int | None, by: str) -> dict:
+        """A level's areas (within an area) ranked by a measure, with rank intervals and persistence."""
+        if by not in RANK_BY:
+            raise BadParameter(f"by {by!r}: expected {' or '.join(RANK_BY)}")
+        try:
+            return priorities(self.engine, self.measure(measure_id), self.level(level), period, baseline,
+                              self.area(within) if within is not None else None, top, by)
+        except NotFound:
+            raise
+        except CrimeplanError as exc:
+            raise BadParameter(str(exc)) from None
 
     @memoised
     def trajectories(self, measure_id: str, level: str, period: str, baseline: str) -> dict:

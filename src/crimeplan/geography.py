@@ -68,6 +68,9 @@ class GeoLevel(_Strict):
     # 2021 codes): the newer set's codes are those this residents table lists; any other code is
     # of the older set. [older, newer] vintage names and the table: {vintages: [...], reference: ...}.
     mixed_code_sets: dict[str, Any] | None = None
+    # The level an area's 'where needed most' list ranks (ward officers, Town Centre Teams): London's
+    # boroughs and BCUs rank their wards.
+    priorities_level: str | None = None
     residents: dict[str, Any]  # table: [{level, vintage, reference}] | sum_of: level | sum_of_table: {...}
     residents_text: str
 
@@ -91,7 +94,7 @@ class Geography(_Strict):
         if len(set(ids)) != len(ids):
             raise ValueError(f"level ids must be unique: {', '.join(ids)}")
         for lv in self.levels:
-            for other in [*lv.up, lv.child, lv.alternative_to]:
+            for other in [*lv.up, lv.child, lv.alternative_to, lv.priorities_level]:
                 if other is not None and other not in ids:
                     raise ValueError(f"level {lv.id!r} names unknown level {other!r}; levels: {', '.join(ids)}")
         for k, v in self.native.items():

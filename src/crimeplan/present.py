@@ -161,7 +161,50 @@ class Status(StrEnum):
     NOT_AT_LEVEL = "not available at this level"
 
 
+def share_text(share: float | None, interval_: list | tuple | None = None) -> str:
+    """A share of a total (0-1) as a per cent with its 95% interval: '14.4% (14.1% to 14.5%)'."""
+    if share is None:
+        return NONE
+    text = f"{share * 100:.1f}%"
+    if interval_ and interval_[0] is not None and interval_[1] is not None:
+        text += f" ({interval_[0] * 100:.1f}% to {interval_[1] * 100:.1f}%)"
+    return text
+
+
+def gini_text(value: float | None, interval_: list | tuple | None = None) -> str:
+    """A Gini coefficient to three places, with its 95% interval: '0.308 (0.304 to 0.311)'."""
+    if value is None:
+        return NONE
+    text = f"{value:.3f}"
+    if interval_ and interval_[0] is not None and interval_[1] is not None:
+        text += f" ({interval_[0]:.3f} to {interval_[1]:.3f})"
+    return text
+
+
+def rank_text(rank: int, low: int, high: int) -> str:
+    """A rank with its 95% interval: '4 (4 to 7)'; an exact one as '1 (1 to 1)' is just '1'."""
+    return f"{rank}" if low == high == rank else f"{rank} ({low} to {high})"
+
+
+def persistence_text(row: dict, plural: str) -> str:
+    """One line of persistence: how many of a period's top areas were the top in the period compared."""
+    if row["status"] != "ok":
+        return f"{row['period']}: {row['status']}"
+    return (f"{row['period']}: {row['in_both']} of the top {row['top']} {plural} were also the top "
+            f"{row['top']} in {row['compared_with']} ({row['share'] * 100:.0f}%)")
+
+
+def rank_standing(low: int, high: int, top: int) -> str:
+    """Where a rank interval puts an area against 'the top ``top``' (stats.rank_intervals)."""
+    if high <= top:
+        return f"in the top {top}"
+    if low <= top:
+        return f"possibly in the top {top} (its rank could be {low} to {high})"
+    return f"not in the top {top}"
+
+
 AIM_TEXT = {"down": "the plan aims for fewer", "up": "the plan aims for more", "monitor": "monitored (no target direction)"}
 
 
-__all__ = ["AIM_TEXT", "MINUS", "NONE", "Rag", "Status", "Verdict", "interval", "number", "rag_for", "signed"]
+__all__ = ["AIM_TEXT", "MINUS", "NONE", "Rag", "Status", "Verdict", "interval", "gini_text", "number", "persistence_text", "rag_for", "rank_standing", "rank_text", "share_text",
+           "signed"]

@@ -100,3 +100,39 @@ def rows_csv(rows: list[dict], columns: list[str], footer: str | None = None) ->
     if footer:
         out.write(f"# {footer}\n")
     return out.getvalue()
+
+
+PRIORITIES_COLUMNS = ["measure", "level", "within", "period", "by", "rank", "rank_low", "rank_high", "p_top", "standing",
+                      "key", "code", "name", "parent", "value", "total", "residents", "hotspot"]
+
+
+def priorities_rows(data: dict) -> list[dict]:
+    """Every area ranked, then those left out with the reason."""
+    common = {"measure": data["measure"], "level": data["level"], "period": data["period"], "by": data.get("by"),
+              "within": (data["within"] or {}).get("code")}
+    rows = [{**common, **a} for a in data["areas"]]
+    rows += [{**common, "key": a["key"], "code": a["code"], "name": a["name"], "standing": "not ranked: " + a["reason"]}
+             for a in data["left_out"]]
+    return rows
+
+
+def priorities_csv(data: dict) -> str:
+    return rows_csv(priorities_rows(data), PRIORITIES_COLUMNS, footer=data.get("attribution"))
+
+
+CONCENTRATION_COLUMNS = ["measure", "level", "within", "period", "statistic", "areas", "value", "low", "high", "chance"]
+
+
+def concentration_csv(data: dict) -> str:
+    """The Gini coefficient and the top shares, one row each, with intervals and the chance value."""
+    common = {"measure": data["measure"], "level": data["level"], "period": data["period"],
+              "within": (data["within"] or {}).get("code")}
+    rows = []
+    if data.get("gini"):
+        g = data["gini"]
+        rows.append({**common, "statistic": "gini", "areas": data["areas_ranked"], "value": g["value"],
+                     "low": g["interval"][0], "high": g["interval"][1], "chance": g["chance"]})
+    for t in data.get("top") or []:
+        rows.append({**common, "statistic": f"share in the top {t['fraction'] * 100:g}%", "areas": t["areas"],
+                     "value": t["share"], "low": t["interval"][0], "high": t["interval"][1], "chance": t["chance"]})
+    return rows_csv(rows, CONCENTRATION_COLUMNS, footer=data.get("attribution"))
