@@ -36,7 +36,9 @@ from crimeplan.measures.concentration import RANK_BY, concentration, priorities
 from crimeplan.measures.edition import data_edition
 from crimeplan.measures.forces import ForcesError, forces_compared, plan_force
 from crimeplan.measures.hotspots import hotspots
-from crimeplan.measures.levels import crime_mixes_latest, level_table, survey_measures, trajectories
+from crimeplan.measures.levels import (
+    crime_mixes_latest, latest_twelve_months, level_table, survey_measures, trajectories,
+)
 from crimeplan.measures.maps import Boundaries
 from crimeplan.measures.periods import PeriodError, parse_period
 from crimeplan.plan import load_plan
@@ -298,6 +300,34 @@ class Crimeplan:
             raise
         except CrimeplanError as exc:
             raise BadParameter(str(exc)) from None
+
+    @memoised
+    def needs(self, key: str, period: str, baseline: str) -> dict | None:
+        """Where an area's harm is needed most (ward officers, Town Centre Teams): its areas of the level its
+        geography ranks, ranked by the plan's harm measure per resident, and how concentrated that harm is.
+
+        None for an area whose level ranks nothing. Where no file covers ``period`` at that
+        level (ward recorded crime is recent only), the latest twelve months one does, said so.
+        """
+        area = self.area(key)
+        level = self.geography.level(area.level).priorities_level
+        if level is None:
+            return None
+        measure = self.ranked_measure(None)
+        within = None if area.level == self.geography.top else area.key
+        ranked = self.priorities(measure, level, period, baseline, within, None, "rate")
+        note = ""
+        if ranked["status"] != "ok":
+            latest = latest_twelve_months(self.engine, level)
+            if latest is not None and latest.label != period:
+                fallback = self.priorities(measure, level, latest.label, baseline, within, None, "rate")
+                if fallback["status"] == "ok":
+                    note = (f"No file covers {ranked['period_text']} for {self.geography.plural(level)}: shown for "
+                            f"{fallback['period_text']}, the latest twelve months published.")
+                    ranked = fallback
+        return {"area": area.to_dict(), "measure": measure, "level": level, "requested_period": period,
+                "period": ranked["period"], "note": note, "priorities": ranked,
+                "concentration": self.concentration(measure, level, ranked["period"], baseline, within)}
 
     @memoised
     def trajectories(self, measure_id: str, level: str, period: str, baseline: str) -> dict:

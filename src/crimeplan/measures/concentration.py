@@ -259,19 +259,19 @@ def priorities(engine: Engine, measure: Measure | str, level: str, period: Perio
     return out
 
 
-def _ranked_top(places: _Places, period: Period, k: int, by: str) -> tuple[str, set[str] | None, str]:
+def _ranked_top(places: _Places, period: Period, k: int, by: str) -> tuple[Period, set[str] | None, str]:
     """(period label, the codes of its top k, status text) of one window; None when the source lacks it."""
     missing = places.cube.missing(period)
     if missing:
-        return period.label, None, f"incomplete data ({months_text(missing)} not supplied)"
+        return period, None, f"incomplete data ({months_text(missing)} not supplied)"
     totals, _, kept, _ = places.at(period)
     if by == "rate":
         kept = [i for i in kept if places.population[i] > 0]
     if len(kept) < k:
-        return period.label, None, "too few areas with a figure"
+        return period, None, "too few areas with a figure"
     values = totals[kept] * (1000 / places.population[kept] if by == "rate" else 1)
     order = np.argsort(-values, kind="stable")[:k]
-    return period.label, {places.cube.areas[kept[o]] for o in order}, "ok"
+    return period, {places.cube.areas[kept[o]] for o in order}, "ok"
 
 
 def _persistence(places: _Places, period: Period, kept: list[int], k: int, by: str) -> tuple[list[dict], list[dict]]:
@@ -287,13 +287,14 @@ def _persistence(places: _Places, period: Period, kept: list[int], k: int, by: s
     rows = []
     for n, (label, top, status) in enumerate(windows):
         earlier = [(lb, t) for lb, t, _ in windows[n + 1:] if t is not None]
+        row = {"period": label.label, "period_text": label.describe(), "compared_with": None,
+               "compared_with_text": None, "top": k, "status": status, "in_both": None, "share": None}
         if top is None:
-            rows.append({"period": label, "compared_with": None, "top": k, "status": status, "in_both": None,
-                         "share": None})
+            rows.append(row)
         elif earlier:
-            before_label, before = earlier[0]
-            rows.append({"period": label, "compared_with": before_label, "top": k, "status": "ok",
-                         "in_both": len(top & before), "share": len(top & before) / k})
+            before, before_top = earlier[0]
+            rows.append({**row, "compared_with": before.label, "compared_with_text": before.describe(),
+                         "in_both": len(top & before_top), "share": len(top & before_top) / k})
     complete = [top for _, top, _ in windows if top is not None]
     stay = set.intersection(*complete) if len(complete) >= 2 else set()
     names = places.areas

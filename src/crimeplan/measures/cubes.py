@@ -626,10 +626,11 @@ class Compiler:
         # A share's denominator is the searches whose numerator fields are recorded: an empty
         # field is not a 'no' (field names come from the plan schema's fixed set).
         recorded = " AND ".join(f"{column} IS NOT NULL" for column in source.numerator or {}) or "TRUE"
+        where, where_values = _conditions(source.where)
         rows = self.con.execute(
             f"""SELECT ?, month, count(*) FILTER (WHERE {numerator}), count(*) FILTER (WHERE {recorded})
-                FROM stop_search_current WHERE force = ? GROUP BY ALL""",
-            [self.top_code(), *values, source.force],
+                FROM stop_search_current WHERE force = ? AND {where} GROUP BY ALL""",
+            [self.top_code(), *values, source.force, *where_values],
         ).fetchall()
         cube = self._frame(level, rows, [source.force], "police_uk_stop_search", with_second=source.numerator is not None)
         if source.numerator:

@@ -390,6 +390,12 @@ class _Checker:
             return self.not_loaded(m, j, s.dataset)
         if s.force not in forces:
             return self.unknown(m, _source_path(j, "force"), s.force, "force slug", forces, s.dataset)
+        for column, wanted in s.where.items():
+            published = self.published.stop_search_values(s.dataset, s.force, column)
+            for k, value in enumerate(wanted):
+                if value not in published:
+                    self.unknown(m, _source_path(j, "where", column, k), value, f"{column} value", published,
+                                 f"{s.dataset} ({s.force})")
         for column, wanted in (s.numerator or {}).items():
             published = self.published.stop_search_values(s.dataset, s.force, column)
             if isinstance(wanted, bool):

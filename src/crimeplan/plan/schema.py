@@ -122,6 +122,8 @@ class StopSearchSource(_SourceBase):
     kind: Literal["stop_search"] = "stop_search"
     force: str  # the data.police.uk force slug, e.g. "metropolitan"
     numerator: dict[Literal["outcome", "object_of_search", "outcome_linked_to_object_of_search"], bool | list[str]] | None = None
+    # Only these searches count (numerator and denominator alike): {object_of_search: ["Controlled drugs"]}.
+    where: dict[Literal["object_of_search", "legislation"], list[str]] = Field(default_factory=dict)
 
 
 class UnavailableSource(_SourceBase):

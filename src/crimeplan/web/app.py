@@ -30,7 +30,7 @@ from crimeplan import ATTRIBUTION, __version__
 from crimeplan.errors import CrimeplanError
 from crimeplan.measures.periods import SYNTAX
 from crimeplan.plan.schema import Plan
-from crimeplan.report import forces_csv, scorecard_csv
+from crimeplan.report import forces_csv, priorities_csv, scorecard_csv
 from crimeplan.web import views
 from crimeplan.core import SERIES_BY, BadParameter, NotFound, Crimeplan, dumps
 
@@ -394,6 +394,78 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
         def produce() -> bytes:
             found = svc.area(key)
             return dumps(svc.crime_mix(found.key, svc.period(period)))
+        return await cached(request, JSON, produce)
+
+    @app.get("/api/measures/{measure_id}/concentration/{level}", summary="How concentrated a measure is",
+             tags=["figures"],
+             description="The share of a count, rate or harm measure held by the top 1%, 5% and 10% of a level's "
+                         "areas (within an area, if given) and the Gini coefficient, each observed, corrected for the "
+                         "concentration noise adds, with a 95% basic-bootstrap interval from simulated counts, and "
+                         "beside its value if every area had the same rate per resident; the concentration curve; "
+                         "the areas left out and why. The JSON of `crimeplan concentration --format json`.")
+    async def api_concentration(request: Request, measure_id: str = PathParam(description="A count, rate or harm "
+                                "measure of the plan"), level: str = PathParam(description="A level of the geography"),
+                                area: str | None = Query(None, description="Only the areas within this one (default "
+                                                         "the plan's whole area)."),
+                                period: str | None = Query(None, description=PERIOD_HELP),
+                                baseline: str | None = Query(None, description=BASELINE_HELP)) -> Response:
+        def produce() -> bytes:
+            p, b = chosen(period, baseline)
+            return dumps(svc.concentration(svc.ranked_measure(measure_id), svc.level(level), p, b,
+                                           svc.area(area).key if area else None))
+        return await cached(request, JSON, produce)
+
+    def priorities_of(measure_id: str, level: str, area: str | None, period: str | None, baseline: str | None,
+                      top: int | None, by: str) -> dict:
+        p, b = chosen(period, baseline)
+        return svc.priorities(svc.ranked_measure(measure_id), svc.level(level), p, b,
+                              svc.area(area).key if area else None, top, by)
+
+    @app.get("/api/measures/{measure_id}/priorities/{level}.csv", summary="Areas ranked, as CSV", tags=["figures"])
+    async def api_priorities_csv(request: Request, measure_id: str, level: str,
+                                 area: str | None = Query(None, description="Only the areas within this one."),
+                                 period: str | None = Query(None, description=PERIOD_HELP),
+                                 baseline: str | None = Query(None, description=BASELINE_HELP),
+                                 top: int | None = Query(None, ge=1, le=10000),
+                                 by: str = Query("rate", description="rate or total")) -> Response:
+        def produce() -> bytes:
+            return priorities_csv(priorities_of(measure_id, level, area, period, baseline, top, by)).encode("utf-8")
+        return await cached(request, CSV, produce)
+
+    @app.get("/api/measures/{measure_id}/priorities/{level}", summary="Areas ranked, with rank intervals",
+             tags=["figures"],
+             description="A level's areas (within an area, if given) ranked by a count, rate or harm measure per "
+                         "1,000 residents (or in total): each rank with its 95% interval and its chance of being in "
+                         "the top k from simulated counts (Goldstein and Spiegelhalter 1996), its standing, its Gi* "
+                         "hot-spot class; the top k's share of the total; persistence (how many of the top k were the "
+                         "top a year before, and before that). The JSON of `crimeplan priorities --format json`.")
+    async def api_priorities(request: Request, measure_id: str = PathParam(description="A count, rate or harm "
+                             "measure of the plan"), level: str = PathParam(description="A level of the geography"),
+                             area: str | None = Query(None, description="Only the areas within this one."),
+                             period: str | None = Query(None, description=PERIOD_HELP),
+                             baseline: str | None = Query(None, description=BASELINE_HELP),
+                             top: int | None = Query(None, ge=1, le=10000, description="How many areas are the top "
+                                                     "(default 5% of those ranked, at least 3)."),
+                             by: str = Query("rate", description="rate (per 1,000 residents) or total")) -> Response:
+        return await cached(request, JSON, lambda: dumps(priorities_of(measure_id, level, area, period, baseline,
+                                                                       top, by)))
+
+    @app.get("/api/areas/{key}/needs", summary="Where an area's harm is needed most", tags=["figures"],
+             description="For London, a BCU or a borough: its wards ranked by the plan's harm measure per resident "
+                         "with rank intervals and persistence, and the concentration of that harm (what the area "
+                         "page's 'Where needed most' section shows). For an area whose level ranks nothing: 404.")
+    async def api_needs(request: Request, key: str = PathParam(description=AREA_HELP),
+                        period: str | None = Query(None, description=PERIOD_HELP),
+                        baseline: str | None = Query(None, description=BASELINE_HELP)) -> Response:
+        def produce() -> bytes:
+            found = svc.area(key)
+            p, b = chosen(period, baseline)
+            needs = svc.needs(found.key, p, b)
+            if needs is None:
+                ranking = [svc.geography.plural(lv.id) for lv in svc.geography.levels if lv.priorities_level]
+                raise NotFound(f"{found.name} is a {found.level_name}: areas are ranked within "
+                               f"{', '.join(ranking)} only")
+            return dumps(needs)
         return await cached(request, JSON, produce)
 
     @app.get("/api/forces", summary="Forces compared", tags=["figures"],

@@ -184,6 +184,25 @@ def mix_chart(majors: list[dict]) -> dict:
     return {"data": data, "layout": layout, "config": {**CONFIG, "displayModeBar": False}}
 
 
+def concentration_chart(curve: dict, unit: str, plural: str) -> dict:
+    """The concentration curve: the share of the total held by the top x% of areas, beside equal shares."""
+    x = [a * 100 for a in curve["area_share"]]
+    y = [m * 100 for m in curve["measure_share"]]
+    data = [
+        {"type": "scatter", "mode": "lines", "x": [0, 100], "y": [0, 100], "name": "every area equal",
+         "line": {"color": OKABE_ITO["grey"], "width": 1, "dash": "dash"}, "hoverinfo": "skip"},
+        {"type": "scatter", "mode": "lines", "x": x, "y": y, "name": f"share of {unit}",
+         "line": {"color": OKABE_ITO["vermillion"], "width": 2},
+         "hovertemplate": f"top %{{x:.0f}}% of {plural}: %{{y:.1f}}% of the total<extra></extra>"},
+    ]
+    layout = {"height": 320, "font": FONT, "margin": {"l": 56, "r": 12, "t": 8, "b": 48},
+              "xaxis": {"title": {"text": f"top % of {plural} (highest first)"}, "ticksuffix": "%", "range": [0, 100]},
+              "yaxis": {"title": {"text": "% of the total"}, "ticksuffix": "%", "range": [0, 100]},
+              "legend": {"orientation": "h", "y": -0.25}, "paper_bgcolor": "rgba(0,0,0,0)",
+              "plot_bgcolor": "#ffffff", "hoverlabel": HOVERLABEL}
+    return {"data": data, "layout": layout, "config": {**CONFIG, "displayModeBar": False}}
+
+
 def change_chart(rows: list[dict], title: str) -> dict:
     """Each row's change (%) with its 95% interval as a horizontal dot-and-whisker chart, in the order given.
 

@@ -11,7 +11,8 @@ that the site works from ``file://`` as well as from a web server. Written:
   (searches the list of areas in ``static/areas.js``, no server needed),
   ``api/index.html``;
 - ``area/<code>.html`` for London, every BCU, every borough and every 2022
-  ward (the 2014 wards and LSOAs are served by ``crimeplan serve`` only);
+  ward (the 2014 wards and LSOAs are served by ``crimeplan serve`` only), and
+  ``area/<code>-priorities.csv`` for those that rank their wards;
 - ``measure/<id>.html`` and ``measure/<id>.csv`` for every measure, for London;
 - the JSON behind them under ``api/`` (plan, edition, areas, each area's
   scorecard, children's boundaries and crime mix, each measure's London series
@@ -32,6 +33,7 @@ from typing import Callable
 
 from crimeplan.measures.areas import Area
 from crimeplan.plan.schema import Plan
+from crimeplan.report import priorities_csv
 from crimeplan.web import views
 from crimeplan.core import Crimeplan, dumps
 
@@ -47,6 +49,10 @@ STATIC_API = [
     ("api/measures/{id}/levels/{level}.json", "A measure for every area of a level (what the maps colour)."),
     ("api/measures/{id}/hotspots/{level}.json", "Hot and cold spots of a measure among every borough or 2022 ward "
                                                 "(Getis–Ord Gi*, FDR 5%)."),
+    ("api/areas/{key}/needs.json", "Where an area's harm is needed most (London, BCUs, boroughs): its wards ranked "
+                                   "by harm per resident with 95% rank intervals and persistence, and the "
+                                   "concentration of the harm (top 1/5/10% shares, Gini)."),
+    ("area/{key}-priorities.csv", "The same ranked list as CSV, every ward with its rank interval."),
     ("api/claims/check.json", "The example claims, checked."),
     ("api/forces.json", "Every territorial police force: recorded crime (all offences excluding fraud), the latest "
                         "12 months against the year before, with intervals, q values and trends."),
@@ -176,6 +182,10 @@ def publish(out_dir: str | Path, service: Crimeplan | None = None, db: str | Pat
         as_json(f"api/areas/{area.key}/crime-mix.json", svc.crime_mix(area.key, period))
         if svc.geography.child(area.level):
             w.write(f"api/areas/{area.key}/children.geojson", dumps(svc.children_geojson(area.key)), "json")
+        needs = svc.needs(area.key, period, baseline)
+        if needs is not None:
+            as_json(f"api/areas/{area.key}/needs.json", needs)
+            w.write(f"area/{area.key}-priorities.csv", priorities_csv(needs["priorities"]).encode("utf-8"), "other")
         report.areas[area.level] = report.areas.get(area.level, 0) + 1
         step(area.name)
 

@@ -19,7 +19,9 @@ from markupsafe import Markup
 
 from crimeplan import OGL_ATTRIBUTION, OS_ATTRIBUTION, __version__
 from crimeplan.claims import APPROXIMATE_POINTS, APPROXIMATE_RELATIVE
-from crimeplan.present import AIM_TEXT, MINUS, Rag, interval, number, signed
+from crimeplan.present import (
+    AIM_TEXT, MINUS, Rag, gini_text, interval, number, persistence_text, rank_text, share_text, signed,
+)
 from crimeplan.errors import CrimeplanError
 from crimeplan.measures.areas import Area
 from crimeplan.measures.levels import survey_measures
@@ -128,6 +130,19 @@ class Links:
         if self.static:
             return f"{self.prefix}measure/{measure_id}.csv" if area_key == self.london_key else None
         return f"/api/measures/{measure_id}/series.csv" + (f"?area={quote(area_key, safe=':')}" if area_key != self.london_key else "")
+
+    def needs_csv(self, area_key: str, needs: dict) -> str:
+        """The ranked list of an area's 'where needed most' section, as CSV."""
+        if self.static:
+            return f"{self.prefix}area/{area_key}-priorities.csv"
+        p = needs["priorities"]
+        query = {"period": p["period"], **({"area": area_key} if p["within"] else {})}
+        return f"/api/measures/{p['measure']}/priorities/{p['level']}.csv?{urlencode(query)}"
+
+    def needs_json(self, area_key: str) -> str:
+        if self.static:
+            return self.api_json(f"areas/{area_key}/needs")
+        return f"/api/areas/{quote(area_key, safe=':')}/needs{self._q()}"
 
     @property
     def claims(self) -> str:
@@ -684,6 +699,47 @@ def trust_section(svc: Crimeplan, links: Links, area: Area, period: str, baselin
             "files": [f for m in chosen if m["source"] for f in m["source"]["files"]]}
 
 
+def needs_section(svc: Crimeplan, links: Links, area: Area, period: str, baseline: str) -> dict | None:
+    """Where needed most (ward officers, Town Centre Teams): the top areas by harm per resident with rank
+    intervals and persistence, and how concentrated the harm is, for an area whose level ranks its areas."""
+    needs = svc.needs(area.key, period, baseline)
+    if needs is None:
+        return None
+    ranked, conc = needs["priorities"], needs["concentration"]
+    model = {"ok": ranked["status"] == "ok", "status": _status_text(ranked["status"], ranked["message"]),
+             "note": needs["note"], "title": ranked["title"], "plural": ranked["level_plural"],
+             "word": svc.geography.level(needs["level"]).word,
+             "period_text": ranked["period_text"], "csv_href": links.needs_csv(area.key, needs),
+             "json_href": links.needs_json(area.key), "figure": None, "figure_id": "concentration-figure",
+             "files": ranked["source"]["files"] if ranked["source"] else []}
+    if not model["ok"]:
+        return model
+    top = ranked["top"]
+    unit = f"{ranked['unit']} per 1,000 residents" if ranked["by"] == "rate" else ranked["unit"]
+    shown = [a for a in ranked["areas"] if a["rank_low"] <= top]
+    model.update(
+        top=top, unit=unit, unit_heading=unit[:1].upper() + unit[1:], ranked=ranked["areas_ranked"], left_out=len(ranked["left_out"]),
+        rows=[{"rank_text": rank_text(a["rank"], a["rank_low"], a["rank_high"]), "name": a["name"],
+               "href": links.area(a["key"]), "value_text": fmt_number(a["value"]), "total_text": fmt_number(a["total"]),
+               "standing": a["standing"], "sure": a["rank_high"] <= top, "hotspot": a["hotspot"] or "not computed",
+               "p_top_text": f"{a['p_top'] * 100:.0f}%"} for a in shown],
+        top_share_text=share_text(ranked["top_share"]["corrected"], ranked["top_share"]["interval"]),
+        persistence=[persistence_text(r, ranked["level_plural"]) for r in ranked["persistence"]],
+        stay=[{"name": a["name"], "href": links.area(a["key"])} for a in ranked["stay_on_top"]],
+        method=ranked["method"], hotspots_note=ranked["hotspots"],
+    )
+    if conc["status"] == "ok":
+        model["concentration"] = {
+            "rows": [{"label": f"top {t['fraction'] * 100:g}% ({t['areas']:,} {ranked['level_plural']})",
+                      "share_text": share_text(t["corrected"], t["interval"]), "observed_text": share_text(t["share"]),
+                      "chance_text": share_text(t["chance"])} for t in conc["top"]],
+            "gini_text": gini_text(conc["gini"]["corrected"], conc["gini"]["interval"]),
+            "gini_chance_text": gini_text(conc["gini"]["chance"]), "method": conc["method"],
+        }
+        model["figure"] = json_script(charts.concentration_chart(conc["curve"], ranked["unit"], ranked["level_plural"]))
+    return model
+
+
 # --- pages ----------------------------------------------------------------------------------------
 
 
@@ -706,9 +762,10 @@ def area_page(svc: Crimeplan, links: Links, area: Area, period: str, baseline: s
     the_map = map_section(svc, links, area, period, baseline, map_measure, colour, links.query, wards)
     mix = crime_mix_section(svc, area, period, baseline)
     trust = trust_section(svc, links, area, period, baseline)
+    needs = needs_section(svc, links, area, period, baseline)
     crumbs = [{"name": a.name, "href": links.area(a.key)} for a in svc.engine.areas.ancestors(area)]
     files = _files(section["card"]["sources"], mix["files"], the_map["files"] if the_map else [],
-                   trust["files"] if trust else [])
+                   trust["files"] if trust else [], needs["files"] if needs else [])
     model = base_model(svc, links, f"{area.name} — {area.level_name}", files, crumbs + [{"name": area.name, "href": None}])
     model.update(
         page="area", area=area.to_dict(),
@@ -719,13 +776,15 @@ def area_page(svc: Crimeplan, links: Links, area: Area, period: str, baseline: s
         selectors=selectors(svc, links, period, baseline, f"/area/{quote(area.key, safe=':')}",
                             {"map": map_measure, "colour": the_map["colour"] if colour and the_map else None,
                              "wards": wards}),
-        scorecard=section, map=the_map, mix=mix, trust=trust,
+        scorecard=section, map=the_map, mix=mix, trust=trust, needs=needs,
         api_href=links.api_json(f"scorecard/{area.key}" if links.static else f"scorecard?area={area.key}"),
     )
     if the_map and the_map["figure"]:
         model["charts"].append(the_map["figure_id"])
     if mix["available"]:
         model["charts"].append(mix["figure_id"])
+    if needs and needs["figure"]:
+        model["charts"].append(needs["figure_id"])
     return model
 
 
