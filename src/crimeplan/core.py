@@ -301,6 +301,48 @@ class Crimeplan:
         except CrimeplanError as exc:
             raise BadParameter(str(exc)) from None
 
+    def panels_for(self, key: str) -> list[str]:
+        """The plan's panels an area's page shows: those of a level below the area's."""
+        area = self.area(key)
+        return [p.id for p in self.plan.panels
+                if p.level != area.level and area.level in self.geography.above(p.level)]
+
+    @memoised
+    def panel(self, panel_id: str, period: str, baseline: str, within: str | None) -> dict:
+        """A plan panel: its measures side by side for every area of its level (within an area), each as the
+        count and, where residents are known, per 1,000 residents, with the change against the baseline."""
+        panel = next((p for p in self.plan.panels if p.id == panel_id), None)
+        if panel is None:
+            raise NotFound(f"no panel {panel_id!r}; the plan's panels: {', '.join(p.id for p in self.plan.panels)}")
+        inside = None
+        if within is not None:
+            parent = self.area(within)
+            inside = {a.code for a in self.engine.areas.level(panel.level)
+                      if parent.code in {x.code for x in self.engine.areas.ancestors(a)}}
+        residents = dict(zip(self.engine.compiler.areas(panel.level), self.engine.population(panel.level)))
+        tables = [self.levels(m, panel.level, period, baseline) for m in panel.measures]
+        areas = [a for a in self.engine.areas.level(panel.level) if inside is None or a.code in inside]
+        rows = []
+        for a in areas:
+            cells = []
+            for t in tables:
+                r = next((x for x in t["areas"] if x["code"] == a.code), None)
+                people = residents.get(a.code)
+                rate = (r["current"] / people * 1000 if r and r["current"] is not None and people and people > 0
+                        else None)
+                cells.append({"current": r["current"] if r else None, "per_1000": rate,
+                              "change": r["change"] if r else None, "interval": r["interval"] if r else None,
+                              "verdict": r["verdict"] if r else None, "rag": r["rag"] if r else "grey"})
+            rows.append({"key": a.key, "code": a.code, "name": a.name,
+                         "residents": residents.get(a.code), "cells": cells})
+        return {"panel": panel.id, "title": panel.title, "caveat": panel.caveat, "level": panel.level,
+                "within": self.area(within).to_dict() if within else None, "period": period, "baseline": baseline,
+                "period_text": tables[0]["period_text"], "compared_with": tables[0]["compared_with"],
+                "measures": [{"id": t["measure"], "title": t["title"], "unit": t["unit"], "status": t["status"],
+                              "message": t["message"], "change_unit": t["change_unit"],
+                              "files": (t["source"] or {}).get("files", [])} for t in tables],
+                "areas": rows, "attribution": tables[0]["attribution"]}
+
     @memoised
     def needs(self, key: str, period: str, baseline: str) -> dict | None:
         """Where an area's harm is needed most (ward officers, Town Centre Teams): its areas of the level its

@@ -161,6 +161,13 @@ class Status(StrEnum):
     NOT_AT_LEVEL = "not available at this level"
 
 
+def rate_text(value: float | None) -> str:
+    """A rate per 1,000 residents: two decimals below 10 (a borough's 1 offence is 0.00 per 1,000, not 0)."""
+    if value is None:
+        return NONE
+    return f"{value:,.2f}" if value < 10 else f"{value:,.1f}"
+
+
 def share_text(share: float | None, interval_: list | tuple | None = None) -> str:
     """A share of a total (0-1) as a per cent with its 95% interval: '14.4% (14.1% to 14.5%)'."""
     if share is None:
@@ -206,5 +213,5 @@ def rank_standing(low: int, high: int, top: int) -> str:
 AIM_TEXT = {"down": "the plan aims for fewer", "up": "the plan aims for more", "monitor": "monitored (no target direction)"}
 
 
-__all__ = ["AIM_TEXT", "MINUS", "NONE", "Rag", "Status", "Verdict", "interval", "gini_text", "number", "persistence_text", "rag_for", "rank_standing", "rank_text", "share_text",
+__all__ = ["AIM_TEXT", "MINUS", "NONE", "Rag", "Status", "Verdict", "interval", "gini_text", "number", "persistence_text", "rag_for", "rank_standing", "rank_text", "rate_text", "share_text",
            "signed"]

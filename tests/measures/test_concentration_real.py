@@ -143,3 +143,24 @@ def test_lsoa_concentration_and_persistence_2018_to_2021(loaded_db, plan, force,
     else:
         row = next(r for r in ranked_list["persistence"] if r["period"] == "2020")
         assert row["compared_with"] == "2019" and row["in_both"] == len(top_of(2020) & top_of(2019))
+
+
+def test_the_county_lines_panel_matches_the_level_tables(loaded_db) -> None:
+    from crimeplan.core import Crimeplan
+
+    core = Crimeplan.open(loaded_db, None)
+    assert core.panels_for("London") == ["county-lines-proxies"] and core.panels_for("Hackney") == []
+    data = core.panel("county-lines-proxies", "2021", "2019", "EA")
+    assert {r["name"] for r in data["areas"]} == {a.name for a in core.engine.areas.children(core.area("EA"))}
+    residents = dict(core.engine.con.execute(
+        """SELECT code, persons FROM population_current WHERE level = 'borough' AND reference = 'census2021'
+           AND sex = 'all' AND age_band = 'all' AND ethnic_group IS NULL""").fetchall())
+    drugs = core.engine.con.execute(
+        """SELECT area_code, sum(count) FROM recorded_crime_current WHERE dataset = 'mps_borough_crime'
+           AND scheme = 'new' AND minor_category = 'TRAFFICKING OF DRUGS' AND year(month) = 2021 GROUP BY 1"""
+    ).fetchall()
+    drugs = dict(drugs)
+    for row in data["areas"]:
+        cell = row["cells"][0]
+        assert cell["current"] == drugs[row["code"]]
+        assert cell["per_1000"] == pytest.approx(drugs[row["code"]] / residents[row["code"]] * 1000)

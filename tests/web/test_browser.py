@@ -451,3 +451,40 @@ def test_an_area_page_works_from_the_keyboard(server, browser, artifacts) -> Non
     assert None not in reached, [w for k, w in zip(reached, whats) if k is None][:10]  # only what was expected
     assert unringed == [] and outside == []
     assert watch.problems == []
+
+
+def test_a_boroughs_where_needed_most_section_shows_the_apis_figures(server, browser, artifacts) -> None:
+    """The Town Centre Team and ward officer view: Westminster's top wards, their rank intervals, the top's share of
+    the harm and the concentration table, read from the page and compared with /api/areas/{key}/needs."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    watch = Watcher(page)
+    page.goto(f"{server}/area/E09000033")
+    assert _charts_drawn(page) == "rendered"
+    page.locator("#needs").scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "needs-westminster.png"), full_page=False)
+    api = httpx.get(f"{server}/api/areas/E09000033/needs", timeout=60).json()
+    ranked = api["priorities"]
+    assert ranked["status"] == "ok" and ranked["level"] == "ward"
+    rows = page.evaluate("""() => [...document.querySelectorAll('#needs-table tbody tr')].map(tr =>
+        [...tr.children].map(c => c.innerText.trim()))""")
+    shown = [a for a in ranked["areas"] if a["rank_low"] <= ranked["top"]]
+    assert len(rows) == len(shown) > 0
+    for row, a in zip(rows, shown):
+        rank = str(a["rank"]) if a["rank_low"] == a["rank_high"] == a["rank"] else \
+            f"{a['rank']} ({a['rank_low']} to {a['rank_high']})"
+        assert row[0] == rank and row[1] == a["name"] and row[2] == fmt_number(a["value"])
+        assert row[4] == a["standing"]
+    share = ranked["top_share"]
+    text = page.locator("#needs").inner_text()
+    assert f"{share['corrected'] * 100:.1f}% ({share['interval'][0] * 100:.1f}% to {share['interval'][1] * 100:.1f}%)" in text
+    top5 = api["concentration"]["top"][1]
+    cells = page.evaluate("""() => [...document.querySelectorAll('#concentration-table tbody tr')].map(tr =>
+        [...tr.children].map(c => c.innerText.trim()))""")
+    assert cells[1][2] == f"{top5['share'] * 100:.1f}%"
+    assert page.locator("#concentration-chart .main-svg").count() > 0  # the curve is drawn
+    page.goto(f"{server}/area/EA")
+    assert page.locator("#panel-county-lines-proxies table tbody tr").count() == len(
+        httpx.get(f"{server}/api/panels/county-lines-proxies?area=EA", timeout=60).json()["areas"])
+    assert not watch.problems, watch.problems
+    context.close()

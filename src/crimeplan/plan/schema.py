@@ -205,6 +205,16 @@ class Priority(_Strict):
     objectives: list[Objective] = Field(min_length=1)
 
 
+class Panel(_Strict):
+    """Measures shown side by side for every area of a level, with a caveat: 'county lines proxies' by borough."""
+
+    id: str
+    title: str
+    level: str
+    caveat: str
+    measures: list[str] = Field(min_length=1)
+
+
 class Baseline(_Strict):
     id: str  # how a user names it: "2019", "FY2019-20"
     period: str  # the period it stands for, in the scorecard's syntax
@@ -228,6 +238,7 @@ class Plan(_Strict):
     default_baseline: str
     priorities: list[Priority] = Field(min_length=1)
     measures: list[Measure] = Field(min_length=1)
+    panels: list[Panel] = Field(default_factory=list)
 
     @model_validator(mode="wrap")
     @classmethod
@@ -259,6 +270,13 @@ class Plan(_Strict):
         unused = [m for m in ids if m not in used]
         if unused:
             raise ValueError(f"measures declared but in no objective: {', '.join(unused)}")
+        for panel in self.panels:
+            unknown = [m for m in panel.measures if m not in known]
+            if unknown:
+                raise ValueError(f"panel {panel.id!r} names measures that are not declared: {', '.join(unknown)}")
+            for m in panel.measures:
+                if panel.level not in self.measure(m).levels:
+                    raise ValueError(f"panel {panel.id!r}: measure {m!r} is not measured at {panel.level!r} level")
         baseline_ids = {b.id for b in self.baselines}
         if self.default_baseline not in baseline_ids:
             raise ValueError(f"default_baseline {self.default_baseline!r} is not one of the baselines")

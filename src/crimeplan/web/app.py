@@ -450,6 +450,19 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
         return await cached(request, JSON, lambda: dumps(priorities_of(measure_id, level, area, period, baseline,
                                                                        top, by)))
 
+    @app.get("/api/panels/{panel_id}", summary="A panel of the plan", tags=["figures"],
+             description="Measures the plan shows side by side for every area of a level (the London plan: "
+                         "county lines proxies by borough), with the plan's caveat: each area's count, rate per "
+                         "1,000 residents, change against the baseline and verdict.")
+    async def api_panel(request: Request, panel_id: str = PathParam(description="A panel id of the plan"),
+                        area: str | None = Query(None, description="Only the areas within this one."),
+                        period: str | None = Query(None, description=PERIOD_HELP),
+                        baseline: str | None = Query(None, description=BASELINE_HELP)) -> Response:
+        def produce() -> bytes:
+            p, b = chosen(period, baseline)
+            return dumps(svc.panel(panel_id, p, b, svc.area(area).key if area else None))
+        return await cached(request, JSON, produce)
+
     @app.get("/api/areas/{key}/needs", summary="Where an area's harm is needed most", tags=["figures"],
              description="For London, a BCU or a borough: its wards ranked by the plan's harm measure per resident "
                          "with rank intervals and persistence, and the concentration of that harm (what the area "

@@ -52,6 +52,7 @@ STATIC_API = [
     ("api/areas/{key}/needs.json", "Where an area's harm is needed most (London, BCUs, boroughs): its wards ranked "
                                    "by harm per resident with 95% rank intervals and persistence, and the "
                                    "concentration of the harm (top 1/5/10% shares, Gini)."),
+    ("api/panels/{id}/{key}.json", "A panel of the plan (county lines proxies by borough) for London or a BCU."),
     ("area/{key}-priorities.csv", "The same ranked list as CSV, every ward with its rank interval."),
     ("api/claims/check.json", "The example claims, checked."),
     ("api/forces.json", "Every territorial police force: recorded crime (all offences excluding fraud), the latest "
@@ -182,6 +183,9 @@ def publish(out_dir: str | Path, service: Crimeplan | None = None, db: str | Pat
         as_json(f"api/areas/{area.key}/crime-mix.json", svc.crime_mix(area.key, period))
         if svc.geography.child(area.level):
             w.write(f"api/areas/{area.key}/children.geojson", dumps(svc.children_geojson(area.key)), "json")
+        for panel_id in svc.panels_for(area.key):
+            as_json(f"api/panels/{panel_id}/{area.key}.json",
+                    svc.panel(panel_id, period, baseline, None if area.level == svc.geography.top else area.key))
         needs = svc.needs(area.key, period, baseline)
         if needs is not None:
             as_json(f"api/areas/{area.key}/needs.json", needs)

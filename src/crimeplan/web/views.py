@@ -20,7 +20,7 @@ from markupsafe import Markup
 from crimeplan import OGL_ATTRIBUTION, OS_ATTRIBUTION, __version__
 from crimeplan.claims import APPROXIMATE_POINTS, APPROXIMATE_RELATIVE
 from crimeplan.present import (
-    AIM_TEXT, MINUS, Rag, gini_text, interval, number, persistence_text, rank_text, share_text, signed,
+    AIM_TEXT, MINUS, Rag, gini_text, interval, number, persistence_text, rank_text, rate_text, share_text, signed,
 )
 from crimeplan.errors import CrimeplanError
 from crimeplan.measures.areas import Area
@@ -138,6 +138,12 @@ class Links:
         p = needs["priorities"]
         query = {"period": p["period"], **({"area": area_key} if p["within"] else {})}
         return f"/api/measures/{p['measure']}/priorities/{p['level']}.csv?{urlencode(query)}"
+
+    def panel_json(self, panel_id: str, area_key: str) -> str:
+        if self.static:
+            return self.api_json(f"panels/{panel_id}/{area_key}")
+        within = "" if area_key == self.london_key else f"&area={quote(area_key, safe=':')}"
+        return f"/api/panels/{panel_id}?{urlencode(self.query)}{within}".replace("?&", "?").rstrip("?")
 
     def needs_json(self, area_key: str) -> str:
         if self.static:
@@ -699,6 +705,27 @@ def trust_section(svc: Crimeplan, links: Links, area: Area, period: str, baselin
             "files": [f for m in chosen if m["source"] for f in m["source"]["files"]]}
 
 
+def panel_sections(svc: Crimeplan, links: Links, area: Area, period: str, baseline: str) -> list[dict]:
+    """The plan's panels (county lines proxies by borough) for the areas below this one."""
+    out = []
+    for panel_id in svc.panels_for(area.key):
+        data = svc.panel(panel_id, period, baseline, None if area.level == svc.geography.top else area.key)
+        columns = [{"title": m["title"], "unit": m["unit"], "ok": m["status"] == "ok",
+                    "status": _status_text(m["status"], m["message"])} for m in data["measures"]]
+        rows = [{"name": r["name"], "href": links.area(r["key"]),
+                 "cells": [{"current_text": fmt_number(c["current"]),
+                            "rate_text": rate_text(c["per_1000"]) if c["per_1000"] is not None else "",
+                            "change_text": fmt_signed(c["change"], m["change_unit"]) if c["change"] is not None else "",
+                            "rag": rag_model(c["rag"]), "verdict": c["verdict"] or ""}
+                           for c, m in zip(r["cells"], data["measures"])]} for r in data["areas"]]
+        out.append({"id": panel_id, "title": data["title"], "caveat": data["caveat"], "columns": columns,
+                    "period_text": data["period_text"], "compared_with": data["compared_with"],
+                    "rows": rows, "level_plural": svc.geography.plural(data["level"]),
+                    "json_href": links.panel_json(panel_id, area.key),
+                    "files": [f for m in data["measures"] for f in m["files"]]})
+    return out
+
+
 def needs_section(svc: Crimeplan, links: Links, area: Area, period: str, baseline: str) -> dict | None:
     """Where needed most (ward officers, Town Centre Teams): the top areas by harm per resident with rank
     intervals and persistence, and how concentrated the harm is, for an area whose level ranks its areas."""
@@ -730,7 +757,8 @@ def needs_section(svc: Crimeplan, links: Links, area: Area, period: str, baselin
     )
     if conc["status"] == "ok":
         model["concentration"] = {
-            "rows": [{"label": f"top {t['fraction'] * 100:g}% ({t['areas']:,} {ranked['level_plural']})",
+            "rows": [{"label": f"top {t['fraction'] * 100:g}% ({t['areas']:,} "
+                               f"{svc.geography.level(needs['level']).word if t['areas'] == 1 else ranked['level_plural']})",
                       "share_text": share_text(t["corrected"], t["interval"]), "observed_text": share_text(t["share"]),
                       "chance_text": share_text(t["chance"])} for t in conc["top"]],
             "gini_text": gini_text(conc["gini"]["corrected"], conc["gini"]["interval"]),
@@ -763,9 +791,11 @@ def area_page(svc: Crimeplan, links: Links, area: Area, period: str, baseline: s
     mix = crime_mix_section(svc, area, period, baseline)
     trust = trust_section(svc, links, area, period, baseline)
     needs = needs_section(svc, links, area, period, baseline)
+    panels = panel_sections(svc, links, area, period, baseline)
     crumbs = [{"name": a.name, "href": links.area(a.key)} for a in svc.engine.areas.ancestors(area)]
     files = _files(section["card"]["sources"], mix["files"], the_map["files"] if the_map else [],
-                   trust["files"] if trust else [], needs["files"] if needs else [])
+                   trust["files"] if trust else [], needs["files"] if needs else [],
+                   *[p["files"] for p in panels])
     model = base_model(svc, links, f"{area.name} — {area.level_name}", files, crumbs + [{"name": area.name, "href": None}])
     model.update(
         page="area", area=area.to_dict(),
@@ -776,7 +806,7 @@ def area_page(svc: Crimeplan, links: Links, area: Area, period: str, baseline: s
         selectors=selectors(svc, links, period, baseline, f"/area/{quote(area.key, safe=':')}",
                             {"map": map_measure, "colour": the_map["colour"] if colour and the_map else None,
                              "wards": wards}),
-        scorecard=section, map=the_map, mix=mix, trust=trust, needs=needs,
+        scorecard=section, map=the_map, mix=mix, trust=trust, needs=needs, panels=panels,
         api_href=links.api_json(f"scorecard/{area.key}" if links.static else f"scorecard?area={area.key}"),
     )
     if the_map and the_map["figure"]:
