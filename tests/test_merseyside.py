@@ -115,8 +115,9 @@ def test_the_static_site_and_the_server(loaded_db, tmp_path) -> None:
     result = runner.invoke(app, ["publish", str(out), "--plan", "merseyside", "--db", str(loaded_db)])
     assert result.exit_code == 0, result.output
     pages = sorted(p.name for p in (out / "area").iterdir())
-    assert pages == ["la-knowsley.html", "la-liverpool.html", "la-sefton.html", "la-st-helens.html", "la-wirral.html",
-                     "merseyside.html"]
+    assert pages == ["la-knowsley-priorities.csv", "la-knowsley.html", "la-liverpool-priorities.csv", "la-liverpool.html",
+                     "la-sefton-priorities.csv", "la-sefton.html", "la-st-helens-priorities.csv", "la-st-helens.html",
+                     "la-wirral-priorities.csv", "la-wirral.html", "merseyside-priorities.csv", "merseyside.html"]
     html = (out / "area" / "merseyside.html").read_text(encoding="utf-8")
     assert "No boundaries are loaded for local authorities" in html and 'href="../area/la-knowsley.html"' in html
     assert "Open Government Licence" in html

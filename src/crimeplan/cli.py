@@ -19,6 +19,7 @@ from rich.table import Table
 from crimeplan import OGL_ATTRIBUTION
 from crimeplan.config import data_dir, db_path
 from crimeplan.errors import CrimeplanError
+from crimeplan import disclosure
 from crimeplan.present import Rag, gini_text, number, partial_period, persistence_text, rank_text, share_text, signed
 
 app = typer.Typer(
@@ -370,7 +371,8 @@ def scorecard(
                 continue
             unit = m["change_unit"]
             low, high = m["interval"] or (None, None)
-            change = _fmt(m["change"], unit)
+            withheld = m.get("suppressed") or {}  # small counts of people (crimeplan.disclosure)
+            change = withheld.get("change") or _fmt(m["change"], unit)
             if low is not None or high is not None:
                 change += f" ({_fmt(low, unit)} to {_fmt(high, unit)})"
             src = m["source"]["label"] + (f"; +{len(m['alternatives'])} other source(s)" if m["alternatives"] else "")
@@ -380,9 +382,11 @@ def scorecard(
                 assessment += f"\n[dim]{m['rag_text'].split(' (')[0]}[/]"
             elif m["aim"] == "monitor":
                 assessment += "\n[dim]monitored, no target direction[/]"
-            table.add_row(f"{m['title']}\n[dim]{src}[/]", _fmt(m["current"], decimals=1),
-                          _fmt(m["baseline_value"], decimals=1), change, assessment)
+            table.add_row(f"{m['title']}\n[dim]{src}[/]", withheld.get("current") or _fmt(m["current"], decimals=1),
+                          withheld.get("baseline_value") or _fmt(m["baseline_value"], decimals=1), change, assessment)
         console.print(table)
+    if any(m.get("suppressed") for p in data["priorities"] for m in p["measures"]):
+        console.print(f"[dim]{disclosure.rule_text(core.plan)}[/]")
     console.print("[dim]Changes: rate ratio with exact 95% interval (counts), delta method (harm), Newcombe (shares); "
                   "below the plan's own area, significance after false-discovery-rate control across the areas of the level.[/]")
     console.print(f"[dim]{data['attribution']}[/]")

@@ -29,6 +29,7 @@ from functools import wraps
 from pathlib import Path
 from typing import NamedTuple
 
+from crimeplan import disclosure
 from crimeplan.errors import CrimeplanError
 from crimeplan.measures import Engine, UnknownArea
 from crimeplan.measures.areas import Area
@@ -230,14 +231,28 @@ class Crimeplan:
 
     # --- figures ----------------------------------------------------------------------------------
 
+    # Everything below is published: small counts of people are withheld (crimeplan.disclosure); the
+    # engine's own figures, from which every judgement is made, keep the real counts.
+
+    def _parents(self, level: str) -> dict[str, str | None]:
+        return {a.code: a.parent_code for a in self.engine.areas.level(level)}
+
     @memoised
     def scorecard(self, key: str, period: str, baseline: str) -> dict:
-        return self.engine.scorecard(self.area(key), period, baseline).to_dict()
+        area = self.area(key)
+        card = self.engine.scorecard(area, period, baseline).to_dict()
+        withheld = {}
+        if area.level != self.geography.top:  # what the area's level table withholds among its siblings
+            for m in self.plan.measures:
+                if disclosure.counts_people(self.plan, m) and area.level in m.levels:
+                    withheld[m.id] = disclosure.withheld_fields(self.levels(m.id, area.level, period, baseline),
+                                                                area.code)
+        return disclosure.scorecard(card, self.plan, withheld)
 
     @memoised
     def series(self, measure_id: str, key: str, by: str) -> dict:
         try:
-            return self.engine.series(self.measure(measure_id), self.area(key), by)
+            return disclosure.series(self.engine.series(self.measure(measure_id), self.area(key), by), self.plan)
         except NotFound:
             raise
         except CrimeplanError as exc:  # a measure not measured at the area's level
@@ -245,12 +260,14 @@ class Crimeplan:
 
     @memoised
     def levels(self, measure_id: str, level: str, period: str, baseline: str) -> dict:
-        return level_table(self.engine, self.measure(measure_id), level, period, baseline)
+        table = level_table(self.engine, self.measure(measure_id), level, period, baseline)
+        return disclosure.level_table(table, self.plan, self._parents(level))
 
     @memoised
     def hotspots(self, measure_id: str, level: str, period: str, baseline: str) -> dict:
         """Getis–Ord Gi* hot and cold spots of a measure among every area of a level."""
-        return hotspots(self.engine, self.measure(measure_id), self.hotspot_level(level), period, baseline)
+        found = hotspots(self.engine, self.measure(measure_id), self.hotspot_level(level), period, baseline)
+        return disclosure.hotspots(found, self.plan, self._parents(level))
 
     def ranked_measure(self, measure_id: str | None) -> str:
         """A measure whose concentration and ranking mean something (a count, rate or harm); default the plan's
@@ -373,7 +390,11 @@ class Crimeplan:
 
     @memoised
     def trajectories(self, measure_id: str, level: str, period: str, baseline: str) -> dict:
-        return trajectories(self.engine, self.measure(measure_id), level, period, baseline)
+        measure = self.measure(measure_id)
+        found = trajectories(self.engine, measure, level, period, baseline)
+        found["values"] = disclosure.per_area_values(found["values"], self.plan, measure, self._parents(level),
+                                                     found["months"])
+        return found
 
     def crime_mix(self, key: str, period: str) -> dict:
         """An area's crime mix (for the latest twelve months published if none covers ``period``)."""
@@ -407,7 +428,7 @@ class Crimeplan:
         from crimeplan.claims import check_claims, parse_claims
 
         claims = parse_claims(text, name, self.plan, self.engine.areas)
-        return [c.to_dict() for c in check_claims(self.engine, claims)]
+        return disclosure.claims([c.to_dict() for c in check_claims(self.engine, claims)], self.plan)
 
     @memoised
     def shipped_claims(self) -> ShippedClaims:

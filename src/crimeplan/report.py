@@ -12,6 +12,11 @@ SCORECARD_COLUMNS = [
 ]
 
 
+def _v(entry: dict, field: str, value=None):
+    """A cell: the figure, or how it is shown when withheld ('<10', 'withheld': crimeplan.disclosure)."""
+    return (entry.get("suppressed") or {}).get(field, entry.get(field) if value is None else value)
+
+
 def scorecard_rows(data: dict) -> list[dict]:
     rows = []
     for p in data["priorities"]:
@@ -21,12 +26,12 @@ def scorecard_rows(data: dict) -> list[dict]:
             rows.append({
                 "priority": p["id"], "measure": m["id"], "title": m["title"],
                 "area_code": data["area"]["code"], "area_name": data["area"]["name"],
-                "period": m["period"], "baseline": m["baseline"], "status": m["status"], "current": m["current"],
-                "baseline_value": m["baseline_value"], "change": m["change"], "change_unit": m["change_unit"],
-                "interval_low": low, "interval_high": high, "p_value": m["p_value"], "q_value": m["q_value"],
+                "period": m["period"], "baseline": m["baseline"], "status": m["status"], "current": _v(m, "current"),
+                "baseline_value": _v(m, "baseline_value"), "change": _v(m, "change"), "change_unit": m["change_unit"],
+                "interval_low": _v(m, "interval", low), "interval_high": _v(m, "interval", high), "p_value": m["p_value"], "q_value": m["q_value"],
                 "verdict": m["verdict"], "rag": m["rag"], "source_dataset": src.get("dataset"),
                 "source_files": "; ".join(f["name"] for f in src.get("files", [])),
-                "alternatives": "; ".join(f"{a['label']}: {a['change']}" for a in m["alternatives"]),
+                "alternatives": "; ".join(f"{a['label']}: {_v(a, 'change')}" for a in m["alternatives"]),
                 "message": m["message"],
                 # a share's denominators: no share without its n
                 "current_n": src.get("current_denominator"), "baseline_n": src.get("baseline_denominator"),
@@ -43,7 +48,7 @@ def series_rows(data: dict) -> list[dict]:
     for source in data["sources"]:
         for point in source.get("points", []):
             rows.append({"measure": data["measure"], "area_code": data["area"]["code"], "source": source["dataset"],
-                         "period": point["period"], "value": point["value"], "n": point.get("n"),
+                         "period": point["period"], "value": _v(point, "value"), "n": point.get("n"),
                          "lower": point.get("lower"),
                          "centre": point.get("centre"), "upper": point.get("upper"), "signal": point.get("signal") or "",
                          "months": point.get("months"), "complete": point.get("complete")})
@@ -62,7 +67,7 @@ HOTSPOT_COLUMNS = ["measure", "level", "period", "key", "code", "name", "parent"
 def hotspot_rows(data: dict) -> list[dict]:
     """Every area of the level: those tested with their Gi* figures, then those left out with the reason."""
     common = {"measure": data["measure"], "level": data["level"], "period": data["period"]}
-    rows = [{**common, **a} for a in data["areas"]]
+    rows = [{**common, **a, "numerator": _v(a, "numerator"), "value": _v(a, "value")} for a in data["areas"]]
     rows += [{**common, "key": a["key"], "code": a["code"], "name": a["name"], "parent": a["parent"],
               "parent_code": a["parent_code"], "classification": "not tested", "note": a["reason"]}
              for a in data["left_out"]]

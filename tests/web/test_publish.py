@@ -72,7 +72,7 @@ def test_publish_writes_the_json_the_pages_use(published_site, service) -> None:
     period, baseline = service.period(None), service.baseline(service.period(None), None)
     for key in ("E12000007", "EA", "E09000012", "E05013570"):
         card = json.loads((root / "api" / "scorecard" / f"{key}.json").read_text())
-        assert card == json.loads(json.dumps(service.engine.scorecard(key, period, baseline).to_dict()))
+        assert card == json.loads(json.dumps(service.scorecard(key, period, baseline)))  # as the API gives it
         detail = json.loads((root / "api" / "areas" / f"{key}.json").read_text())
         assert detail["key"] == key
         mix = json.loads((root / "api" / "areas" / key / "crime-mix.json").read_text())
@@ -216,3 +216,31 @@ def test_static_site_works_from_file_urls(published_site, browser, artifacts) ->
     page.screenshot(path=str(artifacts / "static-hackney.png"), full_page=False)
     page.close()
     assert problems == []
+
+
+def test_the_site_publishes_no_small_count_of_people(published_site, service) -> None:
+    """Every scorecard, level table and series file: no count of victims below 10 (they are '<10' or withheld)."""
+    root = published_site.out_dir
+    people = {m.id for m in service.plan.measures if m.unit in ("victims", "searches")}
+    seen = withheld = 0
+    for path in (root / "api" / "scorecard").glob("*.json"):
+        card = json.loads(path.read_text())
+        for m in (m for p in card["priorities"] for m in p["measures"] if m["id"] in people):
+            for entry, fields in [(m, ("current", "baseline_value")), (m["source"] or {}, ("current", "baseline")),
+                                  *[(a, ("current", "baseline")) for a in m["alternatives"]]]:
+                for field in fields:
+                    value = entry.get(field)
+                    assert value is None or value >= 10, (path.name, m["id"], field, value)
+                    seen += value is not None
+            withheld += bool(m.get("suppressed"))
+    for path in (root / "api" / "measures").glob("*/levels/*.json"):
+        table = json.loads(path.read_text())
+        if table["measure"] in people:
+            for row in table["areas"]:
+                assert row["current"] is None or row["current"] >= 10, (path, row["name"])
+    for measure in people:
+        path = root / "api" / "measures" / measure / "series.json"
+        if path.exists():
+            for source in json.loads(path.read_text())["sources"]:
+                assert all(p["value"] is None or p["value"] >= 10 for p in source["points"]), measure
+    assert seen and withheld  # London's counts are shown; the boroughs' small ones are not

@@ -215,6 +215,14 @@ class Panel(_Strict):
     measures: list[str] = Field(min_length=1)
 
 
+class SmallNumbers(_Strict):
+    """Counts of people below ``below`` are not published (crimeplan.disclosure); ``units``: the measure units that
+    count people."""
+
+    below: int = Field(10, ge=1)
+    units: list[str] = Field(default_factory=lambda: ["victims", "searches"])
+
+
 class Baseline(_Strict):
     id: str  # how a user names it: "2019", "FY2019-20"
     period: str  # the period it stands for, in the scorecard's syntax
@@ -239,6 +247,7 @@ class Plan(_Strict):
     priorities: list[Priority] = Field(min_length=1)
     measures: list[Measure] = Field(min_length=1)
     panels: list[Panel] = Field(default_factory=list)
+    small_numbers: SmallNumbers = Field(default_factory=SmallNumbers)
 
     @model_validator(mode="wrap")
     @classmethod

@@ -22,6 +22,7 @@ from crimeplan.claims import APPROXIMATE_POINTS, APPROXIMATE_RELATIVE
 from crimeplan.present import (
     AIM_TEXT, MINUS, Rag, gini_text, interval, number, persistence_text, rank_text, rate_text, share_text, signed,
 )
+from crimeplan import disclosure
 from crimeplan.errors import CrimeplanError
 from crimeplan.measures.areas import Area
 from crimeplan.measures.levels import survey_measures
@@ -218,6 +219,7 @@ def base_model(svc: Crimeplan, links: Links, title: str, files: list[dict], brea
         "edition": {"label": edition["label"], "files": len(edition["files"]), "last_period": edition["last_period"]},
         "files": files,
         "attribution": [OGL_ATTRIBUTION, OS_ATTRIBUTION, CCHI_REFERENCE],
+        "small_numbers": disclosure.rule_text(svc.plan),
         "version": __version__,
         "breadcrumbs": breadcrumbs or [],
         "charts": [],
@@ -294,11 +296,18 @@ def rag_model(rag: str) -> dict:
     return {"key": rag, **RAG[rag]}
 
 
+def _shown(entry: dict, field: str, text: str) -> str:
+    """A figure as formatted, or how it is shown when withheld (crimeplan.disclosure: '<10', 'withheld')."""
+    return (entry.get("suppressed") or {}).get(field, text)
+
+
 def measure_row(m: dict, links: Links, area_key: str, spark: dict | None) -> dict:
     """One measure of a scorecard as a table row."""
     ok = m["status"] == "ok"
     unit = m["change_unit"]
-    if m["interval"]:
+    if "interval" in (m.get("suppressed") or {}):
+        interval = m["suppressed"]["interval"]
+    elif m["interval"]:
         interval = fmt_interval(m["interval"], unit)
     elif m["verdict"] == "sample size unknown":
         interval = "no interval: the survey's sample size is not published"
@@ -316,17 +325,19 @@ def measure_row(m: dict, links: Links, area_key: str, spark: dict | None) -> dic
         "aim": AIM_TEXT[m["aim"]], "ok": ok, "status": m["status"],
         "status_text": _status_text(m["status"], m["message"]),
         "current": m["current"],
-        "current_text": fmt_number(m["current"], m["statistic"]), "current_n": _n_text(m["statistic"], source, "current"),
-        "baseline": m["baseline_value"], "baseline_text": fmt_number(m["baseline_value"], m["statistic"]),
+        "current_text": _shown(m, "current", fmt_number(m["current"], m["statistic"])),
+        "current_n": _n_text(m["statistic"], source, "current"),
+        "baseline": m["baseline_value"],
+        "baseline_text": _shown(m, "baseline_value", fmt_number(m["baseline_value"], m["statistic"])),
         "baseline_n": _n_text(m["statistic"], source, "baseline"),
-        "change": m["change"], "change_text": fmt_signed(m["change"], unit) if ok else "—",
+        "change": m["change"], "change_text": _shown(m, "change", fmt_signed(m["change"], unit) if ok else "—"),
         "interval_text": interval, "verdict": m["verdict"] or m["status"], "rag": rag_model(m["rag"]),
         "plain": m["plain"], "source_label": source_label,
         "alternatives": [
-            {"label": a["label"], "current_text": fmt_number(a["current"], m["statistic"]),
+            {"label": a["label"], "current_text": _shown(a, "current", fmt_number(a["current"], m["statistic"])),
              "current_n": _n_text(m["statistic"], a, "current"),
-             "change_text": fmt_signed(a["change"], a["change_unit"]), "verdict": a["verdict"] or a["status"],
-             "plain": a["plain"] or a["message"]}
+             "change_text": _shown(a, "change", fmt_signed(a["change"], a["change_unit"])),
+             "verdict": a["verdict"] or a["status"], "plain": _shown(a, "plain", a["plain"] or a["message"])}
             for a in m["alternatives"]
         ],
         "spark": spark,
@@ -486,16 +497,19 @@ def map_section(svc: Crimeplan, links: Links, area: Area, period: str, baseline:
         for r in table["areas"]:
             if r["code"] not in hrefs:
                 continue
-            change = fmt_signed(r["change"], unit)
-            current_text = _with_denominator(fmt_number(r["current"], measure.statistic), r.get("current_denominator"), r)
-            baseline_text = _with_denominator(fmt_number(r["baseline_value"], measure.statistic),
-                                              r.get("baseline_denominator"), r)
+            change = _shown(r, "change", fmt_signed(r["change"], unit))
+            current_text = _shown(r, "current", _with_denominator(fmt_number(r["current"], measure.statistic),
+                                                                  r.get("current_denominator"), r))
+            baseline_text = _shown(r, "baseline_value", _with_denominator(fmt_number(r["baseline_value"],
+                                                                                     measure.statistic),
+                                                                          r.get("baseline_denominator"), r))
             hover = (f"<b>{r['name']}</b><br>{table['title']}: {current_text}"
                      f" (baseline {baseline_text})<br>change {change}"
                      f"<br>{RAG[r['rag']]['icon']} {r['verdict'] or 'no comparison'}")
             rows[r["code"]] = {**r, "hover": hover, "current_text": current_text,
                                "baseline_text": baseline_text,
-                               "change_text": change, "interval_text": fmt_interval(r["interval"], unit),
+                               "change_text": change,
+                               "interval_text": _shown(r, "interval", fmt_interval(r["interval"], unit)),
                                "rag_model": rag_model(r["rag"])}
     has_change = any(r.get("change") is not None for r in rows.values())
     hotspot_levels = geography.hotspot_levels
@@ -595,7 +609,7 @@ def hotspot_rows(found: dict, names: dict[str, str], level_plural: str) -> dict:
                           "hover": f"<b>{name}</b><br>not tested: {reason}"}
             continue
         cls = HOTSPOT_CLASSES[a["classification"]]
-        value_text = fmt_number(a["value"], statistic) if statistic else _fmt_rate(a["value"])
+        value_text = _shown(a, "value", fmt_number(a["value"], statistic) if statistic else _fmt_rate(a["value"]))
         z_text = "—" if a["z"] is None else f"{a['z']:+.2f}".replace("-", MINUS)
         q_text = _fmt_p(a["q"])
         rows[code] = {
@@ -853,7 +867,8 @@ def measure_page(svc: Crimeplan, links: Links, measure_id: str, area: Area, peri
                         "signals": [{"period": g["period"], "description": g["description"]} for g in spc["signals"]]}
                 if spc else None,
                 "share": any("n" in pt for pt in s["points"]),
-                "rows": [{"period": pt["period"], "value_text": fmt_number(pt["value"], measure.statistic),
+                "rows": [{"period": pt["period"],
+                          "value_text": _shown(pt, "value", fmt_number(pt["value"], measure.statistic)),
                           "n_text": fmt_number(pt.get("n")) if "n" in pt else "",
                           "lower_text": fmt_number(pt.get("lower")) if pt.get("lower") is not None else "",
                           "centre_text": fmt_number(pt.get("centre")) if pt.get("centre") is not None else "",
