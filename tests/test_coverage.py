@@ -273,3 +273,18 @@ def test_a_searches_share_leaves_out_the_searches_whose_field_is_empty(engine: E
     r = engine.result("stop_search_arrest_share", None, "2024-05", "2023-05").to_dict()
     assert r["source"]["current_denominator"] == recorded
     assert r["current"] == pytest.approx(arrests / recorded * 100)
+
+
+def test_a_count_of_searches_by_object_is_not_recorded_where_the_object_is_empty(engine: Engine) -> None:
+    """2015-04 to 2015-10: the Met left the object of search empty; searches for drugs then are unknown, not 0."""
+    empty = engine.con.execute(
+        """SELECT count(*), count(object_of_search) FROM stop_search_current WHERE force = 'metropolitan'
+           AND month = DATE '2015-06-01'"""
+    ).fetchone()
+    assert empty[0] > 10_000 and empty[1] == 0
+    series = engine.series("drug_searches", None, "month")["sources"][0]
+    periods = {p["period"] for p in series["points"]}
+    assert "2015-06" not in periods and "2015-12" in periods
+    assert any(x["period"] == "2015-06" for x in series["excluded"])
+    fy = {p["period"]: p for p in engine.series("drug_searches", None, "fy")["sources"][0]["points"]}
+    assert fy["FY2015-16"]["complete"] is False

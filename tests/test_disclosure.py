@@ -16,10 +16,43 @@ PEOPLE = ["homicide_victims", "knife_homicide_victims", "domestic_homicide_victi
 
 def test_secondary_suppression_withholds_a_second_cell_of_a_group() -> None:
     cells = [{"code": "a", "v": 3.0}, {"code": "b", "v": 40.0}, {"code": "c", "v": 12.0}, {"code": "d", "v": None}]
-    assert [c["code"] for c in disclosure.secondary(cells, ["v"], 10)] == ["a", "c"]
-    two = [{"code": "a", "v": 3.0}, {"code": "b", "v": 4.0}, {"code": "c", "v": 12.0}]
-    assert [c["code"] for c in disclosure.secondary(two, ["v"], 10)] == ["a", "b"]  # two already: no more
+    # 3 + 12 = 15 with 12 known to be at least 10 leaves a at 0 to 5: 40 is withheld too.
+    assert [c["code"] for c in disclosure.secondary(cells, ["v"], 10)] == ["a", "c", "b"]
+    two = [{"code": "a", "v": 3.0}, {"code": "b", "v": 8.0}, {"code": "c", "v": 30.0}]
+    # 3 + 8 = 11 and both below 10: each is 2 to 9, not 0 to 9 (11 > 9): 30 is withheld too.
+    assert [c["code"] for c in disclosure.secondary(two, ["v"], 10)] == ["a", "b", "c"]
+    loose = [{"code": "a", "v": 3.0}, {"code": "b", "v": 6.0}, {"code": "c", "v": 30.0}]
+    assert [c["code"] for c in disclosure.secondary(loose, ["v"], 10)] == ["a", "b"]  # 9 = 0 + 9 to 9 + 0
     assert disclosure.secondary([{"code": "a", "v": 10.0}], ["v"], 10) == []  # 10 is not below 10
+
+
+def _bounds(withheld: list[float], primary: list[bool], below: int = 10) -> list[tuple[float, float]]:
+    """Each withheld cell's range given their sum, '<10' cells in 0..9 and the others at least 10 (brute force)."""
+    import itertools
+
+    total = sum(withheld)
+    ranges = [range(0, below) if p else range(below, int(total) + 1) for p in primary]
+    seen: list[set] = [set() for _ in withheld]
+    for combo in itertools.product(*ranges):
+        if sum(combo) == total:
+            for i, v in enumerate(combo):
+                seen[i].add(v)
+    return [(min(s), max(s)) for s in seen]
+
+
+def test_no_withheld_small_cell_can_be_narrowed_by_subtraction() -> None:
+    import random
+
+    rng = random.Random(5)
+    for _ in range(300):
+        cells = [{"code": str(i), "v": float(rng.choice([0, 1, 3, 5, 8, 9, 11, 14, 20, 35]))} for i in range(5)]
+        chosen = disclosure.secondary(cells, ["v"], 10)
+        if not chosen or len(chosen) == len(cells):
+            continue
+        bounds = _bounds([c["v"] for c in chosen], [c["v"] < 10 for c in chosen])
+        for c, (low, high) in zip(chosen, bounds):
+            if c["v"] < 10:
+                assert (low, high) == (0, 9), (cells, [x["v"] for x in chosen])
 
 
 @pytest.fixture(scope="module")
@@ -67,13 +100,22 @@ def test_the_api_scorecard_series_and_csv_withhold_them(core: Crimeplan, loaded_
     csv = client.get("/api/scorecard.csv", params={"area": "Lambeth", "period": "2020", "baseline": "2019"}).text
     row = next(line for line in csv.splitlines() if line.startswith("violence,homicide_victims,"))
     assert ",<10,<10,withheld," in row
-    series = client.get("/api/measures/homicide_victims/series", params={"by": "month"}).json()
-    points = series["sources"][0]["points"]
-    assert all(p["value"] is None or p["value"] >= 10 for p in points)
-    years: dict[str, int] = {}
-    for p in points:
-        if p.get("suppressed"):
-            years[p["period"][:4]] = years.get(p["period"][:4], 0) + 1
-    assert years and all(n >= 2 for n in years.values())  # one withheld month of a year would be its total's rest
+    # London's months: some below 10, so none is published (quarters and years would give a lone one back);
+    # its years are all above 10 and are.
+    months = client.get("/api/measures/knife_homicide_victims/series", params={"by": "month"}).json()["sources"][0]
+    assert months["points"] and all(p["value"] is None for p in months["points"]) and "spc" not in months
+    assert all(p.get("centre") is None and p.get("upper") is None for p in months["points"])
+    years = client.get("/api/measures/knife_homicide_victims/series", params={"by": "year"}).json()["sources"][0]
+    assert all(p["value"] >= 10 for p in years["points"])
+    # Newham 2019: 11 victims, withheld beside its BCU's small one; no other field of its scorecard gives it back.
+    newham = client.get("/api/scorecard", params={"area": "Newham", "period": "2019", "baseline": "2019"}).json()
+    m = next(m for p in newham["priorities"] for m in p["measures"] if m["id"] == "homicide_victims")
+    text = json.dumps(m)
+    real = core.engine.result("homicide_victims", "Newham", "2019", "2019").to_dict()["current"]
+    assert m["current"] is None and real >= 10 and f"{real:.0f} \u2192" not in text and m["source"]["current"] is None
+    # Areas are not ranked by a count of people; a claim about one borough publishes no count.
+    assert client.get("/api/measures/young_homicide_victims/priorities/borough", params={"period": "2019"}).status_code == 422
+    spots = client.get("/api/measures/homicide_victims/hotspots/borough", params={"period": "2019"}).json()
+    assert all(a["value"] is None and a["z"] is None for a in spots["areas"]) and spots["areas"]
     page = client.get("/area/E09000022", params={"period": "2020", "baseline": "2019"}).text
     assert "&lt;10" in page and "are not published" in page

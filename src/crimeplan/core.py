@@ -276,10 +276,13 @@ class Crimeplan:
             m = self.measure(measure_id)
             if m.statistic not in ("count", "rate", "harm"):
                 raise BadParameter(f"{m.id} is a share: concentration and rankings are of counts, rates and harm")
+            if disclosure.counts_people(self.plan, m):
+                raise BadParameter(f"{m.id} counts people ({m.unit}): areas are not ranked by it, since a ranked "
+                                   f"list would publish small numbers about people")
             return m.id
         for statistic in ("harm", "count"):
             for m in self.plan.measures:
-                if m.statistic == statistic:
+                if m.statistic == statistic and not disclosure.counts_people(self.plan, m):
                     return m.id
         raise BadParameter("the plan has no count or harm measure to rank areas by")
 
@@ -348,6 +351,7 @@ class Crimeplan:
                 rate = (r["current"] / people * 1000 if r and r["current"] is not None and people and people > 0
                         else None)
                 cells.append({"current": r["current"] if r else None, "per_1000": rate,
+                              "suppressed": (r.get("suppressed") or {}) if r else {},
                               "change": r["change"] if r else None, "interval": r["interval"] if r else None,
                               "verdict": r["verdict"] if r else None, "rag": r["rag"] if r else "grey"})
             rows.append({"key": a.key, "code": a.code, "name": a.name,

@@ -18,9 +18,13 @@ count are withheld:
 Which measures count people, and the threshold, are the plan's (``small_numbers``:
 ``below``, ``units``): by default measures whose unit is "victims" or "searches".
 
-    >>> cells = [{"code": "a", "current": 3.0}, {"code": "b", "current": 40.0}, {"code": "c", "current": 12.0}]
+    >>> cells = [{"code": "a", "current": 3.0}, {"code": "b", "current": 40.0}, {"code": "c", "current": 12.0},
+    ...          {"code": "d", "current": 60.0}]
     >>> [c["code"] for c in secondary(cells, ["current"], below=10)]
-    ['a', 'c']
+    ['a', 'c', 'b']
+
+(3 alone would be 3 by subtraction; 3 and 12 withheld sum to 15, and a count of at least 10
+beside it leaves the '<10' one 0 to 5; with 40 too, 55 leaves it anything from 0 to 9.)
 """
 
 from __future__ import annotations
@@ -48,15 +52,37 @@ def small(value, below: int) -> bool:
 
 
 def secondary(cells: list[dict], fields: Iterable[str], below: int) -> list[dict]:
-    """The cells to withhold in one group whose total is published: those below ``below`` in any field, and, where
-    that is exactly one cell, the smallest other cell with a figure (so subtraction from the total cannot find it)."""
+    """The cells to withhold in one group whose total is published: those below ``below`` in any field, then the
+    smallest others until subtraction from the total cannot pin any of them down.
+
+    A reader knows the withheld cells' sum ``S`` (the total less the cells shown), that each
+    '<10' cell lies in 0..9 and that each other withheld cell is at least 10. With no such
+    other cell, each '<10' cell could still be anything from 0 to 9 only if 9 ≤ S ≤ 9(k − 1)
+    (two cells summing to 17 are 8 and 9); with some, only if S leaves 9 over them.
+    """
     fields = list(fields)
+
+    def value(c: dict) -> float | None:
+        known = [c.get(f) for f in fields if c.get(f) is not None]
+        return min(known) if known else None
+
     chosen = [c for c in cells if any(small(c.get(f), below) for f in fields)]
-    if len(chosen) == 1:
-        others = [c for c in cells if c not in chosen and any(c.get(f) is not None for f in fields)]
-        if others:
-            chosen.append(min(others, key=lambda c: min(c.get(f) for f in fields if c.get(f) is not None)))
+    if not chosen:
+        return []
+    others = sorted((c for c in cells if c not in chosen and value(c) is not None), key=value)
+    while others and not _protected(chosen, fields, below, value):
+        chosen.append(others.pop(0))
     return chosen
+
+
+def _protected(chosen: list[dict], fields: list[str], below: int, value) -> bool:
+    primary = [c for c in chosen if any(small(c.get(f), below) for f in fields)]
+    total = sum(value(c) for c in chosen)
+    extra = len(chosen) - len(primary)
+    top = below - 1
+    if extra == 0:
+        return len(primary) >= 2 and top <= total <= top * (len(primary) - 1)
+    return total - extra * below >= top
 
 
 WITHHELD = "withheld"  # a figure withheld only because it would give a small one away (secondary, or derived)
@@ -89,13 +115,20 @@ def scorecard(card: dict, plan: Plan, withheld: dict[str, set[str]] | None = Non
             if m["id"] not in people:
                 continue
             also = (withheld or {}).get(m["id"], set())
-            for entry, baseline in [(m, "baseline_value"), (m.get("source") or {}, "baseline"),
-                                    *[(a, "baseline") for a in m.get("alternatives") or []]]:
-                for field in ("current", baseline):
-                    if small(entry.get(field), below):
-                        _withhold(entry, field, marker)
-                    elif entry is m and field in also:
-                        _withhold(entry, field, WITHHELD)
+            for field in ("current", "baseline_value"):
+                if small(m.get(field), below):
+                    _withhold(m, field, marker)
+                elif field in also:
+                    _withhold(m, field, WITHHELD)
+            entries = [m.get("source") or {}, *(m.get("alternatives") or [])]
+            if m.get("suppressed") or any(small(e.get(f), below) for e in entries for f in ("current", "baseline")):
+                # The same area's figures from its sources (the headline's, and the others') give the
+                # withheld ones back: they go with them.
+                for entry in [m, *entries]:
+                    for field in ("current", "baseline_value" if entry is m else "baseline"):
+                        if entry.get(field) is not None or entry is m:
+                            if field not in (entry.get("suppressed") or {}):
+                                _withhold(entry, field, marker if small(entry.get(field), below) else WITHHELD)
             if m.get("suppressed"):
                 m["plain"] = (f"Fewer than {below} {m['unit']} in a period compared, or a figure that would give "
                               f"such a count away: not published (small numbers about people); the assessment is "
@@ -128,55 +161,51 @@ def withheld_fields(table: dict, code: str) -> set[str]:
 
 def per_area_values(values: dict[str, list], plan: Plan, measure: Measure, parent_of: dict[str, str | None],
                     months: list[str]) -> dict[str, list]:
-    """Monthly values per area (sparklines) withheld where small, with secondary suppression within each year."""
+    """Monthly values per area (sparklines): an area's whole line withheld where any month is small (months
+    summed into the quarters, years and rolling totals published elsewhere would give a lone one back)."""
     if not counts_people(plan, measure):
         return values
-    return {code: _series_values(v, months, plan.small_numbers.below) for code, v in values.items()}
-
-
-def _series_values(values: list, months: list[str], below: int) -> list:
-    out = list(values)
-    years: dict[str, list[dict]] = {}
-    for i, (m, v) in enumerate(zip(months, values)):
-        years.setdefault(m[:4], []).append({"i": i, "v": v})
-    for cells in years.values():
-        for c in secondary(cells, ["v"], below):
-            out[c["i"]] = None
-    return out
+    below = plan.small_numbers.below
+    return {code: ([None] * len(v) if any(small(x, below) for x in v) else v) for code, v in values.items()}
 
 
 def series(data: dict, plan: Plan) -> dict:
-    """A measure's series for one area with small monthly (or yearly) counts of people withheld."""
+    """A measure's series for one area with small counts of people withheld.
+
+    Withholding single months is undone by the quarters, years and rolling totals also
+    published (a quarter of 33 with two months shown gives the third). So where any point of
+    a series is small, every point of that series (and its control limits) is withheld, and the
+    series says so: a coarser one (by year) may still be shown whole.
+    """
     measure = plan.measure(data["measure"])
     if not counts_people(plan, measure):
         return data
     below = plan.small_numbers.below
     for source in data.get("sources", []):
         points = source.get("points") or []
-        years: dict[str, list[dict]] = {}
-        for point in points:
-            years.setdefault(point["period"][:4] if source.get("by") != "year" else "all", []).append(point)
-        for cells in years.values():
-            for point in secondary(cells, ["value"], below):
+        if any(small(p.get("value"), below) for p in points):
+            for point in points:
                 _withhold(point, "value", f"<{below}" if small(point["value"], below) else WITHHELD,
-                          ("lower", "centre", "upper"))
-        if any(p.get("suppressed") for p in points):
-            source.pop("spc", None)  # control limits around withheld months would give them away
+                          ("lower", "centre", "upper", "signal"))
+            source.pop("spc", None)
+            source["note"] = ((source.get("note") + "; ") if source.get("note") else "") + (
+                f"some {source.get('by', 'month')}s hold fewer than {below} {measure.unit}: the counts are not "
+                f"published at this granularity (small numbers about people)")
     return data
 
 
 def hotspots(data: dict, plan: Plan, parent_of: dict[str, str | None]) -> dict:
-    """Hot spots with the small counts of people (and their rates) withheld."""
+    """Hot spots of a count of people: only each area's class is published where any area's count is small
+    (its rate and its z and p values, with the published residents and weights, could be solved for the count)."""
     measure = plan.measure(data["measure"])
     if not counts_people(plan, measure):
         return data
     below = plan.small_numbers.below
-    groups: dict[str | None, list[dict]] = {}
-    for row in data.get("areas", []):
-        groups.setdefault(parent_of.get(row["code"]), []).append(row)
-    for rows in groups.values():
-        for row in secondary(rows, ["numerator"], below):
-            _withhold(row, "numerator", f"<{below}" if small(row["numerator"], below) else WITHHELD, ("value",))
+    rows = data.get("areas", [])
+    if any(small(r.get("numerator"), below) for r in rows):
+        for row in rows:
+            _withhold(row, "numerator", f"<{below}" if small(row["numerator"], below) else WITHHELD,
+                      ("value", "z", "p", "q"))
     return data
 
 
@@ -187,10 +216,16 @@ def claims(checks: list[dict], plan: Plan) -> list[dict]:
     for check in checks:
         if (check.get("measure") or {}).get("id") not in people:
             continue
-        for entry in [check, *(check.get("alternatives") or [])]:
-            for field in ("current", "baseline"):
-                if small(entry.get(field), below):
-                    _withhold(entry, field, f"<{below}", ("computed_value", "computed_change_pct", "interval_pct"))
+        entries = [check, *(check.get("alternatives") or [])]
+        # Below the plan's area a count may be one its level table withholds beside its siblings: a claim
+        # about one area publishes none (its verdict stands); at the top, only the small ones are withheld.
+        local = (check.get("area") or {}).get("parent_code") is not None
+        if local or any(small(e.get(f), below) for e in entries for f in ("current", "baseline")):
+            for entry in entries:
+                for field in ("current", "baseline"):
+                    if entry.get(field) is not None:
+                        _withhold(entry, field, f"<{below}" if small(entry[field], below) else WITHHELD,
+                                  ("computed_value", "computed_change_pct", "interval_pct"))
     return checks
 
 

@@ -97,11 +97,26 @@ def forces_csv(data: dict) -> str:
     return rows_csv(forces_rows(data), FORCES_COLUMNS, footer=data.get("attribution"))
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value):
+    """A text cell a spreadsheet would run as a formula ('=HYPERLINK(…)', '+1', '@SUM') starts with an apostrophe
+    (OWASP's CSV injection advice); numbers and other text are written as they are."""
+    if not isinstance(value, str):
+        return value
+    if value.startswith(FORMULA_STARTS):
+        value = "'" + value
+    # A carriage return is not quoted by the writer (its line ends are "\n"), and would end the row
+    # in a reader: written as the line break it stands for, which is quoted.
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def rows_csv(rows: list[dict], columns: list[str], footer: str | None = None) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
     if footer:
         out.write(f"# {footer}\n")
     return out.getvalue()

@@ -633,13 +633,14 @@ class Compiler:
             [self.top_code(), *values, source.force, *where_values],
         ).fetchall()
         cube = self._frame(level, rows, [source.force], "police_uk_stop_search", with_second=source.numerator is not None)
-        if source.numerator:
-            # A share whose numerator field the publisher leaves empty is not recorded, never 0%.
+        if source.numerator or source.where:
+            # A share whose numerator field the publisher leaves empty is not recorded, never 0%; nor is a
+            # count of the searches with a field the publisher left empty (no object of search: not 0).
             for period, reason in self.con.execute(
                 """SELECT period, string_agg(reason, '; ') FROM field_coverage
                    WHERE dataset = 'police_uk_stop_search' AND series = ? AND list_contains(?, field)
                      AND status = 'not recorded' GROUP BY period""",
-                [source.force, list(source.numerator)],
+                [source.force, [*(source.numerator or {}), *source.where]],
             ).fetchall():
                 j = month_index(period) - cube.first
                 if 0 <= j < cube.available.size:

@@ -137,7 +137,8 @@ class Links:
         if self.static:
             return f"{self.prefix}area/{area_key}-priorities.csv"
         p = needs["priorities"]
-        query = {"period": p["period"], **({"area": area_key} if p["within"] else {})}
+        query = {"period": p["period"], **({"baseline": self.query["baseline"]} if self.query.get("baseline") else {}),
+                 **({"area": area_key} if p["within"] else {})}
         return f"/api/measures/{p['measure']}/priorities/{p['level']}.csv?{urlencode(query)}"
 
     def panel_json(self, panel_id: str, area_key: str) -> str:
@@ -727,7 +728,7 @@ def panel_sections(svc: Crimeplan, links: Links, area: Area, period: str, baseli
         columns = [{"title": m["title"], "unit": m["unit"], "ok": m["status"] == "ok",
                     "status": _status_text(m["status"], m["message"])} for m in data["measures"]]
         rows = [{"name": r["name"], "href": links.area(r["key"]),
-                 "cells": [{"current_text": fmt_number(c["current"]),
+                 "cells": [{"current_text": _shown(c, "current", fmt_number(c["current"])),
                             "rate_text": rate_text(c["per_1000"]) if c["per_1000"] is not None else "",
                             "change_text": fmt_signed(c["change"], m["change_unit"]) if c["change"] is not None else "",
                             "rag": rag_model(c["rag"]), "verdict": c["verdict"] or ""}
