@@ -262,10 +262,20 @@ def _located(lines: dict, path: tuple, claim_id: str | None, field_name: str, me
     return f"{where}field {field_name}: {message}"
 
 
+MAX_CLAIMS = 500  # each is a scorecard-sized computation: 10,000 took over two minutes
+MAX_CLAIMS_CHARACTERS = 1_000_000
+
+
 def parse_claims(text: str, name: str = "<claims>", plan: Plan | None = None, areas: Areas | None = None) -> ClaimsFile:
     """A claims file from its text, validated (against ``plan`` and ``areas`` when given)."""
+    if len(text) > MAX_CLAIMS_CHARACTERS:
+        raise ClaimsError(name, [f"not read: {len(text):,} characters; a claims file may hold at most "
+                                 f"{MAX_CLAIMS_CHARACTERS:,} (split it)"])
     texts: dict[tuple, str] = {}  # each scalar as written: the stated figure's precision
     data, lines = load_yaml_with_lines(text, name, ClaimsError, texts)
+    if isinstance(data, dict) and isinstance(data.get("claims"), list) and len(data["claims"]) > MAX_CLAIMS:
+        raise ClaimsError(name, [f"line {lines.get(('claims',), 1)}, field claims: {len(data['claims']):,} claims; "
+                                 f"at most {MAX_CLAIMS:,} are checked at once (split the file)"])
     if not isinstance(data, dict) or not isinstance(data.get("claims"), list) or not data["claims"]:
         line = lines.get(("claims",), 1)
         raise ClaimsError(name, [f"line {line}, field claims: expected a mapping with a non-empty list under "

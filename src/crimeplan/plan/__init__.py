@@ -175,6 +175,37 @@ def field_label(data: Any, path: tuple) -> str:
     return "".join(shown) or "(top level)"
 
 
+MAX_NODES = 100_000  # a plan or claims file expands to a few thousand; aliases nested eight deep, to billions
+MAX_DEPTH = 64
+
+
+def _check_size(node: yaml.Node, name: str, error: type[PlanError]) -> None:
+    """Refuse a document whose aliases expand beyond MAX_NODES nodes, or nested beyond MAX_DEPTH, before it is built.
+
+    A 400-byte file of anchors and aliases (a 'billion laughs') is small as written and
+    enormous once expanded; the size of the expansion is counted over the node graph with
+    each shared node counted once per use, memoised, so the count itself stays cheap.
+    """
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, int, bool]] = [(node, 1, False)]
+    while stack:
+        n, depth, done = stack.pop()
+        if depth > MAX_DEPTH:
+            raise error(name, [f"line {n.start_mark.line + 1}: nested deeper than {MAX_DEPTH} levels"])
+        children = ([c for pair in n.value for c in pair] if isinstance(n, yaml.MappingNode)
+                    else list(n.value) if isinstance(n, yaml.SequenceNode) else [])
+        if id(n) in sizes:
+            continue
+        if done or not children:
+            sizes[id(n)] = 1 + sum(sizes.get(id(c), 1) for c in children)
+            if sizes[id(n)] > MAX_NODES:
+                raise error(name, [f"not read: its aliases expand beyond {MAX_NODES:,} nodes (line "
+                                   f"{n.start_mark.line + 1}); a plan or claims file needs a few thousand"])
+            continue
+        stack.append((n, depth, True))
+        stack.extend((c, depth + 1, False) for c in children if id(c) not in sizes)
+
+
 def load_yaml_with_lines(
     text: str, name: str, error: type[PlanError] = PlanError, texts: dict[tuple, str] | None = None
 ) -> tuple[Any, dict[tuple, int]]:
@@ -186,7 +217,12 @@ def load_yaml_with_lines(
     try:
         loader = _LOADER(text)  # one pass: the nodes (for lines and texts), then the data built from them
         try:
-            node = loader.get_single_node()
+            try:
+                node = loader.get_single_node()
+            except RecursionError:
+                raise error(name, [f"not read: nested too deeply (at most {MAX_DEPTH} levels)"]) from None
+            if node is not None:
+                _check_size(node, name, error)
             try:
                 data = loader.construct_document(node) if node is not None else None
             except (ValueError, OverflowError) as exc:  # a date-like scalar that is no date: 2021-13-45

@@ -14,6 +14,7 @@ the warehouse is opened read-only and does not change while serving.
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from collections import OrderedDict
 from enum import Enum
@@ -68,16 +69,21 @@ class ResponseCache:
                 self._items.move_to_end(key)
             return item
 
+    @staticmethod
+    def _size(key, value) -> int:
+        """An entry's bytes: its body and its key (path and query string), which a client chooses."""
+        return len(value[0]) + sum(len(part) for part in key)
+
     def put(self, key, value: tuple[bytes, str]) -> None:
         with self._lock:
             old = self._items.pop(key, None)
             if old is not None:
-                self.bytes -= len(old[0])
+                self.bytes -= self._size(key, old)
             self._items[key] = value
-            self.bytes += len(value[0])
+            self.bytes += self._size(key, value)
             while self.bytes > self.max_bytes and len(self._items) > 1:
-                _, (body, _) = self._items.popitem(last=False)
-                self.bytes -= len(body)
+                gone, body = self._items.popitem(last=False)
+                self.bytes -= self._size(gone, body)
 
 
 class CachedResponses:
@@ -102,6 +108,56 @@ class CachedResponses:
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)
+
+
+MAX_BODY_BYTES = int(os.environ.get("CRIMEPLAN_MAX_BODY_BYTES", 2_000_000))  # a claims file: a few kB
+MAX_QUERY_BYTES = 2048
+
+
+class BoundedRequests:
+    """ASGI middleware: a query string over MAX_QUERY_BYTES is refused (414), a body over MAX_BODY_BYTES (413),
+    by its Content-Length or as it streams in, before any handler reads it."""
+
+    def __init__(self, app, max_body: int = MAX_BODY_BYTES, max_query: int = MAX_QUERY_BYTES) -> None:
+        self.app, self.max_body, self.max_query = app, max_body, max_query
+
+    @staticmethod
+    async def _refuse(send, status: int, message: str) -> None:
+        body = dumps({"detail": message})
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if len(scope.get("query_string", b"")) > self.max_query:
+            await self._refuse(send, 414, f"the query string is longer than {self.max_query:,} bytes")
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_body:
+            await self._refuse(send, 413, f"the request body is larger than {self.max_body:,} bytes")
+            return
+        seen = 0
+
+        async def bounded_receive():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body:
+                    raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, bounded_receive, send)
+        except _TooLarge:
+            await self._refuse(send, 413, f"the request body is larger than {self.max_body:,} bytes")
+
+
+class _TooLarge(Exception):
+    pass
 
 
 class AttributionHeader:
@@ -146,8 +202,10 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
         docs_url=None, redoc_url=None,  # the stock docs pages load scripts from a CDN; /api lists the endpoints
     )
     app.state.service = svc
+    app.state.cache = cache
     app.add_middleware(CachedResponses, cache=cache)
-    app.add_middleware(AttributionHeader)  # outermost: also on responses from the cache
+    app.add_middleware(AttributionHeader)  # also on responses from the cache
+    app.add_middleware(BoundedRequests)  # outermost: nothing reads an oversized request
 
     # --- helpers ---------------------------------------------------------------------------------
 
@@ -169,6 +227,16 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
         return env.get_template(template).render(**model).encode("utf-8")
 
     async def cached(request: Request, media_type: str, produce: Callable[[], bytes]) -> Response:
+        # Only requests naming the parameters an endpoint reads are kept: junk parameters would
+        # each make a new entry. The API refuses them; a page ignores them, uncached.
+        route = request.scope.get("route")
+        known = {p.alias for p in route.dependant.query_params} if route is not None else None
+        unknown = sorted(set(request.query_params) - known) if known is not None else []
+        if unknown and request.url.path.startswith("/api/"):
+            raise BadParameter(f"unknown parameter {unknown[0]!r}; this endpoint reads "
+                               f"{', '.join(sorted(known)) or 'none'}")
+        if unknown:
+            return Response(content=await run_in_threadpool(produce), media_type=media_type)
         key = (request.scope["path"], request.scope["query_string"])
         hit = cache.get(key)
         if hit is None:
