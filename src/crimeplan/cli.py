@@ -488,6 +488,7 @@ def hotspots(
     console.print(f"[dim]{data['attribution']}[/]")
 
 
+SourceBaselineOption = typer.Option(None, "--baseline", help="Chooses the source: the one the comparison with this baseline reads (default the plan's).")
 AreaWithinOption = typer.Option(None, "--area", help="Rank or measure only the areas within this one (a BCU, a "
                                  "borough: name, code or key; default the plan's whole area).")
 
@@ -499,7 +500,7 @@ def concentration(
                                         "lsoa, borough; default the level the plan's area ranks)."),
     area: Optional[str] = AreaWithinOption,
     period: Optional[str] = PeriodOption,
-    baseline: Optional[str] = typer.Option(None, "--baseline", help="Chooses the source: the one the comparison with this baseline reads (default the plan's)."),
+    baseline: Optional[str] = SourceBaselineOption,
     plan: Optional[Path] = PlanOption,
     format: OutputFormat = typer.Option(OutputFormat.table, "--format"),
     db: Optional[Path] = DbOption,
@@ -547,7 +548,7 @@ def priorities(
                                         "default the level the area ranks)."),
     area: Optional[str] = AreaWithinOption,
     period: Optional[str] = PeriodOption,
-    baseline: Optional[str] = typer.Option(None, "--baseline", help="Chooses the source: the one the comparison with this baseline reads (default the plan's)."),
+    baseline: Optional[str] = SourceBaselineOption,
     top: Optional[int] = typer.Option(None, "--top", help="How many areas are 'the top' (default 5% of those "
                                       "ranked, at least 3)."),
     by: str = typer.Option("rate", "--by", help="rate (per 1,000 residents) or total."),

@@ -196,9 +196,11 @@ def rank_text(rank: int, low: int, high: int) -> str:
 def persistence_text(row: dict, plural: str) -> str:
     """One line of persistence: how many of a period's top areas were the top in the period compared."""
     if row["status"] != "ok":
-        return f"{row['period_text']}: {row['status']}"
-    return (f"{row['period_text']}: {row['in_both']} of the top {row['top']} {plural} were also the top "
-            f"{row['top']} in {row['compared_with_text']} ({row['share'] * 100:.0f}%)")
+        text = f"{row['period_text']}: {row['status']}"
+    else:
+        text = (f"{row['period_text']}: {row['in_both']} of the top {row['top']} {plural} were also the top "
+                f"{row['top']} in {row['compared_with_text']} ({row['share'] * 100:.0f}%)")
+    return text[:1].upper() + text[1:]
 
 
 def rank_standing(low: int, high: int, top: int) -> str:

@@ -138,21 +138,32 @@ def _head(engine: Engine, measure: Measure, level: str, period: Period, area: Ar
     }
 
 
+def _places_or_status(out: dict, engine: Engine, measure: Measure, level: str, period: Period, base: Period,
+                      area: Area | None) -> _Places | None:
+    """The level's figures with the source in ``out``; None, with the status and message in ``out``, when there are
+    none (a level the measure is not measured at, or no source supplying the period)."""
+    if level not in measure.levels:
+        out["status"] = "not available at this level"
+        out["message"] = f"{measure.title} is not measured at {level} level (levels: {', '.join(measure.levels)})"
+        return None
+    places = _Places(engine, measure, level, period, base, area)
+    if places.source is None:
+        out["status"], out["message"] = places.status, places.message
+        return None
+    out["source"] = places.source_dict()
+    return places
+
+
 def concentration(engine: Engine, measure: Measure | str, level: str, period: Period | str | None = None,
                   baseline: str | None = None, within: Area | str | None = None) -> dict:
     """The concentration curve, Gini coefficient and top 1% / 5% / 10% shares of ``measure`` across ``level``."""
     measure, period, base, area = _resolve(engine, measure, level, period, baseline, within)
     out = _head(engine, measure, level, period, area, "concentration")
     out.update(curve=None, gini=None, top=[], total=None)
-    if level not in measure.levels:
-        out["status"] = "not available at this level"
-        out["message"] = f"{measure.title} is not measured at {level} level (levels: {', '.join(measure.levels)})"
+    places = _places_or_status(out, engine, measure, level, period, base, area)
+    if places is None:
         return out
-    places = _Places(engine, measure, level, period, base, area)
-    if places.source is None:
-        out["status"], out["message"] = places.status, places.message
-        return out
-    out["source"], out["left_out"] = places.source_dict(), places.left_out
+    out["left_out"] = places.left_out
     kept = places.kept
     out["areas_ranked"] = len(kept)
     values = places.totals[kept]
@@ -203,15 +214,9 @@ def priorities(engine: Engine, measure: Measure | str, level: str, period: Perio
     measure, period, base, area = _resolve(engine, measure, level, period, baseline, within)
     out = _head(engine, measure, level, period, area, "priorities")
     out.update(by=by, top=None, areas=[], top_share=None, persistence=[], stay_on_top=[], hotspots=None)
-    if level not in measure.levels:
-        out["status"] = "not available at this level"
-        out["message"] = f"{measure.title} is not measured at {level} level (levels: {', '.join(measure.levels)})"
+    places = _places_or_status(out, engine, measure, level, period, base, area)
+    if places is None:
         return out
-    places = _Places(engine, measure, level, period, base, area)
-    if places.source is None:
-        out["status"], out["message"] = places.status, places.message
-        return out
-    out["source"] = places.source_dict()
     kept = places.kept
     if by == "rate":  # no residents: no rate to rank
         missing = [i for i in kept if not places.population[i] > 0]
