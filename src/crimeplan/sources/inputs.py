@@ -26,6 +26,30 @@ MONTH_FOLDER = re.compile(r"^\d{4}-\d{2}$")
 POLICE_UK_MEMBER = re.compile(r"(?:^|/)(\d{4}-\d{2})-([a-z0-9-]+?)-(street|outcomes|stop-and-search)\.csv$")
 
 
+TEXT_SUFFIXES = (".csv", ".json", ".geojson", ".txt")
+# Byte-order marks of the wide Unicode encodings, longest first (UTF-32 LE begins like UTF-16 LE).
+WIDE_BOMS = [(b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+             (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")]
+
+
+def as_utf8(data: bytes, name: str) -> bytes:
+    """UTF-16 or UTF-32 text (by its byte-order mark) as UTF-8 with a BOM, which every reader decodes; other
+    bytes as they are. Wide text without a mark is refused: read byte by byte it would be every row rejected."""
+    for bom, encoding in WIDE_BOMS:
+        if data.startswith(bom):
+            try:
+                return b"\xef\xbb\xbf" + data[len(bom):].decode(encoding).encode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise InputError(name, f"not valid {encoding.upper()} text at byte {exc.start + len(bom)}",
+                                 expected=f"{encoding.upper()} text (its byte-order mark says so)") from None
+    head = data[:4096]
+    if len(head) >= 16 and head.count(0) > len(head) // 4:
+        raise InputError(name, "the file looks like UTF-16 or UTF-32 text without a byte-order mark (a NUL in "
+                               f"{head.count(0) * 100 // len(head)}% of its first bytes)",
+                         expected="UTF-8 or Windows-1252 text, or UTF-16/32 with a byte-order mark: save it as UTF-8")
+    return data
+
+
 @dataclass
 class Member:
     """One file inside an input (or the input itself)."""
@@ -33,9 +57,13 @@ class Member:
     name: str
     size: int
     _read: Callable[[], bytes] = field(repr=False)
+    text: bool | None = None  # whether it holds text (None: by its name's suffix)
+    label: str = ""  # how an error names it (a plain file: its path)
 
     def read_bytes(self) -> bytes:
-        return self._read()
+        data = self._read()
+        text = self.text if self.text is not None else self.name.lower().endswith(TEXT_SUFFIXES)
+        return as_utf8(data, self.label or self.name) if text else data
 
     def head(self, n: int = 65536) -> bytes:
         # Members are small enough (tens of MB at most) that reading the whole one is fine.
@@ -66,7 +94,8 @@ class InputFile:
 
     def _list_members(self) -> Iterator[Member]:
         if self.kind == "file":
-            yield Member("", self.path.stat().st_size, self.path.read_bytes)
+            yield Member("", self.path.stat().st_size, self.path.read_bytes,
+                         text=self.path.suffix.lower() in TEXT_SUFFIXES, label=str(self.path))
         elif self.kind == "zip":
             archive = self._open_zip()
             for info in archive.infolist():
