@@ -201,3 +201,20 @@ def test_a_later_load_brings_the_derived_tables_to_what_a_full_rebuild_gives(
     assert incremental["monthly_counts"][0] > 0
     wh.refresh_derived()
     assert derived() == incremental
+
+
+def test_a_file_whose_rows_mostly_fail_is_refused_not_registered(wh: Warehouse, data_dir: Path, tmp_path: Path) -> None:
+    """The borough population header over rows that are not populations: refused whole, naming a reject."""
+    lines = (data_dir / "geography" / "london_borough_population_census2021.csv").read_text(encoding="utf-8-sig").splitlines()
+    bad = [lines[0]] + [f"{line.rsplit(',', 1)[0]},not a number" for line in lines[1:25]] + lines[25:]
+    path = tmp_path / "london_borough_population_census2021.csv"
+    path.write_text("\n".join(bad) + "\n", encoding="utf-8")
+    report = wh.load([path])
+    [f] = report.files
+    assert f.status == "refused" and "24 of its 33 records (73%) cannot be read" in f.message, f.message
+    assert "line 2, field usual_residents_2021" in f.message
+    assert wh.con.execute("SELECT count(*) FROM files").fetchone()[0] == 0  # nothing registered
+    ok = [lines[0]] + [f"{line.rsplit(',', 1)[0]},not a number" for line in lines[1:5]] + lines[5:]
+    path.write_text("\n".join(ok) + "\n", encoding="utf-8")
+    [f] = wh.load([path]).files
+    assert f.status == "loaded" and f.rejected == 4  # a few bad rows: loaded, and each reported

@@ -97,6 +97,12 @@ class NoProgress:
         pass
 
 
+# A file most of whose records fail is not the dataset its header matched (another dataset's rows, a
+# shifted export): it is refused whole rather than registered with nearly every row rejected.
+MAX_REJECTED_SHARE = 0.5
+MIN_RECORDS_JUDGED = 20  # a handful of records, half of them bad, is still a file to load and report
+
+
 def load_input(con: duckdb.DuckDBPyConnection, inp: InputFile, progress: Progress | None = None) -> FileReport:
     """Load one input in one transaction; never leaves it half-loaded."""
     progress = progress or NoProgress()
@@ -184,6 +190,17 @@ def _load_in_transaction(con, inp: InputFile, parts, sha256: str, report: FileRe
             GROUP BY ALL""",
             [file_id],
         )
+    for p in report.parts:
+        if p.read >= MIN_RECORDS_JUDGED and p.rejected > MAX_REJECTED_SHARE * p.read:
+            where = f"{inp.path}!{p.member}" if p.member else str(inp.path)
+            first = con.execute(
+                "SELECT line, field, reason FROM rejects WHERE file_id = ? AND part_id = ? ORDER BY line LIMIT 1",
+                [file_id, report.parts.index(p) + 1],
+            ).fetchone()
+            example = f" (the first: line {first[0]}, field {first[1]}: {first[2]})" if first else ""
+            raise InputError(where, f"{p.rejected:,} of its {p.read:,} records ({p.rejected / p.read:.0%}) cannot be read "
+                             f"as {p.dataset}{example}: the file is not what its header says, so none of it is loaded",
+                             expected=f"at most {MAX_REJECTED_SHARE:.0%} of records rejected")
     _insert_rows(con, "parts", [
         (file_id, part_id, p.member, p.dataset, p.table, p.encoding, p.read, p.loaded, p.rejected,
          "; ".join(p.notes) or None)
