@@ -172,20 +172,22 @@ def test_bad_rows_are_rejected_with_line_and_reason(col_street_csv: bytes, tmp_p
         variant(i7="E0100000X"),  # LSOA code malformed
         variant(i9="Jaywalking"),  # unknown crime type
         variant(i4="", i5="51.5"),  # half a coordinate
+        variant(i4="999"),  # Longitude outside the UK (the latitude is fine)
     ]
     text = "\n".join([header, *rows[:20], *bad, *rows[20:40]]) + "\n"
     read, table, rejects = read_all(write(tmp_path, "2019-01-city-of-london-street.csv", text.encode()))
-    assert read == 46 and table.num_rows == 40 and len(rejects) == 6
+    assert read == 47 and table.num_rows == 40 and len(rejects) == 7
     by_line = {r.line: r for r in rejects}
-    assert sorted(by_line) == list(range(22, 28))
+    assert sorted(by_line) == list(range(22, 29))
     assert by_line[22].field == "Month" and "YYYY-MM" in by_line[22].reason
     assert by_line[23].field == "Latitude" and "outside the UK" in by_line[23].reason
     assert by_line[24].field == "Longitude" and "not a number" in by_line[24].reason
     assert by_line[25].field == "LSOA code" and by_line[25].value == "E0100000X"
     assert by_line[26].field == "Crime type" and by_line[26].value == "Jaywalking"
     assert "only one of Latitude and Longitude" in by_line[27].reason
+    assert by_line[28].field == "Longitude" and by_line[28].value == "999" and "longitude 999" in by_line[28].reason
     # the good rows keep their own line numbers
-    assert table.column("line").to_pylist() == [*range(2, 22), *range(28, 48)]
+    assert table.column("line").to_pylist() == [*range(2, 22), *range(29, 49)]
 
 
 def test_stray_quote_shifting_columns_is_rejected(col_street_csv: bytes, tmp_path: Path) -> None:

@@ -370,13 +370,15 @@ def _check_coordinates(c: _Checker) -> None:
             c.fail(pc.invert(pc.match_substring_regex(col, NUMBER)), name, lambda v, n=name: f"{n} {v!r} is not a number")
         lat_f = pc.cast(pc.if_else(pc.match_substring_regex(lat, NUMBER), lat, None), pa.float64())
         lon_f = pc.cast(pc.if_else(pc.match_substring_regex(lon, NUMBER), lon, None), pa.float64())
-    c.fail(pc.or_(pc.is_nan(lat_f), pc.is_nan(lon_f)), "Latitude", "coordinates are not finite numbers")
-    outside = pc.or_(
-        pc.or_(pc.less(lat_f, UK_LATITUDE[0]), pc.greater(lat_f, UK_LATITUDE[1])),
-        pc.or_(pc.less(lon_f, UK_LONGITUDE[0]), pc.greater(lon_f, UK_LONGITUDE[1])),
-    )
+    c.fail(pc.is_nan(lat_f), "Latitude", "the latitude is not a finite number")
+    c.fail(pc.is_nan(lon_f), "Longitude", "the longitude is not a finite number")
     c.typed["Latitude"], c.typed["Longitude"] = lat_f, lon_f
-    c.fail(outside, "Latitude", lambda v: f"coordinates outside the UK (latitude {v}); expected latitude {UK_LATITUDE[0]}–{UK_LATITUDE[1]}, longitude {UK_LONGITUDE[0]}–{UK_LONGITUDE[1]}")
+    # Each coordinate named for itself: a longitude of 999 is a fault of the Longitude field.
+    expected = f"expected latitude {UK_LATITUDE[0]}–{UK_LATITUDE[1]}, longitude {UK_LONGITUDE[0]}–{UK_LONGITUDE[1]}"
+    c.fail(pc.or_(pc.less(lat_f, UK_LATITUDE[0]), pc.greater(lat_f, UK_LATITUDE[1])), "Latitude",
+           lambda v: f"latitude {v} is outside the UK; {expected}")
+    c.fail(pc.or_(pc.less(lon_f, UK_LONGITUDE[0]), pc.greater(lon_f, UK_LONGITUDE[1])), "Longitude",
+           lambda v: f"longitude {v} is outside the UK; {expected}")
 
 
 def _check_month(c: _Checker) -> None:
