@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import os
+import re
+import time
 from pathlib import Path
 
 import duckdb
@@ -27,6 +29,34 @@ from crimeplan.warehouse.status import warehouse_status
 LOAD_MEMORY_LIMIT = os.environ.get("CRIMEPLAN_LOAD_MEMORY", "384MB")
 
 
+LOCK_WAIT_SECONDS = float(os.environ.get("CRIMEPLAN_LOCK_WAIT", 30))  # how long a load waits for another to finish
+_HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
+
+
+def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse file; while another process holds it (a load, or a server), wait up to
+    LOCK_WAIT_SECONDS, then say in crimeplan's words who holds it and what to do."""
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            held = _HOLDER.search(str(exc))
+            if held is None and "lock" not in str(exc).lower():
+                raise CrimeplanError(f"{path}: cannot open the warehouse ({exc})") from exc
+            if time.monotonic() < deadline:
+                time.sleep(0.5)
+                continue
+            who = f"process {held.group(2)} ({Path(held.group(1)).name})" if held else "another process"
+            raise CrimeplanError(
+                f"{path}: the warehouse is in use by {who}, and stayed so for {LOCK_WAIT_SECONDS:g} s. A load "
+                f"waits for another load to finish; a running `crimeplan serve` keeps the file open, so stop it "
+                f"(Ctrl-C), load, and start it again — or load into another file with --db and serve that"
+            ) from None
+        except duckdb.Error as exc:
+            raise CrimeplanError(f"{path}: cannot open the warehouse ({exc})") from exc
+
+
 class Warehouse:
     """An open warehouse file. Use :meth:`open`; close it (or use ``with``) when done."""
 
@@ -40,10 +70,7 @@ class Warehouse:
         path = db_path(path)
         if read_only and not path.exists():
             raise CrimeplanError(f"{path}: no warehouse here yet; run `crimeplan load` first")
-        try:
-            con = duckdb.connect(str(path), read_only=read_only)
-        except duckdb.Error as exc:
-            raise CrimeplanError(f"{path}: cannot open the warehouse ({exc})") from exc
+        con = _connect(path, read_only)
         # Row order is kept by the line column, not by storage order; not preserving
         # insertion order lets DuckDB store large loads in parallel (~20% less CPU).
         con.execute("SET preserve_insertion_order = false")
