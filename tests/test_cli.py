@@ -98,3 +98,21 @@ def test_forces_in_every_format(loaded_db: Path) -> None:
     assert csv[-1].startswith("# Contains public sector information")
     bad = runner.invoke(app, [*args[:-2], "--baseline", "2018-06"])
     assert bad.exit_code == 1 and "overlap" in bad.output
+
+
+def test_status_fits_80_columns(loaded_db: Path) -> None:
+    """A narrow terminal gets a line per dataset with every figure, not a table cut to '…'."""
+    from crimeplan import cli
+
+    wide = cli.console.width
+    try:
+        cli.console.width = 80
+        result = runner.invoke(app, ["status", "--db", str(loaded_db)])
+    finally:
+        cli.console.width = wide
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "…" not in result.output
+    by_dataset = {line.split(":", 1)[0]: line for line in lines if ": " in line and not line.startswith(" ")}
+    assert "1 file, 33 loaded, 0 rejected" in by_dataset["population_borough_2021"]
+    assert "3 files" in by_dataset["police_uk_street"] and "2018-01 to 2025-02" in by_dataset["police_uk_street"]

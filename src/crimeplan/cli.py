@@ -138,6 +138,33 @@ def status(
     if format is TableOrJson.json:
         print(json.dumps(summary, indent=2, default=str))
         return
+    if console.width < WIDE_TABLE_COLUMNS:  # a narrow terminal: a line per dataset, not ten squeezed columns
+        console.print(f"[bold]crimeplan warehouse {summary['warehouse']}[/]")
+        for d in summary["datasets"]:
+            span = f"{d['first_period']} to {d['last_period']}" if d["first_period"] else "no periods"
+            gaps = [f"{len(d[k])} {w}" for k, w in (("missing_periods", "missing"), ("incomplete_periods", "incomplete"))
+                    if d[k]]
+            console.print(f"[bold]{d['dataset']}[/]: {len(d['files'])} file{'s' if len(d['files']) != 1 else ''}, "
+                          f"{d['loaded']:,} loaded, {d['rejected']:,} rejected; {span}"
+                          + (f"; {', '.join(gaps)} periods" if gaps else "")
+                          + f"; {d['areas']:,} area{'s' if d['areas'] != 1 else ''}")
+    else:
+        _status_table(summary)
+    from crimeplan.warehouse.coverage import problem_lines
+
+    for d in summary["datasets"]:
+        for line in problem_lines(d):
+            console.print(f"  [yellow]{d['dataset']}[/]: {line}")
+    console.print(
+        f"{summary['rejects']:,} rejected rows (table 'rejects'), {summary['revisions']:,} revised values (table 'revisions')."
+    )
+    console.print(f"[dim]{OGL_ATTRIBUTION}[/]")
+
+
+WIDE_TABLE_COLUMNS = 110  # below this the status table's columns are cut to '…'
+
+
+def _status_table(summary: dict) -> None:
     table = Table(title=f"crimeplan warehouse {summary['warehouse']}", show_lines=False)
     for name, justify in [
         ("dataset", "left"), ("files", "right"), ("read", "right"), ("loaded", "right"), ("rejected", "right"),
@@ -152,15 +179,6 @@ def status(
             str(len(d["incomplete_periods"])) if d["incomplete_periods"] else "", f"{d['areas']:,}",
         )
     console.print(table)
-    from crimeplan.warehouse.coverage import problem_lines
-
-    for d in summary["datasets"]:
-        for line in problem_lines(d):
-            console.print(f"  [yellow]{d['dataset']}[/]: {line}")
-    console.print(
-        f"{summary['rejects']:,} rejected rows (table 'rejects'), {summary['revisions']:,} revised values (table 'revisions')."
-    )
-    console.print(f"[dim]{OGL_ATTRIBUTION}[/]")
 
 
 @app.command()

@@ -263,12 +263,13 @@ def problems(con: duckdb.DuckDBPyConnection, dataset: str) -> dict:
             [dataset],
         ).fetchall()
     ]
+    # One entry per reason: a field left empty in some months and filled with 'no' in others is two.
     fields = [
-        {"series": s, "field": f, "periods": n, "first": lo.strftime("%Y-%m"), "last": hi.strftime("%Y-%m"),
-         "reason": reason}
-        for s, f, n, lo, hi, reason in con.execute(
-            """SELECT series, field, count(*), min(period), max(period), any_value(reason) FROM field_coverage
-               WHERE dataset = ? AND status = 'not recorded' GROUP BY ALL ORDER BY series, field""",
+        {"series": s, "field": f, "periods": len(months), "first": months[0].strftime("%Y-%m"),
+         "last": months[-1].strftime("%Y-%m"), "months": [m.strftime("%Y-%m") for m in months], "reason": reason}
+        for s, f, reason, months in con.execute(
+            """SELECT series, field, reason, list(period ORDER BY period) FROM field_coverage
+               WHERE dataset = ? AND status = 'not recorded' GROUP BY ALL ORDER BY series, field, min(period)""",
             [dataset],
         ).fetchall()
     ]
@@ -290,8 +291,8 @@ def problem_lines(found: dict) -> list[str]:
         runs.setdefault((p["series"], p["granularity"], p["status"], p["reason"]), []).append(p["period"])
     lines = [f"{series}: {_periods_text(periods, granularity)} {status} ({reason})"
              for (series, granularity, status, reason), periods in runs.items()]
-    lines += [f"{f['series']}: {f['field']} not recorded in {f['periods']} month(s), {f['first']} … {f['last']} "
-              f"({f['reason']})" for f in found["unrecorded_fields"]]
+    lines += [f"{f['series']}: {f['field']} not recorded in {_periods_text(f['months'], 'month')} ({f['reason']})"
+              for f in found["unrecorded_fields"]]
     return lines
 
 
