@@ -388,6 +388,12 @@ class Crimeplan:
                     note = (f"No file covers {ranked['period_text']} for {self.geography.plural(level)}: shown for "
                             f"{fallback['period_text']}, the latest twelve months published.")
                     ranked = fallback
+        around = {(a.level, a.code) for a in [area, *self.engine.areas.ancestors(area)]}
+        other = next((o for o in self.geography.other_forces if (o["level"], o["code"]) in around), None)
+        if other is not None and ranked["status"] != "ok":  # the City: the Met's files leave it out
+            ranked = {**ranked, "status": "not covered",
+                      "message": f"{area.name} is policed by {other['name']}; the files these rankings come from "
+                                 f"({self.geography.main_force_name or 'the main force'}'s) do not cover it"}
         return {"area": area.to_dict(), "measure": measure, "level": level, "requested_period": period,
                 "period": ranked["period"], "note": note, "priorities": ranked,
                 "concentration": self.concentration(measure, level, ranked["period"], baseline, within)}

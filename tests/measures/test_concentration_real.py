@@ -164,3 +164,14 @@ def test_the_county_lines_panel_matches_the_level_tables(loaded_db) -> None:
         cell = row["cells"][0]
         assert cell["current"] == drugs[row["code"]]
         assert cell["per_1000"] == pytest.approx(drugs[row["code"]] / residents[row["code"]] * 1000)
+
+
+def test_the_city_is_not_covered_by_the_mets_rankings(loaded_db) -> None:
+    from crimeplan.core import Crimeplan
+
+    core = Crimeplan.open(loaded_db, None)
+    for key in ("E09000001", "CP"):
+        needs = core.needs(key, "2021", "2019")
+        assert needs["priorities"]["status"] == "not covered"
+        assert "policed by the City of London Police" in needs["priorities"]["message"]
+    assert core.needs("Hackney", "2021", "2019")["priorities"]["status"] == "ok"
