@@ -82,6 +82,7 @@ def test_level_tables_publish_no_small_count_and_no_total_that_reveals_one(core:
                 for r in rows:
                     if counts.get(r["code"]) is not None and counts[r["code"]] < 10:
                         assert r in withheld and r["suppressed"]["current"] == "<10"
+                        assert r["p_value"] is None and r["q_value"] is None  # an exact p gives small counts away
                         checked += 1
     assert checked > 100  # most boroughs see fewer than 10 homicide victims a year
 
@@ -96,6 +97,7 @@ def test_the_api_scorecard_series_and_csv_withhold_them(core: Crimeplan, loaded_
         m = found[measure]
         assert m["current"] is None and m["suppressed"]["current"] == "<10" and m["verdict"]  # judged all the same
         assert m["source"]["current"] is None and m["interval"] is None and m["change"] is None
+        assert m["p_value"] is None and m["source"]["p_value"] is None
         assert "→" not in json.dumps(m)  # no sentence giving the counts
     csv = client.get("/api/scorecard.csv", params={"area": "Lambeth", "period": "2020", "baseline": "2019"}).text
     row = next(line for line in csv.splitlines() if line.startswith("violence,homicide_victims,"))

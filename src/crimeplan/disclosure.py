@@ -86,7 +86,8 @@ def _protected(chosen: list[dict], fields: list[str], below: int, value) -> bool
 
 
 WITHHELD = "withheld"  # a figure withheld only because it would give a small one away (secondary, or derived)
-_DERIVED = ("change", "interval", "plain")
+# An exact test's p value on small counts pins them down as surely as the change does.
+_DERIVED = ("change", "interval", "plain", "p_value", "q_value")
 
 
 def _withhold(entry: dict, field: str, marker: str, derived: Iterable[str] = _DERIVED) -> None:
@@ -225,7 +226,7 @@ def claims(checks: list[dict], plan: Plan) -> list[dict]:
                 for field in ("current", "baseline"):
                     if entry.get(field) is not None:
                         _withhold(entry, field, f"<{below}" if small(entry[field], below) else WITHHELD,
-                                  ("computed_value", "computed_change_pct", "interval_pct"))
+                                  ("computed_value", "computed_change_pct", "interval_pct", "p_value", "q_value"))
     return checks
 
 

@@ -189,8 +189,8 @@ def gini_text(value: float | None, interval_: list | tuple | None = None) -> str
 
 
 def rank_text(rank: int, low: int, high: int) -> str:
-    """A rank with its 95% interval: '4 (4 to 7)'; an exact one as '1 (1 to 1)' is just '1'."""
-    return f"{rank}" if low == high == rank else f"{rank} ({low} to {high})"
+    """A rank with its 95% interval: '4 (4 to 7)', and '1 (1 to 1)' where chance cannot move it."""
+    return f"{rank} ({low} to {high})"
 
 
 def persistence_text(row: dict, plural: str) -> str:
@@ -208,7 +208,7 @@ def rank_standing(low: int, high: int, top: int) -> str:
     if high <= top:
         return f"in the top {top}"
     if low <= top:
-        return f"possibly in the top {top} (its rank could be {low} to {high})"
+        return f"possibly in the top {top}"
     return f"not in the top {top}"
 
 

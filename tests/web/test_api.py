@@ -51,7 +51,7 @@ def test_scorecard_equals_the_engine(client, service, area, period, baseline) ->
     for p_got, p_exp in zip(got["priorities"], expected["priorities"]):
         for m_got, m_exp in zip(p_got["measures"], p_exp["measures"]):
             if m_got["id"] in people and m_got.get("suppressed"):
-                assert m_got["verdict"] == m_exp["verdict"] and m_got["p_value"] == m_exp["p_value"]
+                assert m_got["verdict"] == m_exp["verdict"] and m_got["p_value"] is None  # a p on small counts gives them
                 for field in ("current", "baseline_value"):
                     assert m_got[field] in (None, m_exp[field])
                     assert m_got[field] is not None or m_exp[field] is None or field in m_got["suppressed"]

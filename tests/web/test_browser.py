@@ -472,8 +472,7 @@ def test_a_boroughs_where_needed_most_section_shows_the_apis_figures(server, bro
     shown = [a for a in ranked["areas"] if a["rank_low"] <= ranked["top"]]
     assert len(rows) == len(shown) > 0
     for row, a in zip(rows, shown):
-        rank = str(a["rank"]) if a["rank_low"] == a["rank_high"] == a["rank"] else \
-            f"{a['rank']} ({a['rank_low']} to {a['rank_high']})"
+        rank = f"{a['rank']} ({a['rank_low']} to {a['rank_high']})"
         assert row[0] == rank and row[1] == a["name"] and row[2] == fmt_number(a["value"])
         assert row[4] == a["standing"]
     share = ranked["top_share"]

@@ -189,7 +189,7 @@ def concentration_chart(curve: dict, unit: str, plural: str) -> dict:
     x = [a * 100 for a in curve["area_share"]]
     y = [m * 100 for m in curve["measure_share"]]
     data = [
-        {"type": "scatter", "mode": "lines", "x": [0, 100], "y": [0, 100], "name": "every area equal",
+        {"type": "scatter", "mode": "lines", "x": [0, 100], "y": [0, 100], "name": "every area the same total",
          "line": {"color": OKABE_ITO["grey"], "width": 1, "dash": "dash"}, "hoverinfo": "skip"},
         {"type": "scatter", "mode": "lines", "x": x, "y": y, "name": f"share of {unit}",
          "line": {"color": OKABE_ITO["vermillion"], "width": 2},

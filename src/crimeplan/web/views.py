@@ -849,8 +849,10 @@ def measure_page(svc: Crimeplan, links: Links, measure_id: str, area: Area, peri
                   {"label": "current", "first": f"{p.start:%Y-%m-%d}", "last": f"{month_of(p.last + 1):%Y-%m-%d}",
                    "colour": SHADE_PERIOD}]
         for i, s in enumerate(series["sources"]):
-            if s["status"] != "ok" or not s["points"]:
-                sources.append({"label": s["label"], "dataset": s["dataset"], "ok": False, "status": s["status"],
+            withheld = bool(s["points"]) and all((p.get("suppressed") or {}).get("value") for p in s["points"])
+            if s["status"] != "ok" or not s["points"] or withheld:  # nothing to draw: say why, not an empty chart
+                sources.append({"label": s["label"], "dataset": s["dataset"], "ok": False,
+                                "status": (s.get("note") or s["status"]) if withheld else s["status"],
                                 "excluded": s.get("excluded") or []})
                 continue
             points = [{**pt, "period": _month_start(pt["period"])} for pt in s["points"]]
