@@ -100,3 +100,15 @@ def test_months_are_listed_as_their_runs() -> None:
     years = [date(y, 1, 1) for y in (2003, 2004, 2005, 2006, 2007, 2008, 2010)]
     assert months_text(years, "year") == "7 years (2003 to 2008, 2010)"
     assert partial_period("2024", 1) == "2024 (partial: 1 month)" and partial_period("2026", 3) == "2026 (partial: 3 months)"
+
+
+def test_shares_gini_and_ranks_as_printed() -> None:
+    from crimeplan.present import gini_text, rank_standing, rank_text, rate_text, share_text
+
+    assert share_text(0.1438, [0.141, 0.1454]) == "14.4% (14.1% to 14.5%)" and share_text(None) == "—"
+    assert gini_text(0.3084, (0.304, None)) == "0.308"
+    assert rank_text(4, 4, 7) == "4 (4 to 7)" and rank_text(1, 1, 1) == "1 (1 to 1)"
+    assert [rank_standing(1, 3, 3), rank_standing(2, 9, 3), rank_standing(5, 9, 3)] == [
+        "in the top 3", "possibly in the top 3", "not in the top 3"]
+    assert rate_text(0.0045) == "0.0045" and rate_text(0.45) == "0.45" and rate_text(12.34) == "12.3"
+    assert rate_text(0.0) == "0.0"

@@ -162,30 +162,33 @@ class Status(StrEnum):
 
 
 def rate_text(value: float | None) -> str:
-    """A rate per 1,000 residents: two decimals below 10 (a borough's 1 offence is 0.00 per 1,000, not 0)."""
+    """A rate per 1,000 residents: one decimal from 10, two below, and two significant figures below 0.1 (a
+    borough's one offence is 0.0046 per 1,000, not 0.0)."""
     if value is None:
         return NONE
-    return f"{value:,.2f}" if value < 10 else f"{value:,.1f}"
+    if value == 0 or value >= 10:
+        return f"{value:,.1f}"
+    return f"{value:.2f}" if value >= 0.1 else f"{value:.2g}"
+
+
+def _with_interval(value: float | None, interval_: list | tuple | None, shown) -> str:
+    """``shown(value)``, with its 95% interval in brackets where both ends are known."""
+    if value is None:
+        return NONE
+    text = shown(value)
+    if interval_ and interval_[0] is not None and interval_[1] is not None:
+        text += f" ({shown(interval_[0])} to {shown(interval_[1])})"
+    return text
 
 
 def share_text(share: float | None, interval_: list | tuple | None = None) -> str:
     """A share of a total (0-1) as a per cent with its 95% interval: '14.4% (14.1% to 14.5%)'."""
-    if share is None:
-        return NONE
-    text = f"{share * 100:.1f}%"
-    if interval_ and interval_[0] is not None and interval_[1] is not None:
-        text += f" ({interval_[0] * 100:.1f}% to {interval_[1] * 100:.1f}%)"
-    return text
+    return _with_interval(share, interval_, lambda v: f"{v * 100:.1f}%")
 
 
 def gini_text(value: float | None, interval_: list | tuple | None = None) -> str:
     """A Gini coefficient to three places, with its 95% interval: '0.308 (0.304 to 0.311)'."""
-    if value is None:
-        return NONE
-    text = f"{value:.3f}"
-    if interval_ and interval_[0] is not None and interval_[1] is not None:
-        text += f" ({interval_[0]:.3f} to {interval_[1]:.3f})"
-    return text
+    return _with_interval(value, interval_, lambda v: f"{v:.3f}")
 
 
 def rank_text(rank: int, low: int, high: int) -> str:
