@@ -530,7 +530,7 @@ def concentration(
     try:
         core = _core(db, plan)
         data = core.concentration(core.ranked_measure(measure_id), core.priorities_level(area, level),
-                                  *_comparison(core, period, baseline), core.area(area).key if area else None)
+                                  *_comparison(core, period, baseline), core.area_key(area))
     except CrimeplanError as exc:
         _fail(exc)
     if _emit(format, data, concentration_csv, ensure_ascii=False):
@@ -581,7 +581,7 @@ def priorities(
     try:
         core = _core(db, plan)
         data = core.priorities(core.ranked_measure(measure_id), core.priorities_level(area, level),
-                               *_comparison(core, period, baseline), core.area(area).key if area else None, top, by)
+                               *_comparison(core, period, baseline), core.area_key(area), top, by)
     except CrimeplanError as exc:
         _fail(exc)
     if _emit(format, data, priorities_csv, ensure_ascii=False):
@@ -592,7 +592,7 @@ def priorities(
         console.print(f"[yellow]{data['status']}[/]: {data['message']}")
         console.print(f"[dim]{data['attribution']}[/]")
         raise typer.Exit(0)
-    shown = [a for a in data["areas"] if a["rank_low"] <= data["top"]]
+    shown = [a for a in data["areas"] if a["could_be_top"]]
     unit = f"{data['unit']} per 1,000 residents" if data["by"] == "rate" else data["unit"]
     table = Table(title=f"The top {data['top']} and those that could be", title_justify="left")
     for name, justify in (("rank (95% interval)", "left"), ("area", "left"), ("in", "left"), (unit, "right"),

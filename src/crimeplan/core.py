@@ -131,6 +131,10 @@ class Crimeplan:
         except UnknownArea as exc:
             raise NotFound(str(exc)) from None
 
+    def area_key(self, key: str | None) -> str | None:
+        """An area's key from any way of naming it (None stays None): one cache entry however it was named."""
+        return self.area(key).key if key is not None else None
+
     def measure(self, measure_id: str) -> Measure:
         try:
             return self.plan.measure(measure_id)
@@ -402,8 +406,7 @@ class Crimeplan:
     def trajectories(self, measure_id: str, level: str, period: str, baseline: str) -> dict:
         measure = self.measure(measure_id)
         found = trajectories(self.engine, measure, level, period, baseline)
-        found["values"] = disclosure.per_area_values(found["values"], self.plan, measure, self._parents(level),
-                                                     found["months"])
+        found["values"] = disclosure.per_area_values(found["values"], self.plan, measure)
         return found
 
     def crime_mix(self, key: str, period: str) -> dict:

@@ -160,8 +160,7 @@ def withheld_fields(table: dict, code: str) -> set[str]:
     return {f for f in ("current", "baseline_value") if row and f in (row.get("suppressed") or {})}
 
 
-def per_area_values(values: dict[str, list], plan: Plan, measure: Measure, parent_of: dict[str, str | None],
-                    months: list[str]) -> dict[str, list]:
+def per_area_values(values: dict[str, list], plan: Plan, measure: Measure) -> dict[str, list]:
     """Monthly values per area (sparklines): an area's whole line withheld where any month is small (months
     summed into the quarters, years and rolling totals published elsewhere would give a lone one back)."""
     if not counts_people(plan, measure):

@@ -247,6 +247,7 @@ def priorities(engine: Engine, measure: Measure | str, level: str, period: Perio
         rows.append({
             "rank": ranks.rank[j], "rank_low": ranks.low[j], "rank_high": ranks.high[j], "p_top": ranks.p_top[j],
             "standing": rank_standing(ranks.low[j], ranks.high[j], k),
+            "could_be_top": ranks.low[j] <= k,  # its interval reaches the top k: the list worth showing
             "key": a.key, "code": a.code, "name": a.name, "parent": a.parent_name, "parent_code": a.parent_code,
             "value": _number(totals[j] * scale[j]), "total": _number(totals[j]),
             "residents": _number(places.population[i]) if places.population[i] > 0 else None,

@@ -210,6 +210,7 @@ class Compiler:
         self._harm: dict | None = None
         self._slices: dict[str, list[tuple]] = {}
         self._categories: dict[tuple, CategoryCube] = {}
+        self._listed_codes: dict[tuple, set[str]] = {}  # codes a residents table lists (mixed code sets)
         self._coverage_rows: dict[str, list[tuple]] = {}
 
     # --- areas ---
@@ -453,11 +454,14 @@ class Compiler:
         """
         older, newer = mixed["vintages"]
         table = mixed["newer"]
-        listed = {code for (code,) in self.con.execute(
-            """SELECT DISTINCT code FROM population_current
-               WHERE level = ? AND vintage = ? AND reference = ? AND ethnic_group IS NULL""",
-            [table["level"], table["vintage"], table["reference"]],
-        ).fetchall()}
+        key = (table["level"], table["vintage"], table["reference"])
+        cached = self._listed_codes  # once per table, not once per measure's cube
+        if key not in cached:
+            cached[key] = {code for (code,) in self.con.execute(
+                """SELECT DISTINCT code FROM population_current
+                   WHERE level = ? AND vintage = ? AND reference = ? AND ethnic_group IS NULL""", list(key),
+            ).fetchall()}
+        listed = cached[key]
         in_table = np.array([code in listed for code in areas], dtype=bool)
         older_seen = np.flatnonzero(present[~in_table].any(axis=0)) if (~in_table).any() else np.array([], int)
         # Seen while the older codes were: the code was in use then (unchanged in 2021).

@@ -480,14 +480,14 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
         def produce() -> bytes:
             p, b = chosen(period, baseline)
             return dumps(svc.concentration(svc.ranked_measure(measure_id), svc.level(level), p, b,
-                                           svc.area(area).key if area else None))
+                                           svc.area_key(area)))
         return await cached(request, JSON, produce)
 
     def priorities_of(measure_id: str, level: str, area: str | None, period: str | None, baseline: str | None,
                       top: int | None, by: str) -> dict:
         p, b = chosen(period, baseline)
         return svc.priorities(svc.ranked_measure(measure_id), svc.level(level), p, b,
-                              svc.area(area).key if area else None, top, by)
+                              svc.area_key(area), top, by)
 
     @app.get("/api/measures/{measure_id}/priorities/{level}.csv", summary="Areas ranked, as CSV", tags=["figures"])
     async def api_priorities_csv(request: Request, measure_id: str, level: str,
@@ -528,7 +528,7 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
                         baseline: str | None = Query(None, description=BASELINE_HELP)) -> Response:
         def produce() -> bytes:
             p, b = chosen(period, baseline)
-            return dumps(svc.panel(panel_id, p, b, svc.area(area).key if area else None))
+            return dumps(svc.panel(panel_id, p, b, svc.area_key(area)))
         return await cached(request, JSON, produce)
 
     @app.get("/api/areas/{key}/needs", summary="Where an area's harm is needed most", tags=["figures"],

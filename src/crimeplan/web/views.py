@@ -90,10 +90,11 @@ def _with_denominator(text: str, n: float | None, row: dict) -> str:
     return f"{text} of {fmt_number(n)}" if n is not None else text
 
 
-def _label_months(label: str) -> tuple[int, int]:
-    """A series point's first and last month (periods.month_index): one month, or a calendar year."""
+def _within(label: str, period) -> bool:
+    """Whether a series point's month, or calendar year, lies inside ``period``."""
     first = month_index(date.fromisoformat(_month_start(label)))
-    return first, first + (11 if len(label) == 4 else 0)
+    last = first + (11 if len(label) == 4 else 0)
+    return period.first <= first and last <= period.last
 
 
 # --- links ----------------------------------------------------------------------------------------
@@ -731,7 +732,9 @@ def panel_sections(svc: Crimeplan, links: Links, area: Area, period: str, baseli
                  "cells": [{"current_text": _shown(c, "current", fmt_number(c["current"])),
                             "rate_text": rate_text(c["per_1000"]) if c["per_1000"] is not None else "",
                             "change_text": fmt_signed(c["change"], m["change_unit"]) if c["change"] is not None else "",
-                            "rag": rag_model(c["rag"]), "verdict": c["verdict"] or ""}
+                            "rag": rag_model(c["rag"]), "verdict": c["verdict"] or "",
+                            "no_change": (c["change"] is None and c["current"] is not None
+                                          and "change" not in (c.get("suppressed") or {}))}
                            for c, m in zip(r["cells"], data["measures"])]} for r in data["areas"]]
         out.append({"id": panel_id, "title": data["title"], "caveat": data["caveat"], "columns": columns,
                     "period_text": data["period_text"], "compared_with": data["compared_with"],
@@ -758,7 +761,7 @@ def needs_section(svc: Crimeplan, links: Links, area: Area, period: str, baselin
         return model
     top = ranked["top"]
     unit = f"{ranked['unit']} per 1,000 residents" if ranked["by"] == "rate" else ranked["unit"]
-    shown = [a for a in ranked["areas"] if a["rank_low"] <= top]
+    shown = [a for a in ranked["areas"] if a["could_be_top"]]
     model.update(
         top=top, unit=unit, unit_heading=unit[:1].upper() + unit[1:], ranked=ranked["areas_ranked"], left_out=len(ranked["left_out"]),
         rows=[{"rank_text": rank_text(a["rank"], a["rank_low"], a["rank_high"]), "name": a["name"],
@@ -877,8 +880,7 @@ def measure_page(svc: Crimeplan, links: Links, measure_id: str, area: Area, peri
                           "centre_text": fmt_number(pt.get("centre")) if pt.get("centre") is not None else "",
                           "upper_text": fmt_number(pt.get("upper")) if pt.get("upper") is not None else "",
                           "signal": pt.get("signal") or "",
-                          "in_baseline": base.first <= _label_months(pt["period"])[0] <= _label_months(pt["period"])[1] <= base.last,
-                          "in_period": p.first <= _label_months(pt["period"])[0] <= _label_months(pt["period"])[1] <= p.last}
+                          "in_baseline": _within(pt["period"], base), "in_period": _within(pt["period"], p)}
                          for pt in reversed(s["points"])],
             })
     else:
