@@ -729,7 +729,61 @@ def bench_national(data: Path, repeat: int, work: Path) -> list[str]:
     ]
     return lines
 
-SECTIONS = {"load": bench_load, "scorecard": bench_scorecard, "web": bench_web, "national": bench_national}
+PLACEMENT_SETUP = """
+import shutil, duckdb, numpy as np, shapely
+shutil.copy({db!r}, {copy!r})
+con = duckdb.connect({copy!r})
+from crimeplan.warehouse.derived import refresh_stop_search_points
+"""
+
+PLACEMENT_NAIVE = """
+xy = con.execute("SELECT longitude, latitude FROM stop_search_current WHERE longitude IS NOT NULL").fetchnumpy()
+for level in ("lsoa", "ward"):
+    shapes = shapely.from_wkb([g for (g,) in con.execute(
+        "SELECT geometry_wkb FROM area_geometry_current WHERE level = ? AND vintage = (SELECT max(vintage) FROM "
+        "area_geometry_current WHERE level = ?) ORDER BY code", [level, level]).fetchall()])
+    hit = shapely.STRtree(shapes).query(shapely.points(xy["longitude"], xy["latitude"]), predicate="intersects")
+"""
+
+
+def bench_placement(data: Path, repeat: int, work: Path) -> list[str]:
+    """Placing every stop and search in the loaded LSOAs and wards (issue 11), against placing every search."""
+    db = loaded_warehouse(data, work)
+    setup = PLACEMENT_SETUP.format(db=str(db), copy=str(work / "placement.duckdb"))
+    searches = _count(db, "SELECT count(*) FROM stop_search_current")
+    ours = run_case("crimeplan: every distinct location placed once (LSOA and ward), stored",
+                    "refresh_stop_search_points(con)", repeat, setup=setup, records=searches)
+    naive = run_case("baseline: every search's point placed (STRtree query per search, not stored)", PLACEMENT_NAIVE,
+                     repeat, setup=setup, records=searches)
+    return [
+        "## Placing stop and search in the geography (issue 11)",
+        "",
+        f"{searches:,} searches (the Met's and the City of London's), placed by point in polygon in the 4,994 2021 "
+        "LSOAs and the 704 2022 wards, at every load that changes them.",
+        "",
+        "| case | median s | peak RSS MB |",
+        "|---|---:|---:|",
+        *[f"| {m.name} (runs: {', '.join(f'{x:.2f}' for x in m.seconds)}) | {m.median:.2f} | {m.rss:,.0f} |"
+          for m in (ours, naive)],
+        "",
+        f"- Placement: **{ours.median:.2f} s** (target < 3 s: {'met' if ours.median < 3 else 'NOT met'}); "
+        f"{naive.median / ours.median:.1f}x faster than placing every search.",
+        "",
+    ]
+
+
+def _count(db: Path, sql: str) -> int:
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchone()[0]
+    finally:
+        con.close()
+
+
+SECTIONS = {"load": bench_load, "scorecard": bench_scorecard, "web": bench_web, "national": bench_national,
+            "placement": bench_placement}
 
 
 def main() -> None:

@@ -9,6 +9,9 @@
   → borough → BCU → London.
 - ``derived_area``: data.police.uk's own geography for any force: force ->
   local authority (the stem of the LSOA name) -> LSOA.
+- ``stop_search_point``: every distinct stop-and-search location placed in the
+  newest loaded LSOA and ward boundaries by point in polygon, once per load
+  (searches carry coordinates, not areas).
 - ``monthly_counts``: recorded crime, street crime and outcomes summed by
   dataset, variant (category scheme or reporting force), unit, category and
   month. data.police.uk records with no location are summed by force (unit
@@ -20,8 +23,9 @@
 from __future__ import annotations
 
 import duckdb
+import pyarrow as pa
 
-from crimeplan.sources.geography import BEST_FIT_BY_GEOMETRY, best_fit_lookup
+from crimeplan.sources.geography import BEST_FIT_BY_GEOMETRY, best_fit_lookup, place_points
 from crimeplan.sources.london import LONDON_CODE
 from crimeplan.warehouse import coverage
 
@@ -48,6 +52,8 @@ def refresh(con: duckdb.DuckDBPyConnection, changed: dict[str, set[str]] | None 
             _refresh_police_geography(con)
         if everything or {"recorded_crime", "homicide_victim", "street_crime", "population"} & set(changed):
             _refresh_area_rollup(con)  # MPS units, and the derived force geography
+        if everything or "stop_search" in changed:
+            refresh_stop_search_points(con)
         if everything:
             _refresh_monthly_counts(con, None)
         else:
@@ -88,6 +94,49 @@ def _refresh_derived_lookups(con: duckdb.DuckDBPyConnection) -> None:
             "INSERT INTO derived_lookup VALUES ('lsoa', ?, ?, 'ward', '2014', ?, ?, ?)",
             [(vintage, lsoa, ward, BEST_FIT_BY_GEOMETRY, built_from) for lsoa, ward in pairs],
         )
+
+
+PLACED_LEVELS = ("lsoa", "ward")  # searches are placed in these; they roll up to boroughs and above
+
+
+def refresh_stop_search_points(con: duckdb.DuckDBPyConnection) -> None:
+    """Place every distinct search location in the newest loaded boundaries of each level of PLACED_LEVELS.
+
+    Locations are few (data.police.uk snaps them to points on streets: 62,000 for the Met's
+    1.07 million searches), so each is placed once, whatever number of searches it holds.
+    """
+    con.execute("DELETE FROM stop_search_point")
+    points = con.execute(
+        """SELECT longitude, latitude, count(*) FROM stop_search_current
+           WHERE longitude IS NOT NULL AND latitude IS NOT NULL GROUP BY ALL ORDER BY ALL"""
+    ).fetchnumpy()
+    if len(points["longitude"]) == 0:
+        return
+    for level in PLACED_LEVELS:
+        newest = con.execute(
+            "SELECT max(vintage) FROM area_geometry_current WHERE level = ?", [level]
+        ).fetchone()[0]
+        if newest is None:
+            continue
+        shapes = con.execute(
+            """SELECT code, geometry_wkb, file_id FROM area_geometry_current
+               WHERE level = ? AND vintage = ? AND geometry_wkb IS NOT NULL ORDER BY code""", [level, newest]
+        ).fetchall()
+        codes, placement = place_points(points["longitude"], points["latitude"], [c for c, _, _ in shapes],
+                                        [g for _, g, _ in shapes])
+        built_from = ",".join(sorted({str(f) for _, _, f in shapes}))
+        table = pa.table({
+            "longitude": points["longitude"], "latitude": points["latitude"],
+            "level": pa.array([level] * len(codes)), "vintage": pa.array([newest] * len(codes)),
+            "code": pa.array(codes, pa.string()), "placement": pa.array(placement, pa.string()),
+            "searches": points[next(k for k in points if k.startswith("count"))],
+            "built_from": pa.array([built_from] * len(codes)),
+        })
+        con.register("_placed", table)
+        try:
+            con.execute("INSERT INTO stop_search_point SELECT * FROM _placed")
+        finally:
+            con.unregister("_placed")
 
 
 # data.police.uk LSOA names begin with their local authority: 'Knowsley 001A'.

@@ -28,7 +28,8 @@ from crimeplan.sources.records import RECORD_KINDS
 # 2: survey_measure and population gained columns; force_recorded_crime.
 # 3: coverage and field_coverage (derived; rebuilt when an older warehouse is opened).
 # 4: derived_area (force -> local authority -> LSOA from data.police.uk) and the area_all view.
-SCHEMA_VERSION = 4
+# 5: stop_search_point (every search location placed in the loaded LSOAs and wards).
+SCHEMA_VERSION = 5
 
 # Whole-dataset slices (reference data) use this period.
 WHOLE = "DATE '0001-01-01'"
@@ -350,6 +351,14 @@ DERIVED_DDL = [
     """CREATE TABLE IF NOT EXISTS area_rollup (
         unit_level VARCHAR, unit_vintage VARCHAR, unit_code VARCHAR,
         level VARCHAR, vintage VARCHAR, code VARCHAR, method VARCHAR
+    )""",
+    # Every distinct stop-and-search location placed, by point in polygon, in the newest loaded
+    # boundaries of each small-area level (LSOA, ward): data.police.uk gives searches coordinates,
+    # not areas. placement says how (sources/geography.place_points); code is null outside them.
+    # Searches with no coordinates have no row: they are counted by force as 'no location'.
+    """CREATE TABLE IF NOT EXISTS stop_search_point (
+        longitude DOUBLE, latitude DOUBLE, level VARCHAR, vintage VARCHAR, code VARCHAR,
+        placement VARCHAR, searches BIGINT, built_from VARCHAR
     )""",
     # Coverage of every dataset, series and period its span reaches (warehouse/coverage.py):
     # status 'complete', 'partial' (present but implausible: a file that starts or ends
