@@ -167,6 +167,9 @@ class Dataset(_Model):
     record_table: str | None = None
     native_level: str | None = None
     granularity: Literal["month", "quarter", "year", "pooled"] | None = None
+    # Published values of a field gathered into groups: field -> group -> the values as published
+    # (ethnicity as data.police.uk and the Census write it, gathered into the Census 2021 broad groups).
+    groups: dict[str, dict[str, tuple[str, ...]]] = Field(default_factory=dict)
 
     _files: tuple[CatalogueFile, ...] = PrivateAttr(default=())
 
@@ -181,6 +184,22 @@ class Dataset(_Model):
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         return None if value is None else _check_http_url(value)
+
+    @field_validator("groups")
+    @classmethod
+    def _each_value_once(cls, value: dict[str, dict[str, tuple[str, ...]]]) -> dict[str, dict[str, tuple[str, ...]]]:
+        for field, groups in value.items():
+            seen: dict[str, str] = {}
+            for group, values in groups.items():
+                for v in values:
+                    if v in seen:
+                        raise ValueError(f"{field}: {v!r} is in both {seen[v]!r} and {group!r}")
+                    seen[v] = group
+        return value
+
+    def group_of(self, field: str) -> dict[str, str]:
+        """Published value -> group, for one field of :attr:`groups` (KeyError when it has none)."""
+        return {v: g for g, values in self.groups[field].items() for v in values}
 
     @property
     def files(self) -> tuple[CatalogueFile, ...]:

@@ -20,7 +20,10 @@ from crimeplan import OGL_ATTRIBUTION
 from crimeplan.config import data_dir, db_path
 from crimeplan.errors import CrimeplanError
 from crimeplan import disclosure
-from crimeplan.present import Rag, gini_text, number, partial_period, persistence_text, rank_text, share_text, signed
+from crimeplan.present import (
+    Rag, gini_text, number, partial_period, persistence_text, rank_text, rate_text, ratio_text, share_text, signed,
+    withheld_text,
+)
 
 app = typer.Typer(
     help="crimeplan: a Police and Crime Plan as a living, checkable performance system.",
@@ -614,6 +617,89 @@ def priorities(
     console.print(f"[dim]{data['method']}[/]")
     if data["hotspots"]:
         console.print(f"[dim]{data['hotspots']}[/]")
+    console.print(f"[dim]{data['attribution']}[/]")
+
+
+@app.command()
+def fairness(
+    area: Optional[str] = typer.Option(None, "--area", help="An area (name, code or key; default the plan's area); "
+                                       "with --level, only the areas within it."),
+    level: Optional[str] = typer.Option(None, "--level", help="Every area of this level (London: bcu, borough, "
+                                        "ward, lsoa) instead of one area."),
+    period: Optional[str] = PeriodOption,
+    baseline: Optional[str] = typer.Option(None, "--baseline", help="Also compare each rate ratio with this "
+                                           "period's (a plan baseline, previous, year-earlier or a period)."),
+    plan: Optional[Path] = PlanOption,
+    format: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """Stop and search by ethnic group: searches per 1,000 residents of each group, the rate ratio to White with its
+    95% interval, and the outcome test (arrests by group)."""
+    from crimeplan.report import fairness_csv
+
+    try:
+        core = _core(db, plan)
+        p = core.period(period)
+        b = core.baseline(p, baseline) if baseline else None
+        if level is not None:
+            data = core.fairness_level(core.level(level), p, b, core.area_key(area))
+        else:
+            data = core.fairness(core.area(area).key, p, b)
+    except CrimeplanError as exc:
+        _fail(exc)
+    if _emit(format, data, fairness_csv, ensure_ascii=False):
+        return
+    where = data["area"]["name"] if "area" in data else data["level_plural"] + (
+        f" in {data['within']['name']}" if data.get("within") else "")
+    console.print(f"[bold]Stop and search by ethnic group[/] — {where}, {data['period_text']} "
+                  f"({data['force_name']}, officer-defined ethnicity)")
+    if data.get("note"):
+        console.print(f"[yellow]{data['note']}[/]")
+    if data["status"] != "ok":
+        console.print(f"[yellow]{data['status']}[/]: {data['message']}")
+        console.print(f"[dim]{data['attribution']}[/]")
+        raise typer.Exit(0)
+    rows = data["areas"] if "areas" in data else [data["figures"]]
+    table = Table(title_justify="left")
+    for name, justify in (("area", "left"), ("group", "left"), ("residents", "right"), ("searches", "right"),
+                          ("per 1,000", "right"), ("ratio to White (95%)", "right"), ("verdict", "left"),
+                          ("arrests", "right"), ("vs White (pp)", "right")):
+        table.add_column(name, justify=justify, overflow="fold")
+    for r in rows:
+        for group in data["groups"]:
+            c, o = r["officer"][group], r["outcomes"][group]
+            diff = "" if o["difference_pp"] is None else (
+                f"{signed(o['difference_pp'], 'pp')} ({signed(o['interval_pp'][0], 'pp')} to "
+                f"{signed(o['interval_pp'][1], 'pp')})")
+            table.add_row(r["name"] if group == data["groups"][0] else "", group, number(c["residents"]),
+                          withheld_text(c, "searches", number), withheld_text(c, "per_1000", rate_text),
+                          ratio_text(c["ratio"], c["interval"]) if c["ratio"] is not None
+                          else withheld_text(c, "ratio", lambda v: ""), c["verdict"] or "",
+                          withheld_text(o, "arrests", number) + ("" if o["share"] is None
+                                                                 else f" ({o['share'] * 100:.1f}%)"), diff)
+    console.print(table)
+    located = data["located"]
+    console.print(f"{located['no_location']:,} of {data['force_name']}'s {located['searches']:,} searches "
+                  f"({located['no_location_share'] * 100:.1f}%) carry no location and {located['outside']:,} fall "
+                  f"outside the loaded boundaries: they count towards the force's whole area only.")
+    for r in rows:
+        stated = r.get("not_stated_share")
+        console.print(f"{r['name']}: {withheld_text(r, 'searches', number)} searches, "
+                      + (f"{stated * 100:.1f}% with no officer-defined ethnicity" if stated is not None
+                         else "the share with no ethnicity recorded withheld (small numbers)") + ".")
+        for group, c in (r.get("change") or {}).items():
+            if c and "ratio_of_ratios" in c:
+                console.print(f"  {group}/White against {data['baseline_text']}: ratio ×"
+                              f"{ratio_text(c['ratio_of_ratios'], c['interval'])}, {c['verdict']}.")
+    if data.get("baseline") and data.get("baseline_status") != "ok":
+        console.print(f"[yellow]Against {data['baseline_text']}[/]: {data['baseline_status']}: "
+                      f"{data['baseline_message']}")
+    if data.get("linked_message"):
+        console.print(f"[dim]{data['linked_message']}[/]")
+    console.print(f"[dim]{data['method']}[/]")
+    console.print(f"[dim]{data['outcome_caveat']}[/]")
+    console.print(f"[dim]{data['small_numbers']}[/]")
+    console.print(f"[dim]Source: {', '.join(f['name'] for f in data['files'])}.[/]")
     console.print(f"[dim]{data['attribution']}[/]")
 
 

@@ -22,6 +22,7 @@ bound parameters, through the engine.
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from collections import OrderedDict
@@ -35,6 +36,7 @@ from crimeplan.measures import Engine, UnknownArea
 from crimeplan.measures.areas import Area
 from crimeplan.measures.concentration import RANK_BY, concentration, priorities
 from crimeplan.measures.edition import data_edition
+from crimeplan.measures.fairness import DATASET as FAIRNESS_DATASET, plan_force as fairness_force, area_fairness, fairness, strip_counts
 from crimeplan.measures.forces import ForcesError, forces_compared, plan_force
 from crimeplan.measures.hotspots import hotspots
 from crimeplan.measures.levels import (
@@ -70,6 +72,16 @@ class ShippedClaims(NamedTuple):
 def dumps(data) -> bytes:
     """JSON as the API and the static site write it: compact UTF-8, no NaN."""
     return json.dumps(data, separators=(",", ":"), allow_nan=False, ensure_ascii=False).encode("utf-8")
+
+
+def _asked(compute, *args):
+    """``compute(*args)``, its errors as the façade's: a question the data cannot answer is a BadParameter (422)."""
+    try:
+        return compute(*args)
+    except NotFound:
+        raise
+    except CrimeplanError as exc:
+        raise BadParameter(str(exc)) from None
 
 
 def memoised(method):
@@ -303,13 +315,8 @@ class Crimeplan:
     @memoised
     def concentration(self, measure_id: str, level: str, period: str, baseline: str, within: str | None) -> dict:
         """How concentrated a measure is across a level's areas (curve, Gini, top 1/5/10% shares)."""
-        try:
-            return concentration(self.engine, self.measure(measure_id), self.level(level), period, baseline,
-                                 self.area(within) if within is not None else None)
-        except NotFound:
-            raise
-        except CrimeplanError as exc:
-            raise BadParameter(str(exc)) from None
+        return _asked(concentration, self.engine, self.measure(measure_id), self.level(level), period, baseline,
+                      self.area(within) if within is not None else None)
 
     @memoised
     def priorities(self, measure_id: str, level: str, period: str, baseline: str, within: str | None,
@@ -317,13 +324,8 @@ class Crimeplan:
         """A level's areas (within an area) ranked by a measure, with rank intervals and persistence."""
         if by not in RANK_BY:
             raise BadParameter(f"by {by!r}: expected {' or '.join(RANK_BY)}")
-        try:
-            return priorities(self.engine, self.measure(measure_id), self.level(level), period, baseline,
-                              self.area(within) if within is not None else None, top, by)
-        except NotFound:
-            raise
-        except CrimeplanError as exc:
-            raise BadParameter(str(exc)) from None
+        return _asked(priorities, self.engine, self.measure(measure_id), self.level(level), period, baseline,
+                      self.area(within) if within is not None else None, top, by)
 
     def panels_for(self, key: str) -> list[str]:
         """The plan's panels an area's page shows: those of a level below the area's."""
@@ -401,6 +403,53 @@ class Crimeplan:
         return {"area": area.to_dict(), "measure": measure, "level": level, "requested_period": period,
                 "period": ranked["period"], "note": note, "priorities": ranked,
                 "concentration": self.concentration(measure, level, ranked["period"], baseline, within)}
+
+    def fairness_covered(self) -> bool:
+        """Whether the plan's force has stop-and-search files loaded (the Fairness section is shown at all)."""
+        try:
+            force = fairness_force(self.engine, None)
+        except CrimeplanError:
+            return False
+        return bool(self.engine.compiler.periods_supplied(FAIRNESS_DATASET, [force]))
+
+    @memoised
+    def _fairness_table(self, level: str, period: str, baseline: str | None, within: str | None) -> dict:
+        """measures.fairness as computed (real counts): never published as it is, copied before disclosure."""
+        return _asked(fairness, self.engine, self.level(level), period, baseline,
+                      self.area(within) if within is not None else None)
+
+    @memoised
+    def fairness_level(self, level: str, period: str, baseline: str | None, within: str | None) -> dict:
+        """Stop-and-search disproportionality and the outcome test for every area of a level (within an area)."""
+        table = copy.deepcopy(self._fairness_table(level, period, baseline, within))
+        return disclosure.fairness(strip_counts(table), self.plan, self._parents(level))
+
+    @memoised
+    def fairness(self, key: str, period: str, baseline: str | None) -> dict:
+        """One area's fairness figures with their breakdowns and its siblings'; where the force's files do not
+        cover ``period`` completely, the latest twelve months they do, said so."""
+        area = self.area(key)
+
+        def figures(period: str, baseline: str | None) -> dict:
+            return copy.deepcopy(area_fairness(
+                self.engine, area, period, baseline,
+                table_of=lambda level: self._fairness_table(level, period, baseline, None)))
+
+        found = figures(period, baseline)
+        found["requested_period"], found["note"] = period, ""
+        if found["status"] in ("incomplete data", "not recorded") and found.get("latest_complete"):
+            latest = found["latest_complete"]
+            if latest != period:
+                fallback = figures(latest, None)
+                if fallback["status"] == "ok":
+                    fallback["requested_period"] = period
+                    fallback["note"] = (f"{found['message']}. Shown for {fallback['period_text']}, the latest "
+                                        f"twelve months the files cover completely.")
+                    found = fallback
+        parents = self._parents(area.level)
+        if found.get("siblings"):
+            parents |= self._parents(found["siblings"]["level"])
+        return disclosure.fairness(strip_counts(found), self.plan, parents)
 
     @memoised
     def trajectories(self, measure_id: str, level: str, period: str, baseline: str) -> dict:

@@ -67,10 +67,13 @@ def secondary(cells: list[dict], fields: Iterable[str], below: int) -> list[dict
         return min(known) if known else None
 
     chosen = [c for c in cells if any(small(c.get(f), below) for f in fields)]
+    # Cells already withheld for another reason (the other way of a two-way table) are withheld here
+    # too, and one withheld cell alone is given back by subtraction.
+    chosen += [c for c in cells if c not in chosen and c.get("_withheld")]
     if not chosen:
         return []
     others = sorted((c for c in cells if c not in chosen and value(c) is not None), key=value)
-    while others and not _protected(chosen, fields, below, value):
+    while others and (not _protected(chosen, fields, below, value) or len(chosen) < 2):
         chosen.append(others.pop(0))
     return chosen
 
@@ -231,3 +234,132 @@ def claims(checks: list[dict], plan: Plan) -> list[dict]:
 
 __all__ = ["claims", "WITHHELD", "counts_people", "withheld_fields", "hotspots", "level_table", "per_area_values", "rule_text", "scorecard",
            "secondary", "series"]
+
+
+# A fairness cell's figures computed from its count of people searched (crimeplan.measures.fairness).
+_RATE_FIELDS = ("per_1000", "ratio", "interval", "p_value", "q_value")
+
+
+def fairness(table: dict, plan: Plan, parent_of: dict[str, str | None]) -> dict:
+    """A stop-and-search fairness table (``measures.fairness``) with its small counts of people withheld.
+
+    Each area's searches by group add up to its published total, and each group's searches in the
+    areas of one parent add up to the parent's: a '<10' cell is protected both ways (secondary
+    suppression, repeated until neither way can narrow one). A withheld count takes with it the
+    figures that give it back: its rate per 1,000 and rate ratio (the residents are published), its
+    interval and p value; a withheld White count takes every ratio of the area, whose denominator
+    it is. Arrests below the threshold are withheld with their share and difference; the breakdowns
+    by legislation and object of search are protected the same way within the area.
+    """
+    below = plan.small_numbers.below
+    marker = f"<{below}"
+    rows = [r for r in table.get("areas", [])] + ([table["figures"]] if table.get("figures") else [])
+    rows += list((table.get("siblings") or {}).get("areas") or [])
+    rows = list({id(r): r for r in rows}.values())  # an area's own row may also be one of its siblings
+    # An area's own total of searches: small ones withheld, protected among its siblings; every group of
+    # an area whose total is withheld goes with it (they would add up to it).
+    siblings: dict = {}
+    for r in rows:
+        siblings.setdefault(parent_of.get(r["code"]), []).append(r)
+    for group in siblings.values():
+        for r in secondary(group, ["searches"], below):
+            r["_total"] = True
+    for r in rows:
+        if r.pop("_total", False):
+            r.setdefault("suppressed", {})["searches"] = marker if small(r["searches"], below) else WITHHELD
+            r["searches"] = None
+            for kind in ("officer", "self"):
+                for c in r[kind].values():
+                    c["_withheld"] = True
+            for f in ("not_stated_share", "self_not_stated_share"):
+                r[f] = None
+    for kind, groups in (("officer", table["groups"]), ("self", table["self_groups"])):
+        stated = "not_stated" if kind == "officer" else "self_not_stated"
+        for r in rows:  # the searches with no group recorded are a published cell of each row
+            r[kind]["_not_stated"] = {"searches": r[stated]}
+        _protect(rows, kind, [*groups, "_not_stated"], parent_of, below)
+        for r in rows:
+            cell = r[kind].pop("_not_stated")
+            if cell.get("_withheld"):
+                r[stated] = None
+                r.setdefault("suppressed", {})[stated] = marker if small(cell["searches"], below) else WITHHELD
+                r[f"{stated}_share"] = None
+            reference = r[kind].get(table["reference_group"], {})
+            for group in groups:
+                c = r[kind][group]
+                if c.get("_withheld") or reference.get("_withheld"):
+                    _withhold_cell(c, below, rate_only=not c.get("_withheld"))
+    for r in rows:
+        for group, c in (r.get("outcomes") or {}).items():
+            searched = r["officer"].get(group, {})
+            if searched.get("searches") is None or small(c.get("arrests"), below) or small(c.get("searches"), below):
+                for f in ("arrests", "searches"):
+                    if c.get(f) is not None:
+                        c.setdefault("suppressed", {})[f] = marker if small(c[f], below) else WITHHELD
+                        c[f] = None
+                for f in ("share", "difference_pp", "interval_pp", "linked", "linked_recorded", "linked_share"):
+                    c[f] = None
+        if r.get("change"):
+            for group, c in r["change"].items():
+                if c is not None and (r["officer"][group].get("searches") is None
+                                      or r["officer"][table["reference_group"]].get("searches") is None):
+                    r["change"][group] = {"withheld": WITHHELD}
+    for field, breakdown in (table.get("breakdowns") or {}).items():
+        lines = breakdown["rows"]
+        for line in lines:
+            line["officer"]["_total"] = {"searches": line["searches"]}
+        # Each line's groups add up to its total; each group's lines add up to the area's group count.
+        _protect(lines, "officer", [*table["groups"], "_total"], {id(x): None for x in lines}, below, key=id)
+        for line in lines:
+            total = line["officer"].pop("_total")
+            if total.get("_withheld"):
+                line["searches"] = None
+                line.setdefault("suppressed", {})["searches"] = marker if small(total["searches"], below) else WITHHELD
+            reference = line["officer"].get(table["reference_group"], {})
+            for group in table["groups"]:
+                c = line["officer"][group]
+                if c.get("_withheld") or reference.get("_withheld"):
+                    _withhold_cell(c, below, rate_only=not c.get("_withheld"))
+    for r in rows:
+        for kind in ("officer", "self"):
+            for c in r[kind].values():
+                c.pop("_withheld", None)
+    for breakdown in (table.get("breakdowns") or {}).values():
+        for line in breakdown["rows"]:
+            for c in line["officer"].values():
+                c.pop("_withheld", None)
+    table["small_numbers"] = rule_text(plan)
+    return table
+
+
+def _protect(rows: list[dict], kind: str, groups: list[str], parent_of: dict, below: int, key=None) -> None:
+    """Mark ``_withheld`` on the cells (row[kind][group]['searches']) to withhold: small ones, then enough
+    others in each row (the row's total is published) and in each group of sibling rows (the parent's is)."""
+    key = key or (lambda r: r["code"])
+    parents: dict = {}
+    for r in rows:
+        parents.setdefault(parent_of.get(key(r)), []).append(r)
+    while True:
+        before = sum(1 for r in rows for g in groups if r[kind][g].get("_withheld"))
+        for r in rows:
+            for c in secondary([r[kind][g] for g in groups], ["searches"], below):
+                c["_withheld"] = True
+        for siblings in parents.values():
+            for g in groups:
+                if g.startswith("_"):
+                    continue
+                for c in secondary([r[kind][g] for r in siblings], ["searches"], below):
+                    c["_withheld"] = True
+        if sum(1 for r in rows for g in groups if r[kind][g].get("_withheld")) == before:
+            return
+
+
+def _withhold_cell(cell: dict, below: int, rate_only: bool = False) -> None:
+    shown = cell.setdefault("suppressed", {})
+    if not rate_only and cell.get("searches") is not None:
+        shown["searches"] = f"<{below}" if small(cell["searches"], below) else WITHHELD
+        cell["searches"] = None
+    for f in _RATE_FIELDS:
+        if cell.get(f) is not None:
+            cell[f] = None
+            shown.setdefault(f, WITHHELD)

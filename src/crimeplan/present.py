@@ -215,8 +215,21 @@ def rank_standing(low: int, high: int, top: int) -> str:
     return f"not in the top {top}"
 
 
+def ratio_text(value: float | None, interval_: list | tuple | None = None) -> str:
+    """A rate ratio to two places with its 95% interval: '3.86 (3.81 to 3.91)'."""
+    return _with_interval(value, interval_, lambda v: f"{v:.2f}")
+
+
+def withheld_text(cell: dict, field: str, shown) -> str:
+    """A figure, or how it reads when small numbers withhold it ('<10', 'withheld')."""
+    marker = (cell.get("suppressed") or {}).get(field)
+    if marker is not None and cell.get(field) is None:
+        return marker
+    return shown(cell.get(field))
+
+
 AIM_TEXT = {"down": "the plan aims for fewer", "up": "the plan aims for more", "monitor": "monitored (no target direction)"}
 
 
-__all__ = ["AIM_TEXT", "MINUS", "NONE", "Rag", "Status", "Verdict", "interval", "gini_text", "number", "persistence_text", "rag_for", "rank_standing", "rank_text", "rate_text", "share_text",
+__all__ = ["AIM_TEXT", "MINUS", "NONE", "Rag", "Status", "Verdict", "interval", "gini_text", "number", "persistence_text", "rag_for", "rank_standing", "rank_text", "rate_text", "ratio_text", "share_text", "withheld_text",
            "signed"]

@@ -157,3 +157,42 @@ def concentration_csv(data: dict) -> str:
         rows.append({**common, "statistic": f"share in the top {t['fraction'] * 100:g}%", "areas": t["areas"],
                      "value": t["share"], "low": t["interval"][0], "high": t["interval"][1], "chance": t["chance"]})
     return rows_csv(rows, CONCENTRATION_COLUMNS, footer=data.get("attribution"))
+
+
+FAIRNESS_COLUMNS = ["area", "code", "level", "period", "ethnicity", "group", "residents", "searches", "per_1000",
+                    "ratio_to_white", "low", "high", "q_value", "verdict", "searches_with_outcome", "arrests",
+                    "arrest_share", "arrest_difference_pp", "difference_low_pp", "difference_high_pp",
+                    "outcome_verdict", "not_stated", "area_searches"]
+
+
+def _or_marker(cell: dict, field: str):
+    """A cell's figure, or its small-numbers marker ('<10', 'withheld') where it is withheld."""
+    value = cell.get(field)
+    return (cell.get("suppressed") or {}).get(field) if value is None else value
+
+
+def fairness_csv(data: dict) -> str:
+    """A fairness table (``crimeplan fairness``): one row per area, ethnicity recorded and group."""
+    rows = []
+    areas = data["areas"] if "areas" in data else [data["figures"]] if data.get("figures") else []
+    for a in areas:
+        for kind, field, groups in (("officer-defined", "officer", data["groups"]),
+                                    ("self-defined", "self", data["self_groups"])):
+            for group in groups:
+                c = a[field][group]
+                o = a["outcomes"].get(group, {}) if field == "officer" else {}
+                low, high = c.get("interval") or (None, None)
+                d_low, d_high = o.get("interval_pp") or (None, None)
+                rows.append({
+                    "area": a["name"], "code": a["code"], "level": data["level"], "period": data["period"],
+                    "ethnicity": kind, "group": group, "residents": c["residents"],
+                    "searches": _or_marker(c, "searches"), "per_1000": _or_marker(c, "per_1000"),
+                    "ratio_to_white": _or_marker(c, "ratio"), "low": low, "high": high,
+                    "q_value": _or_marker(c, "q_value"), "verdict": c.get("verdict"),
+                    "searches_with_outcome": _or_marker(o, "searches"), "arrests": _or_marker(o, "arrests"),
+                    "arrest_share": o.get("share"), "arrest_difference_pp": o.get("difference_pp"),
+                    "difference_low_pp": d_low, "difference_high_pp": d_high, "outcome_verdict": o.get("verdict"),
+                    "not_stated": _or_marker(a, "not_stated" if field == "officer" else "self_not_stated"),
+                    "area_searches": a["searches"],
+                })
+    return rows_csv(rows, FAIRNESS_COLUMNS, footer=data.get("attribution"))

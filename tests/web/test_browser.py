@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from crimeplan.web.views import fmt_number, fmt_signed
+from crimeplan.present import rate_text
 
 pytestmark = pytest.mark.browser
 
@@ -486,5 +487,46 @@ def test_a_boroughs_where_needed_most_section_shows_the_apis_figures(server, bro
     page.goto(f"{server}/area/EA")
     assert page.locator("#panel-county-lines-proxies table tbody tr").count() == len(
         httpx.get(f"{server}/api/panels/county-lines-proxies?area=EA", timeout=60).json()["areas"])
+    assert not watch.problems, watch.problems
+    context.close()
+
+
+def test_a_boroughs_fairness_section_shows_the_apis_figures(server, browser, artifacts) -> None:
+    """Lambeth's Fairness section: every group's residents, searches, rate and rate ratio, the boroughs' chart and
+    table, and the outcome test, read from the page and compared with /api/areas/{key}/fairness."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    watch = Watcher(page)
+    page.goto(f"{server}/area/E09000022?period=FY2023-24")
+    assert _charts_drawn(page) == "rendered"
+    page.locator("#fairness").scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "fairness-lambeth.png"), full_page=False)
+    api = httpx.get(f"{server}/api/areas/E09000022/fairness?period=FY2023-24", timeout=60).json()
+    assert api["status"] == "ok" and api["period"] == "FY2023-24"
+    rows = page.evaluate("""() => [...document.querySelectorAll('#fairness-table tbody tr')].map(tr =>
+        [...tr.children].map(c => c.innerText.trim()))""")
+    assert [r[0] for r in rows] == api["groups"]
+    for row, group in zip(rows, api["groups"]):
+        c = api["figures"]["officer"][group]
+        assert row[1] == fmt_number(c["residents"]) and row[2] == fmt_number(c["searches"])
+        assert row[3] == rate_text(c["per_1000"])
+        if group != "White":
+            assert row[4] == f"{c['ratio']:.2f} ({c['interval'][0]:.2f} to {c['interval'][1]:.2f})"
+            assert row[5] == c["verdict"]
+    boroughs = page.evaluate("""() => [...document.querySelectorAll('#fairness-areas-table tbody tr')].map(tr =>
+        [tr.dataset.code, ...[...tr.children].map(c => c.innerText.trim())])""")
+    by_code = {r["code"]: r for r in api["siblings"]["areas"]}
+    assert len(boroughs) == len(by_code) == 32
+    for code, name, searches, rate, ratio, verdict in boroughs:
+        black = by_code[code]["officer"]["Black"]
+        assert name == by_code[code]["name"] and verdict == (black["verdict"] or "")
+        if black["ratio"] is not None:
+            assert ratio == f"{black['ratio']:.2f} ({black['interval'][0]:.2f} to {black['interval'][1]:.2f})"
+    arrests = page.evaluate("""() => [...document.querySelectorAll('#fairness-outcomes-table tbody tr')].map(tr =>
+        [...tr.children].map(c => c.innerText.trim()))""")
+    black = api["figures"]["outcomes"]["Black"]
+    assert arrests[1][2] == fmt_number(black["arrests"]) and arrests[1][3] == f"{black['share'] * 100:.1f}%"
+    assert page.locator("#fairness-chart .main-svg").count() > 0 and page.locator("#fairness-map .main-svg").count() > 0
+    assert "Knowles, Persico and Todd" in page.locator("#fairness").inner_text()
     assert not watch.problems, watch.problems
     context.close()

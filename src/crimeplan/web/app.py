@@ -31,7 +31,7 @@ from crimeplan import ATTRIBUTION, __version__
 from crimeplan.errors import CrimeplanError
 from crimeplan.measures.periods import SYNTAX
 from crimeplan.plan.schema import Plan
-from crimeplan.report import forces_csv, priorities_csv, scorecard_csv
+from crimeplan.report import fairness_csv, forces_csv, priorities_csv, scorecard_csv
 from crimeplan.web import views
 from crimeplan.core import SERIES_BY, BadParameter, NotFound, Crimeplan, dumps
 
@@ -547,6 +547,49 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
                 raise NotFound(f"{found.name} is a {found.level_name}: areas are ranked within "
                                f"{', '.join(ranking)} only")
             return dumps(needs)
+        return await cached(request, JSON, produce)
+
+    FAIRNESS_TEXT = ("Stop and search by ethnic group (officer-defined, and self-defined in the five Census groups): "
+                     "searches per 1,000 residents of each group (Census 2021), the rate ratio to White with its "
+                     "exact 95% interval (false-discovery-rate control across the areas below the force's), the "
+                     "outcome test (arrests by group, difference to White with Newcombe's interval), the share with "
+                     "no ethnicity and with no location, and, given a baseline, each ratio against the baseline's. "
+                     "Counts of people below the plan's threshold read '<10'.")
+
+    def fairness_level_of(level: str, area: str | None, period: str | None, baseline: str | None) -> dict:
+        p = svc.period(period)
+        b = svc.baseline(p, baseline) if baseline else None
+        return svc.fairness_level(svc.level(level), p, b, svc.area_key(area))
+
+    @app.get("/api/fairness/{level}.csv", summary="Stop and search by ethnic group, every area of a level, as CSV",
+             tags=["figures"])
+    async def api_fairness_level_csv(request: Request, level: str,
+                                     area: str | None = Query(None, description="Only the areas within this one."),
+                                     period: str | None = Query(None, description=PERIOD_HELP),
+                                     baseline: str | None = Query(None, description=BASELINE_HELP)) -> Response:
+        return await cached(request, CSV, lambda: fairness_csv(fairness_level_of(level, area, period, baseline))
+                            .encode("utf-8"))
+
+    @app.get("/api/fairness/{level}", summary="Stop and search by ethnic group, every area of a level",
+             tags=["figures"], description=FAIRNESS_TEXT + " The JSON of `crimeplan fairness --level L --format json`.")
+    async def api_fairness_level(request: Request, level: str = PathParam(description="A level of the geography"),
+                                 area: str | None = Query(None, description="Only the areas within this one."),
+                                 period: str | None = Query(None, description=PERIOD_HELP),
+                                 baseline: str | None = Query(None, description=BASELINE_HELP)) -> Response:
+        return await cached(request, JSON, lambda: dumps(fairness_level_of(level, area, period, baseline)))
+
+    @app.get("/api/areas/{key}/fairness", summary="Stop and search by ethnic group in an area", tags=["figures"],
+             description=FAIRNESS_TEXT + " With the breakdowns by legislation and object of search, and every area "
+                         "of its level for the chart (what the area page's Fairness section shows). Where the files "
+                         "do not cover the period completely, the latest twelve months they do, said in `note`. "
+                         "The JSON of `crimeplan fairness --area A --format json`.")
+    async def api_fairness(request: Request, key: str = PathParam(description=AREA_HELP),
+                           period: str | None = Query(None, description=PERIOD_HELP),
+                           baseline: str | None = Query(None, description=BASELINE_HELP)) -> Response:
+        def produce() -> bytes:
+            found = svc.area(key)
+            p = svc.period(period)
+            return dumps(svc.fairness(found.key, p, svc.baseline(p, baseline)))
         return await cached(request, JSON, produce)
 
     @app.get("/api/forces", summary="Forces compared", tags=["figures"],

@@ -209,38 +209,53 @@ def change_chart(rows: list[dict], title: str) -> dict:
     ``rows``: ``{"name", "change", "low", "high", "highlighted", "verdict"}``, changes in per cent. The
     highlighted row is drawn in vermillion with a larger diamond and its name in bold; a line marks no change.
     """
+    return _dot_interval(rows, "change", title, lambda v: f"{v:+.1f}%",
+                         {"ticksuffix": "%", "zeroline": True, "zerolinecolor": "#000000", "zerolinewidth": 1.5})
+
+
+def ratio_chart(rows: list[dict], title: str) -> dict:
+    """Each row's rate ratio with its 95% interval, on a log scale with a line at 1 (no difference).
+
+    ``rows``: ``{"name", "ratio", "low", "high", "highlighted", "verdict"}``.
+    """
+    return _dot_interval(rows, "ratio", title, lambda v: f"{v:.2f}", {"type": "log"}, reference=1.0)
+
+
+def _dot_interval(rows: list[dict], field: str, title: str, shown, xaxis: dict, reference: float | None = None) -> dict:
     names = [f"<b>{r['name']}</b>" if r["highlighted"] else r["name"] for r in rows][::-1]
     ordered = rows[::-1]
     data = []
-    for highlighted, colour, symbol, size, label in ((False, OKABE_ITO["blue"], "circle", 8, "change (95% interval)"),
+    for highlighted, colour, symbol, size, label in ((False, OKABE_ITO["blue"], "circle", 8, "95% interval"),
                                                      (True, OKABE_ITO["vermillion"], "diamond", 13, "highlighted")):
         picked = [i for i, r in enumerate(ordered) if bool(r["highlighted"]) == highlighted]
         if not picked:
             continue
-        change = [ordered[i]["change"] for i in picked]
+        value = [ordered[i][field] for i in picked]
         data.append({
             "type": "scatter", "mode": "markers", "orientation": "h", "name": label,
-            "y": [names[i] for i in picked], "x": change,
+            "y": [names[i] for i in picked], "x": value,
             "error_x": {"type": "data", "symmetric": False, "color": colour, "thickness": 1.5, "width": 3,
                         "array": [(ordered[i]["high"] if ordered[i]["high"] is not None else c) - c
-                                  for i, c in zip(picked, change)],
-                        "arrayminus": [c - ordered[i]["low"] for i, c in zip(picked, change)]},
+                                  for i, c in zip(picked, value)],
+                        "arrayminus": [c - ordered[i]["low"] for i, c in zip(picked, value)]},
             "marker": {"color": colour, "symbol": symbol, "size": size, "line": {"color": "#000000", "width": 0.5}},
-            "text": [f"{ordered[i]['name']}: {c:+.1f}% (95% interval {ordered[i]['low']:+.1f}% to "
-                     + ("no upper limit" if ordered[i]["high"] is None else f"{ordered[i]['high']:+.1f}%")
-                     + f"), {ordered[i]['verdict']}" for i, c in zip(picked, change)],
+            "text": [f"{ordered[i]['name']}: {shown(c)} (95% interval {shown(ordered[i]['low'])} to "
+                     + ("no upper limit" if ordered[i]["high"] is None else shown(ordered[i]["high"]))
+                     + f"), {ordered[i]['verdict']}" for i, c in zip(picked, value)],
             "hoverinfo": "text",
         })
     layout = {
         "height": 140 + 22 * len(rows), "font": FONT, "showlegend": False,
         "margin": {"l": 12, "r": 16, "t": 28, "b": 48},
-        "xaxis": {"title": {"text": title}, "ticksuffix": "%", "zeroline": True, "zerolinecolor": "#000000",
-                  "zerolinewidth": 1.5, "gridcolor": "#e5e5e5"},
+        "xaxis": {"title": {"text": title}, "gridcolor": "#e5e5e5", **xaxis},
         "yaxis": {"automargin": True, "type": "category", "categoryorder": "array", "categoryarray": names,
                   "dtick": 1},
         "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "#ffffff", "hovermode": "closest",
         "hoverlabel": HOVERLABEL, "modebar": MODEBAR,
     }
+    if reference is not None:
+        layout["shapes"] = [{"type": "line", "xref": "x", "yref": "paper", "x0": reference, "x1": reference,
+                             "y0": 0, "y1": 1, "line": {"color": "#000000", "width": 1.5}}]
     return {"data": data, "layout": layout, "config": CONFIG}
 
 

@@ -52,6 +52,9 @@ STATIC_API = [
     ("api/areas/{key}/needs.json", "Where an area's harm is needed most (London, BCUs, boroughs): its wards ranked "
                                    "by harm per resident with 95% rank intervals and persistence, and the "
                                    "concentration of the harm (top 1/5/10% shares, Gini)."),
+    ("api/areas/{key}/fairness.json", "Stop and search by ethnic group (London, BCUs, boroughs): searches per "
+                                      "1,000 residents of each group, the rate ratio to White with its 95% interval, "
+                                      "the outcome test, breakdowns, and every area of the level."),
     ("api/panels/{id}/{key}.json", "A panel of the plan (county lines proxies by borough) for London or a BCU."),
     ("area/{key}-priorities.csv", "The same ranked list as CSV, every ward with its rank interval."),
     ("api/claims/check.json", "The example claims, checked."),
@@ -190,6 +193,8 @@ def publish(out_dir: str | Path, service: Crimeplan | None = None, db: str | Pat
         if needs is not None:
             as_json(f"api/areas/{area.key}/needs.json", needs)
             w.write(f"area/{area.key}-priorities.csv", priorities_csv(needs["priorities"]).encode("utf-8"), "other")
+        if area.level in views.fairness_levels(svc) and svc.fairness_covered():
+            as_json(f"api/areas/{area.key}/fairness.json", svc.fairness(area.key, period, baseline))
         report.areas[area.level] = report.areas.get(area.level, 0) + 1
         step(area.name)
 

@@ -20,7 +20,8 @@ from markupsafe import Markup
 from crimeplan import OGL_ATTRIBUTION, OS_ATTRIBUTION, __version__
 from crimeplan.claims import APPROXIMATE_POINTS, APPROXIMATE_RELATIVE
 from crimeplan.present import (
-    AIM_TEXT, MINUS, Rag, gini_text, interval, number, persistence_text, rank_text, rate_text, share_text, signed,
+    AIM_TEXT, MINUS, Rag, gini_text, interval, number, persistence_text, rank_text, rate_text, ratio_text, share_text,
+    signed, withheld_text,
 )
 from crimeplan import disclosure
 from crimeplan.errors import CrimeplanError
@@ -147,6 +148,11 @@ class Links:
             return self.api_json(f"panels/{panel_id}/{area_key}")
         within = "" if area_key == self.london_key else f"&area={quote(area_key, safe=':')}"
         return f"/api/panels/{panel_id}?{urlencode(self.query)}{within}".replace("?&", "?").rstrip("?")
+
+    def fairness_json(self, area_key: str) -> str:
+        if self.static:
+            return self.api_json(f"areas/{area_key}/fairness")
+        return f"/api/areas/{quote(area_key, safe=':')}/fairness{self._q()}"
 
     def needs_json(self, area_key: str) -> str:
         if self.static:
@@ -786,6 +792,92 @@ def needs_section(svc: Crimeplan, links: Links, area: Area, period: str, baselin
     return model
 
 
+def _ratio_cell(c: dict) -> dict:
+    """A group's figures as the Fairness tables print them ('<10' / 'withheld' where small numbers withhold them)."""
+    return {"residents_text": fmt_number(c["residents"]),
+            "searches_text": withheld_text(c, "searches", fmt_number),
+            "rate_text": withheld_text(c, "per_1000", rate_text),
+            "ratio_text": (ratio_text(c["ratio"], c["interval"]) if c.get("ratio") is not None
+                           else withheld_text(c, "ratio", lambda v: "")),
+            "verdict": c.get("verdict") or ""}
+
+
+def fairness_section(svc: Crimeplan, links: Links, area: Area, period: str, baseline: str) -> dict | None:
+    """Fairness of stop and search (the plan's second priority): searches per resident of each ethnic group
+    against White residents, the outcome test, the breakdowns, and every area of the level on a chart and map."""
+    if not svc.fairness_covered():
+        return None
+    data = svc.fairness(area.key, period, baseline)
+    model = {"ok": data["status"] == "ok", "status": _status_text(data["status"], data["message"]),
+             "note": data["note"], "period_text": data["period_text"], "force": data["force_name"],
+             "json_href": links.fairness_json(area.key), "files": data["files"], "method": data["method"],
+             "outcome_caveat": data["outcome_caveat"], "small_numbers": data.get("small_numbers", ""),
+             "references": data["references"], "figure": None, "figure_id": "fairness-figure",
+             "map_figure": None, "map_figure_id": "fairness-map-figure"}
+    if not model["ok"]:
+        return model
+    f = data["figures"]
+    located = data["located"]
+    black, white = f["officer"]["Black"], f["officer"][data["reference_group"]]
+    model.update(
+        groups=[{"group": g, **_ratio_cell(f["officer"][g])} for g in data["groups"]],
+        self_groups=[{"group": g, **_ratio_cell(f["self"][g])} for g in data["self_groups"]],
+        searches_text=withheld_text(f, "searches", fmt_number),
+        not_stated_text=("withheld (small numbers)" if f["not_stated_share"] is None
+                         else f"{f['not_stated_share'] * 100:.1f}%"),
+        self_not_stated_text=("withheld (small numbers)" if f["self_not_stated_share"] is None
+                              else f"{f['self_not_stated_share'] * 100:.1f}%"),
+        no_location_text=f"{located['no_location']:,} of {located['searches']:,} "
+                         f"({located['no_location_share'] * 100:.1f}%)",
+        outside_text=f"{located['outside']:,}",
+        top=area.level == svc.geography.top,
+        headline=(f"{withheld_text(black, 'per_1000', rate_text)} searches per 1,000 Black residents against "
+                  f"{withheld_text(white, 'per_1000', rate_text)} per 1,000 White residents: a rate ratio of "
+                  f"{ratio_text(black['ratio'], black['interval']) if black.get('ratio') is not None else 'withheld'}"
+                  f" ({black['verdict'] or 'not judged'})"),
+        outcomes=[{"group": g, "searches_text": withheld_text(o, "searches", fmt_number),
+                   "arrests_text": withheld_text(o, "arrests", fmt_number),
+                   "share_text": share_text(o["share"]) if o["share"] is not None else "withheld",
+                   "difference_text": ("" if o["difference_pp"] is None else
+                                       f"{signed(o['difference_pp'], 'pp')} ({interval(*o['interval_pp'], 'pp')})"),
+                   "verdict": o["verdict"] or ""}
+                  for g, o in f["outcomes"].items()],
+        linked_message=data["linked_message"],
+        changes=[{"group": g, "text": (c["verdict"] if "verdict" not in c or c.get("withheld") else
+                                       f"×{ratio_text(c['ratio_of_ratios'], c['interval'])}: {c['verdict']}")
+                  if c else "a count of 0: no comparison"}
+                 for g, c in (f.get("change") or {}).items()],
+        baseline_text=data["baseline_text"],
+        baseline_status=(_status_text(data["baseline_status"], data["baseline_message"])
+                         if data.get("baseline_status") not in (None, "ok") else ""),
+        breakdowns=[{"title": b["title"], "rows": [{"value": r["value"], "searches_text": withheld_text(
+                        r, "searches", fmt_number), "black": _ratio_cell(r["officer"]["Black"])}
+                     for r in b["rows"]]} for b in data["breakdowns"].values()],
+    )
+    sib = data.get("siblings")
+    if sib and sib["status"] == "ok":
+        plural = sib["level_plural"]
+        rows = []
+        for r in sorted(sib["areas"], key=lambda r: -(r["officer"]["Black"].get("ratio") or 0)):
+            c = r["officer"]["Black"]
+            rows.append({"name": r["name"], "code": r["code"], "href": links.area(r["key"]), **_ratio_cell(c),
+                         "ratio": c.get("ratio"), "low": (c.get("interval") or [None])[0],
+                         "high": (c.get("interval") or [None, None])[1], "highlighted": r["code"] == area.code})
+        drawn = [r for r in rows if r["ratio"] is not None]
+        model["siblings"] = {"plural": plural, "word": svc.geography.level(sib["level"]).word, "rows": rows,
+                             "left_out": sib["left_out"]}
+        if drawn:
+            model["figure"] = json_script(charts.ratio_chart(drawn, "Black/White search rate ratio (log scale)"))
+            collection = svc.geojson(sib["level"], None)
+            if collection["features"]:
+                hover = {r["code"]: {"current": r["ratio"], "hover": f"{r['name']}: {r['ratio_text']}"}
+                         for r in drawn}
+                model["map_figure"] = json_script(charts.choropleth(
+                    collection, hover, {r["code"]: r["href"] for r in rows}, "current", "Black/White ratio",
+                    area.code if area.level == sib["level"] else None))
+    return model
+
+
 # --- pages ----------------------------------------------------------------------------------------
 
 
@@ -809,11 +901,12 @@ def area_page(svc: Crimeplan, links: Links, area: Area, period: str, baseline: s
     mix = crime_mix_section(svc, area, period, baseline)
     trust = trust_section(svc, links, area, period, baseline)
     needs = needs_section(svc, links, area, period, baseline)
+    fair = fairness_section(svc, links, area, period, baseline) if area.level in fairness_levels(svc) else None
     panels = panel_sections(svc, links, area, period, baseline)
     crumbs = [{"name": a.name, "href": links.area(a.key)} for a in svc.engine.areas.ancestors(area)]
     files = _files(section["card"]["sources"], mix["files"], the_map["files"] if the_map else [],
                    trust["files"] if trust else [], needs["files"] if needs else [],
-                   *[p["files"] for p in panels])
+                   fair["files"] if fair else [], *[p["files"] for p in panels])
     model = base_model(svc, links, f"{area.name} — {area.level_name}", files, crumbs + [{"name": area.name, "href": None}])
     model.update(
         page="area", area=area.to_dict(),
@@ -824,7 +917,7 @@ def area_page(svc: Crimeplan, links: Links, area: Area, period: str, baseline: s
         selectors=selectors(svc, links, period, baseline, f"/area/{quote(area.key, safe=':')}",
                             {"map": map_measure, "colour": the_map["colour"] if colour and the_map else None,
                              "wards": wards}),
-        scorecard=section, map=the_map, mix=mix, trust=trust, needs=needs, panels=panels,
+        scorecard=section, map=the_map, mix=mix, trust=trust, needs=needs, fairness=fair, panels=panels,
         api_href=links.api_json(f"scorecard/{area.key}" if links.static else f"scorecard?area={area.key}"),
     )
     if the_map and the_map["figure"]:
@@ -833,7 +926,20 @@ def area_page(svc: Crimeplan, links: Links, area: Area, period: str, baseline: s
         model["charts"].append(mix["figure_id"])
     if needs and needs["figure"]:
         model["charts"].append(needs["figure_id"])
+    for figure, figure_id in ((fair or {}).get("figure"), "fairness-figure"), ((fair or {}).get("map_figure"),
+                                                                                "fairness-map-figure"):
+        if figure:
+            model["charts"].append(figure_id)
     return model
+
+
+def fairness_levels(svc: Crimeplan) -> set[str]:
+    """The levels whose pages have a Fairness section: the force's area and the two levels below it."""
+    g, out, level = svc.geography, set(), svc.geography.top
+    while level is not None and len(out) < 3:
+        out.add(level)
+        level = g.child(level)
+    return out
 
 
 def measure_page(svc: Crimeplan, links: Links, measure_id: str, area: Area, period: str, baseline: str) -> dict:

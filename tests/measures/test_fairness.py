@@ -1,0 +1,237 @@
+"""Stop and search fairness: placement, disproportionality, the outcome test and small numbers.
+
+On the real data the figures are checked against independent computations: searches counted
+straight from the zip's CSV files, residents from the Nomis TS021 file read here with the csv
+module, the Clopper–Pearson interval from scipy's beta quantiles.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import zipfile
+
+import numpy as np
+import pytest
+import shapely
+from scipy.stats import beta, norm
+
+from crimeplan.catalogue import load_catalogue
+from crimeplan.core import Crimeplan
+from crimeplan.measures import Engine
+from crimeplan.measures.fairness import fairness
+from crimeplan.sources.geography import PLACED_INSIDE, PLACED_NEAREST, PLACED_OUTSIDE, place_points
+from crimeplan.stats.ratio_of_ratios import ratio_of_ratios
+from crimeplan.warehouse import Warehouse
+
+PERIOD = "FY2023-24"  # complete in the Met's file (2023-04 to 2024-03)
+BELOW = 10
+
+
+# --- placement ------------------------------------------------------------------------------------
+
+def test_place_points_inside_overlap_sliver_and_outside():
+    # Two unit squares (in degrees, near London's latitude) sharing an edge, and a third overlapping B.
+    a = shapely.box(0.0, 51.0, 0.01, 51.01)
+    b = shapely.box(0.0101, 51.0, 0.02, 51.01)  # a sliver of 0.0001° (~7 m) between a and b
+    c = shapely.box(0.015, 51.0, 0.03, 51.01)  # overlaps b from 0.015 to 0.02
+    xs = np.array([0.005, 0.01005, 0.017, 0.5, 0.025])
+    ys = np.array([51.005, 51.005, 51.005, 51.005, 51.005])
+    codes, how = place_points(xs, ys, ["C", "B", "A"], [c.wkb, b, a])
+    assert codes == ["A", "A", "B", None, "C"]  # the sliver point to the nearest (A, at ~3 m); overlap to B (first)
+    assert how == [PLACED_INSIDE, PLACED_NEAREST, PLACED_INSIDE, PLACED_OUTSIDE, PLACED_INSIDE]
+
+
+def test_place_points_far_from_every_polygon_is_outside():
+    square = shapely.box(0.0, 51.0, 0.01, 51.01)
+    codes, how = place_points(np.array([0.0108]), np.array([51.005]), ["A"], [square])  # ~56 m east
+    assert codes == [None] and how == [PLACED_OUTSIDE]
+
+
+# --- ratio of ratios ------------------------------------------------------------------------------
+
+def test_ratio_of_ratios_by_hand():
+    # (400/100)/(300/150) = 2; SE of the log = sqrt(1/400 + 1/100 + 1/300 + 1/150) = 0.15
+    r = ratio_of_ratios(400, 100, 300, 150)
+    se = math.sqrt(1 / 400 + 1 / 100 + 1 / 300 + 1 / 150)
+    assert r.ratio == pytest.approx(2.0)
+    assert r.low == pytest.approx(2 * math.exp(-1.959964 * se), rel=1e-5)
+    assert r.high == pytest.approx(2 * math.exp(1.959964 * se), rel=1e-5)
+    assert r.p_value == pytest.approx(2 * norm.sf(math.log(2) / se))
+    assert r.verdict == "significant rise"
+    assert ratio_of_ratios(0, 10, 5, 5) is None
+
+
+# --- the real data --------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def engine(loaded_db):
+    wh = Warehouse.open(loaded_db, read_only=True)
+    yield Engine(wh.con)
+    wh.close()
+
+
+@pytest.fixture(scope="module")
+def core(loaded_db):
+    return Crimeplan.open(loaded_db)
+
+
+def _met_searches(data_dir, first: str, last: str) -> list[dict]:
+    rows = []
+    with zipfile.ZipFile(data_dir / "police-uk" / "metropolitan-stop-and-search-2015-04_2024-08-partial.zip") as z:
+        for name in sorted(z.namelist()):
+            month = name.split("/")[0]
+            if name.endswith(".csv") and first <= month <= last:
+                rows += list(csv.DictReader(io.TextIOWrapper(z.open(name), encoding="utf-8-sig")))
+    return rows
+
+
+def _london_residents(data_dir, engine) -> dict[str, float]:
+    """Residents of the Met's area by TS021 broad group, read from the Nomis file itself."""
+    city = {c for (c,) in engine.con.execute(
+        "SELECT code FROM area_current WHERE level = 'lsoa' AND vintage = '2021' AND parent_code = 'E09000001'").fetchall()}
+    london = {c for (c,) in engine.con.execute(
+        "SELECT code FROM area_current WHERE level = 'lsoa' AND vintage = '2021'").fetchall()}
+    text = (data_dir / "geography" / "census2021-ts021-lsoa.csv").read_text(encoding="utf-8-sig")
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith('2021 super output area'))
+    reader = csv.reader(lines[start:])
+    header = next(reader)
+    wanted = {"White": "White", "Black": "Black, Black British, Black Welsh, Caribbean or African",
+              "Asian": "Asian, Asian British or Asian Welsh", "Other": "Other ethnic group"}
+    columns = {g: header.index(next(h for h in header if h.startswith(name) and "%" not in h))
+               for g, name in wanted.items()}
+    out = {g: 0.0 for g in wanted}
+    for row in reader:
+        if not row or " : " not in row[0]:
+            continue
+        code = row[0].split(" : ")[0]
+        if code in london and code not in city:
+            for g, i in columns.items():
+                out[g] += float(row[i])
+    return out
+
+
+def test_every_search_is_placed_or_counted_as_no_location(engine):
+    total, located = engine.con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE longitude IS NOT NULL AND latitude IS NOT NULL) FROM stop_search_current"
+    ).fetchone()
+    for level in ("lsoa", "ward"):
+        placed = dict(engine.con.execute(
+            "SELECT placement, sum(searches) FROM stop_search_point WHERE level = ? GROUP BY ALL", [level]).fetchall())
+        assert set(placed) <= {PLACED_INSIDE, PLACED_NEAREST, PLACED_OUTSIDE}
+        assert sum(placed.values()) == located  # every located search at exactly one point
+        assert placed[PLACED_INSIDE] > 0.99 * located
+    table = fairness(engine, "borough", PERIOD)
+    located_now = table["located"]
+    borough_sum = sum(r["searches"] for r in table["areas"])
+    city = engine.con.execute(
+        """SELECT count(*) FROM stop_search_current s JOIN stop_search_point p ON p.longitude = s.longitude
+           AND p.latitude = s.latitude AND p.level = 'lsoa' JOIN area_current a ON a.level = 'lsoa'
+           AND a.vintage = '2021' AND a.code = p.code
+           WHERE s.force = 'metropolitan' AND s.month BETWEEN '2023-04-01' AND '2024-03-01'
+             AND a.parent_code = 'E09000001'""").fetchone()[0]
+    # boroughs + the City's LSOAs (another force's area) + outside + no location = every search of the period
+    assert borough_sum + city + located_now["outside"] + located_now["no_location"] == located_now["searches"]
+
+
+def test_london_rate_ratio_matches_an_independent_calculation(engine, data_dir):
+    raw = _met_searches(data_dir, "2023-04", "2024-03")
+    searches = {g: sum(1 for r in raw if r["Officer-defined ethnicity"] == g) for g in ("White", "Black", "Asian", "Other")}
+    residents = _london_residents(data_dir, engine)
+    table = fairness(engine, "london", PERIOD)
+    row = table["areas"][0]
+    assert row["searches"] == len(raw)
+    for group in ("Black", "Asian", "Other"):
+        cell = row["officer"][group]
+        assert cell["searches"] == searches[group]
+        assert cell["residents"] == pytest.approx(residents[group])
+        ratio = (searches[group] / residents[group]) / (searches["White"] / residents["White"])
+        assert cell["ratio"] == pytest.approx(ratio, rel=1e-9)
+        # Clopper–Pearson on the split of the two counts, mapped to the ratio of rates.
+        n, k = searches[group] + searches["White"], searches[group]
+        lo_p, hi_p = beta.ppf(0.025, k, n - k + 1), beta.ppf(0.975, k + 1, n - k)
+        scale = residents["White"] / residents[group]
+        assert cell["interval"][0] == pytest.approx(lo_p / (1 - lo_p) * scale, rel=1e-6)
+        assert cell["interval"][1] == pytest.approx(hi_p / (1 - hi_p) * scale, rel=1e-6)
+    assert 3.5 < row["officer"]["Black"]["ratio"] < 4.2
+    arrests = {g: sum(1 for r in raw if r["Officer-defined ethnicity"] == g and r["Outcome"] in ("Arrest", "Suspect arrested"))
+               for g in searches}
+    assert row["outcomes"]["Black"]["arrests"] == arrests["Black"]
+    assert row["outcomes"]["Black"]["difference_pp"] == pytest.approx(
+        100 * (arrests["Black"] / searches["Black"] - arrests["White"] / searches["White"]), abs=0.05)
+    # The Met marks no search 'linked to the object': a share of 0% would be a wrong figure.
+    assert row["outcomes"]["Black"]["linked_share"] is None and table["linked_message"]
+    stated = sum(1 for r in raw if not r["Officer-defined ethnicity"])
+    assert row["not_stated"] == stated
+
+
+def test_every_published_ethnicity_is_in_a_group(engine):
+    search = load_catalogue().dataset("police_uk_stop_search")
+    for field in ("officer_defined_ethnicity", "self_defined_ethnicity"):
+        values = {v for (v,) in engine.con.execute(
+            f"SELECT DISTINCT {field} FROM stop_search_current WHERE {field} IS NOT NULL").fetchall()}
+        assert values - set(search.group_of(field)) == set(), field
+    assert fairness(engine, "london", PERIOD)["unmapped"] == {}
+
+
+def test_an_incomplete_period_gives_no_figure(engine):
+    table = fairness(engine, "borough", "FY2019-20")
+    assert table["status"] == "incomplete data" and table["areas"] == []
+    assert "2019-04" in table["message"]
+    table = fairness(engine, "borough", "FY2016-17")  # locations absent 2016-04 and 2016-05
+    assert table["status"] == "not recorded" and table["areas"] == []
+
+
+def _published_counts(rows, groups):
+    for r in rows:
+        yield r, "searches", r["searches"], r.get("suppressed", {})
+        for kind, gs in (("officer", groups[0]), ("self", groups[1])):
+            for g in gs:
+                yield r[kind][g], "searches", r[kind][g]["searches"], r[kind][g].get("suppressed", {})
+        for o in r["outcomes"].values():
+            for f in ("arrests", "searches"):
+                yield o, f, o[f], o.get("suppressed", {})
+
+
+def test_no_published_count_of_people_is_below_ten_and_no_lone_cell_is_withheld(core):
+    table = core.fairness_level("ward", PERIOD, None, None)
+    groups = (table["groups"], table["self_groups"])
+    withheld = 0
+    for cell, field, value, shown in _published_counts(table["areas"], groups):
+        assert value is None or value >= BELOW, (cell, field)
+        if value is None and field in shown:
+            withheld += 1
+    assert withheld > 100  # wards hold many small counts
+    # A row's groups and its not-stated cell add up to its published total: never exactly one withheld.
+    for r in table["areas"]:
+        if r["searches"] is None:
+            continue
+        for kind, gs, stated in (("officer", table["groups"], "not_stated"), ("self", table["self_groups"], "self_not_stated")):
+            hidden = [g for g in gs if r[kind][g]["searches"] is None] + ([stated] if r[stated] is None else [])
+            assert len(hidden) != 1, (r["name"], kind, hidden)
+    # Each group's wards add up to their borough's count: never exactly one withheld among a borough's wards.
+    parents = {a.code: a.parent_code for a in core.engine.areas.level("ward")}
+    for g in table["groups"]:
+        by_borough: dict[str, list] = {}
+        for r in table["areas"]:
+            by_borough.setdefault(parents[r["code"]], []).append(r["officer"][g]["searches"] is None)
+        assert all(sum(v) != 1 for v in by_borough.values()), g
+    # A withheld White count takes the area's ratios with it (it is their denominator).
+    for r in table["areas"]:
+        if r["officer"]["White"]["searches"] is None:
+            assert all(r["officer"][g]["ratio"] is None for g in table["groups"])
+
+
+def test_the_analysis_keeps_the_real_counts(engine, core):
+    raw = fairness(engine, "ward", PERIOD)
+    assert any(0 < r["officer"]["Other"]["searches"] < BELOW for r in raw["areas"])
+    assert any(r["officer"]["Black"]["verdict"] == "higher than White" for r in raw["areas"])
+
+
+def test_area_figures_fall_back_to_the_latest_complete_year(core):
+    found = core.fairness("E09000022", "2021", "2019")
+    assert found["status"] == "ok" and found["period"] == "rolling:2024-08"
+    assert "2021-01" in found["note"]
+    assert found["siblings"]["level"] == "borough" and len(found["siblings"]["areas"]) == 32
