@@ -172,12 +172,12 @@ def test_stated_value_is_checked_with_the_change_beside_it(shipped: dict[str, di
     assert knife["significant"] is True and knife["computed_change_pct"] == pytest.approx(-26.73, abs=0.01)
 
 
-def test_proportions_are_in_percentage_points_and_survey_significance_is_unknown(shipped: dict[str, dict]) -> None:
+def test_proportions_are_in_percentage_points_and_survey_significance_is_approximate(shipped: dict[str, dict]) -> None:
     trust = shipped["pas-trust-2021"]
     assert trust["change_unit"] == "pp" and trust["verdict"] == SUPPORTED
     assert (trust["baseline"], trust["current"]) == (84, 76)
-    assert trust["significant"] is None and trust["significance"] == "sample size unknown"
-    assert "percentage points" in trust["plain"] and "sampling error" in trust["plain"]
+    assert trust["significant"] is True and trust["significance"] == "significant fall"
+    assert "percentage points" in trust["plain"] and "approximate 95% interval" in trust["plain"]
 
 
 # --- verdict rules ---------------------------------------------------------------------------------

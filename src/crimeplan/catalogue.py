@@ -148,6 +148,26 @@ class CatalogueFile(_Model):
         return data
 
 
+class SurveyDesign(_Model):
+    """How a survey that publishes no sample sizes is drawn, as its publisher describes it: enough to give its
+    estimates approximate intervals (labelled approximate wherever shown)."""
+
+    respondents: dict[str, int] = Field(description="interviews behind one estimate, by the survey's area level")
+    window_months: int = Field(ge=1, description="the months of interviews one estimate pools")
+    design_effect: float = Field(ge=1, description="variance inflation for weighting and clustering (assumed)")
+    basis: str = Field(description="where the numbers come from, in words")
+    source_url: str
+
+    @field_validator("source_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _check_http_url(value)
+
+    def effective_n(self, area_level: str) -> float | None:
+        n = self.respondents.get(area_level)
+        return None if n is None else n / self.design_effect
+
+
 class Dataset(_Model):
     """A publication crimeplan reads."""
 
@@ -170,6 +190,7 @@ class Dataset(_Model):
     # Published values of a field gathered into groups: field -> group -> the values as published
     # (ethnicity as data.police.uk and the Census write it, gathered into the Census 2021 broad groups).
     groups: dict[str, dict[str, tuple[str, ...]]] = Field(default_factory=dict)
+    survey_design: SurveyDesign | None = None
 
     _files: tuple[CatalogueFile, ...] = PrivateAttr(default=())
 

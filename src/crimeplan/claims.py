@@ -722,7 +722,8 @@ def _significance_words(check: ClaimCheck, f: SourceFigure, unit: str, value_cla
     movement = "fall" if change < 0 else "rise" if change > 0 else "change"
     interval = ""
     if f.low is not None or f.high is not None:
-        interval = f" (95% interval {_signed(f.low, unit)} to {_signed(f.high, unit)})"
+        interval = (f" ({'approximate ' if f.interval_approximate else ''}95% interval {_signed(f.low, unit)} to "
+                    f"{_signed(f.high, unit)})")
     lead = ""
     if value_claim:
         lead = f"; against {check.comparison} ({_count(f.baseline, unit == 'pp')}) that is {_signed(change, unit, 1)}"
@@ -730,6 +731,9 @@ def _significance_words(check: ClaimCheck, f: SourceFigure, unit: str, value_cla
         n = (f" ({_count(f.baseline_denominator, False)} records in the baseline, {_count(f.current_denominator, False)} now)"
              if f.current_denominator is not None and f.baseline_denominator is not None else "")
         return f"{lead}; too few records{n} to test whether the {movement} is more than chance"
+    if f.verdict == Verdict.OVERLAP:
+        return (f"{lead}; the two survey estimates pool some of the same interviews, so whether the {movement} is "
+                "more than sampling error cannot be tested")
     if f.significant is None:
         return (f"{lead}; the survey's sample size is not published, so whether the {movement} is more than "
                 "sampling error cannot be tested")
@@ -744,7 +748,8 @@ def _significance_words(check: ClaimCheck, f: SourceFigure, unit: str, value_cla
     joint = "but" if supported else "and"
     if several and f.p_value is not None and f.p_value < 0.05:
         why = (f"is not significant once allowing for {f.areas_tested:,} {check.level_plural} tested at once "
-               f"(false discovery rate control; on its own p = {f.p_value:.2g}; 95% interval "
+               f"(false discovery rate control; on its own p = {f.p_value:.2g}; "
+               f"{'approximate ' if f.interval_approximate else ''}95% interval "
                f"{_signed(f.low, unit)} to {_signed(f.high, unit)})")
     else:
         why = f"is within the range expected from chance{interval}"

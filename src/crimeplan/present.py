@@ -126,6 +126,7 @@ class Verdict(StrEnum):
     NO_CHANGE = "no significant change"
     SAMPLE_UNKNOWN = "sample size unknown"
     TOO_FEW = "too few records to judge"
+    OVERLAP = "samples overlap"  # two survey estimates that share interviews (rolling windows): not independent
 
     def rag(self, aim: str) -> Rag:
         if aim == "monitor":

@@ -51,9 +51,16 @@ def test_london_scorecard_2021_against_2019(engine: Engine) -> None:
     assert "gla_state_of_london_crime" in alternatives
     gla = next(a for a in homicide["alternatives"] if a["dataset"] == "gla_state_of_london_crime")
     assert gla["current"] is not None and gla["label"] != homicide["source"]["label"]
-    # survey measures have no interval: the sample size is not published
+    # survey measures: MOPAC publishes no sample size; its declared design (12,800 a year, design effect 1.5)
+    # gives an approximate interval, labelled so, and no n is shown as if published
     trust = measures["pas_trust_mps"]
-    assert trust["verdict"] == "sample size unknown" and trust["interval"] is None and trust["rag"] == "grey"
+    assert (trust["current"], trust["baseline_value"]) == (76, 84)
+    assert trust["interval_approximate"] is True and trust["source"]["current_denominator"] is None
+    n = 12800 / 1.5
+    low, high = _newcombe(0.76, n, 0.84, n)
+    assert trust["interval"] == pytest.approx([low * 100, high * 100], abs=1e-6)
+    assert trust["verdict"] == "significant fall" and trust["rag"] == "red"
+    assert "approximate 95% interval" in trust["plain"]
     json.dumps(card)  # JSON-safe
 
 
@@ -230,3 +237,30 @@ def test_a_shares_series_points_carry_their_denominators(engine: Engine) -> None
     assert points["2019"]["n"] == outcomes > 0
     assert points["2019"]["value"] == pytest.approx(charged / outcomes * 100)
     assert all("n" in p for p in points.values())
+
+
+def _newcombe(p1: float, n1: float, p2: float, n2: float, z: float = 1.959963984540054) -> tuple[float, float]:
+    """Newcombe's hybrid score interval for p1 - p2, written out from his paper (method 10)."""
+    def wilson(p, n):
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z / (1 + z * z / n) * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5)
+        return centre - half, centre + half
+    (l1, u1), (l2, u2) = wilson(p1, n1), wilson(p2, n2)
+    d = p1 - p2
+    return d - ((p1 - l1) ** 2 + (u2 - p2) ** 2) ** 0.5, d + ((u1 - p1) ** 2 + (p2 - l2) ** 2) ** 0.5
+
+
+def test_survey_estimates_that_share_interviews_are_not_judged(engine):
+    """Rolling twelve-month estimates a quarter apart pool nine months of the same interviews."""
+    r = engine.result("pas_trust_mps", None, "2023-Q4", "2023-Q3").to_dict()
+    assert r["status"] == "ok" and r["verdict"] == "samples overlap" and r["rag"] == "grey"
+    assert r["interval"] is None and r["significant"] is None and "same interviews" in r["plain"]
+    year = engine.result("pas_trust_mps", None, "2023-Q4", "2022-Q4").to_dict()
+    assert year["verdict"] != "samples overlap" and year["interval_approximate"]
+
+
+def test_the_quarterly_file_extends_the_london_series(engine):
+    r = engine.result("pas_good_job_local", None, "FY2024-25", "FY2019-20").to_dict()
+    assert r["status"] == "ok" and r["source"]["dataset"] == "mopac_pas_quarterly"
+    borough = engine.result("pas_good_job_local", "Lambeth", "FY2024-25", "FY2019-20").to_dict()
+    assert borough["status"] != "ok"  # the borough sheet ends in 2023-12: no figure, never London's

@@ -70,6 +70,7 @@ class Cube:
     series: list[str] = field(default_factory=list)  # the current_slices series it reads
     notes: list[str] = field(default_factory=list)
     gaps: dict[date, str] = field(default_factory=dict)  # months not used, and why (partial or absent)
+    design: object = None  # a survey's declared design, when its sample sizes are assumed from it (approximate)
 
     def index(self) -> dict[str, int]:
         return {code: i for i, code in enumerate(self.areas)}
@@ -617,12 +618,22 @@ class Compiler:
         cube = self._frame(level, [], series, source.dataset, with_second=True, granularity="quarter")
         index = cube.index()
         cube.value[:] = np.nan
-        cube.second[:] = np.nan  # sample sizes: unknown unless published
+        cube.second[:] = np.nan  # sample sizes: unknown unless published, or declared by the survey's design
+        design = survey_design(source.dataset)
+        assumed = design.effective_n(area_level) if design is not None else None
         for code, month, proportion, n in rows:
             i, j = index.get(code), month_index(month) - cube.first
             if i is not None and 0 <= j < cube.value.shape[1]:
                 cube.value[i, j] = proportion
-                cube.second[i, j] = n if n else np.nan
+                cube.second[i, j] = n if n else (assumed if assumed is not None else np.nan)
+        if assumed is not None and rows and not any(n for *_, n in rows):
+            cube.design = design
+            cube.notes.append(
+                f"approximate intervals: the publisher gives no sample sizes; each estimate is taken to rest on "
+                f"{design.respondents[area_level]:,} interviews over {design.window_months} months with a design "
+                f"effect of {design.design_effect:g} (an effective sample of {assumed:,.0f}), and the estimates are "
+                f"published to the whole per cent (a change is known to about a point either way besides "
+                f"sampling error): {design.basis}")
         return cube
 
     def _stop_search(self, source: StopSearchSource, level: str, statistic: str) -> Cube:
@@ -684,6 +695,14 @@ class Compiler:
         if not chosen:
             raise CrimeplanError(f"no CCHI weights for force {force!r} are loaded")
         return [c for c, _ in chosen], [float(w) for _, w in chosen]
+
+
+def survey_design(dataset: str):
+    """The catalogue's declared design of a survey dataset (None when it declares none)."""
+    from crimeplan.catalogue import load_catalogue
+
+    catalogue = load_catalogue()
+    return catalogue.dataset(dataset).survey_design if dataset in catalogue.ids else None
 
 
 def absent_row(dataset: str) -> str:

@@ -100,6 +100,9 @@ class LevelFigures:
     verdict: np.ndarray | None = None  # str per area, "" where there is none
     change_unit: str = "%"
     survey: bool = False  # survey shares: no sample size, so no test
+    approximate: bool = False  # survey shares tested with sample sizes assumed from the survey's declared design
+    overlap: bool = False  # the two survey estimates pool some of the same interviews: not judged
+    window: int = 0  # the months of interviews one survey estimate pools (when declared)
     too_few: np.ndarray | None = None  # shares: too few records to judge (bool per area)
     current_expected: np.ndarray | None = None  # outcome shares: the crimes the records belong to
     baseline_expected: np.ndarray | None = None
@@ -131,8 +134,11 @@ class LevelFigures:
         f.change, f.low, f.high = pick(self.change), pick(self.low), pick(self.high)
         f.p_value, f.q_value = pick(self.p_value), pick(self.q_value)
         f.areas_tested = 1 if self.at_top else max(self.tested, 1)  # at the top: no control across areas
+        if self.approximate:  # the sample sizes were assumed, not published: no n is shown as if it were
+            f.current_denominator = f.baseline_denominator = None
+            f.interval_approximate = True
         f.verdict = str(self.verdict[index]) or None
-        f.significant = None if f.verdict in (None, "sample size unknown", TOO_FEW) else bool(self.significant[index])
+        f.significant = None if f.verdict in (None, "sample size unknown", TOO_FEW, Verdict.OVERLAP) else bool(self.significant[index])
         f.plain = _plain(self, index)
         return f
 
@@ -314,6 +320,12 @@ class Engine:
                     f.low, f.high, f.p_value = (np.full(len(f.areas), np.nan) for _ in range(3))
                 return
             successes_c, successes_b = p_cur * n_cur, p_base * n_base
+            if cube.design is not None:  # sample sizes assumed from the declared design: approximate
+                window = cube.design.window_months
+                for f, period, baseline in zip(batch, periods, baselines):
+                    f.approximate, f.window = True, window
+                    # Rolling estimates whose windows share months share interviews: not independent samples.
+                    f.overlap = abs(period.last - baseline.last) < window
         else:
             successes_c, n_cur = cube.totals(periods), cube.totals(periods, "second")
             successes_b, n_base = cube.totals(baselines), cube.totals(baselines, "second")
@@ -333,6 +345,8 @@ class Engine:
             # A share from too few records is shown with its n, never tested (nor counted in FDR).
             f.too_few = too_few[i]
             f.p_value = np.where(too_few[i], np.nan, changes.p_value[i])
+            if f.overlap:  # not independent samples: no interval, no test
+                f.low, f.high, f.p_value = (np.full(len(f.areas), np.nan) for _ in range(3))
             if isinstance(source, OutcomeSource):
                 f.current_expected, f.baseline_expected = expected_c[i], expected_b[i]
             f.notes.append(_TOO_FEW_RULE if isinstance(source, OutcomeSource) else _TOO_FEW_RULE.split("; or")[0])
@@ -373,6 +387,9 @@ class Engine:
             f.significant = significant[i]
             if f.survey:
                 f.verdict = np.where(np.isnan(f.change), "", Verdict.SAMPLE_UNKNOWN.value)
+            elif f.overlap:
+                f.verdict = np.where(np.isnan(f.change), "", Verdict.OVERLAP.value)
+                f.significant = np.zeros_like(significant[i])
             else:
                 f.verdict = np.where(tested[i], verdict[i], "")
             if f.too_few is not None:
@@ -679,8 +696,9 @@ def _plain(f: LevelFigures, i: int) -> str:
         size = f"{abs(change):.1f} percentage points" if pp else f"{abs(change):.0f}%"
         values = f", {base:,.0f} → {cur:,.0f}" if cur is not None and base is not None and not pp else ""
         head = f"{word} {size}{values}" if word != "Unchanged" else f"Unchanged{values}"
-        if low is not None or high is not None:
-            head += f" (95% interval {interval(low, high, f.change_unit, 0)})"
+        if (low is not None or high is not None) and not f.overlap:
+            head += (f" ({'approximate ' if f.approximate else ''}95% interval "
+                     f"{interval(low, high, f.change_unit, 0)})")
     if verdict == TOO_FEW:
         # baseline first, as in the change: 'from 116 records in the baseline and 901 now'
         n = f" from {_number(f.baseline_denominator[i]):,.0f} records in the baseline and {_number(f.current_denominator[i]):,.0f} now" \
@@ -690,6 +708,9 @@ def _plain(f: LevelFigures, i: int) -> str:
             crimes = (f" (outcome records for {_number(f.baseline_denominator[i]) / _number(f.baseline_expected[i]):.0%} and "
                       f"{_number(f.current_denominator[i]) / _number(f.current_expected[i]):.0%} of the crimes)")
         return f"{head}{n}{crimes}: too few records to judge whether this is a real change."
+    if verdict == Verdict.OVERLAP:
+        return (f"{head}: the two estimates pool some of the same interviews (each covers "
+                f"{f.window} months), so whether this is a real change cannot be judged.")
     if verdict == "sample size unknown":
         return f"{head}: whether this is more than sampling error cannot be said, because the publisher does not give the sample size."
     tested = f.tested

@@ -71,6 +71,7 @@ class SourceFigure:
     files: list[dict] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    interval_approximate: bool = False  # a survey's interval from sample sizes assumed from its declared design
 
     def to_dict(self) -> dict:
         return {
@@ -87,6 +88,7 @@ class SourceFigure:
             "change": clean(self.change),
             "change_unit": self.change_unit,
             "interval": [clean(self.low), clean(self.high)] if self.low is not None or self.high is not None else None,
+            "interval_approximate": self.interval_approximate,
             "p_value": clean(self.p_value),
             "q_value": clean(self.q_value),
             "areas_tested": self.areas_tested,
@@ -145,6 +147,7 @@ class MeasureResult:
             "change": clean(h.change) if h else None,
             "change_unit": h.change_unit if h else None,
             "interval": [clean(h.low), clean(h.high)] if h and (h.low is not None or h.high is not None) else None,
+            "interval_approximate": bool(h and h.interval_approximate),
             "p_value": clean(h.p_value) if h else None,
             "q_value": clean(h.q_value) if h else None,
             "significant": h.significant if h else None,

@@ -316,7 +316,9 @@ def measure_row(m: dict, links: Links, area_key: str, spark: dict | None) -> dic
     if "interval" in (m.get("suppressed") or {}):
         interval = m["suppressed"]["interval"]
     elif m["interval"]:
-        interval = fmt_interval(m["interval"], unit)
+        interval = ("approximate: " if m.get("interval_approximate") else "") + fmt_interval(m["interval"], unit)
+    elif m["verdict"] == "samples overlap":
+        interval = "no interval: the two estimates share interviews"
     elif m["verdict"] == "sample size unknown":
         interval = "no interval: the survey's sample size is not published"
     else:
