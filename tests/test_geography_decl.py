@@ -34,7 +34,7 @@ def test_the_catalogue_declares_what_each_dataset_is() -> None:
     cat = load_catalogue()
     declared = {d.id: (d.record_table, d.native_level) for d in cat.datasets if d.native_level}
     assert declared["mps_ward_crime"] == ("recorded_crime", "ward")
-    assert declared["police_uk_stop_search"] == ("stop_search", "force")
+    assert declared["police_uk_stop_search"] == ("stop_search", "lsoa")  # placed by location at load
     assert declared["gla_state_of_london_crime"] == ("london_monthly", "region")
     assert cat.dataset("police_uk_street").absent_row == "zero" and cat.dataset("mopac_pas_borough").absent_row == "unknown"
 

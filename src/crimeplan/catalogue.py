@@ -168,6 +168,15 @@ class SurveyDesign(_Model):
         return None if n is None else n / self.design_effect
 
 
+class FieldBreak(_Model):
+    """A field whose categories a publisher changed: figures that read it are not compared across the change."""
+
+    series: str = Field(description="the series (a force) whose coding changed")
+    field: str
+    comparable_from: str = Field(pattern=r"^\d{4}-\d{2}$", description="the first month of the new coding, YYYY-MM")
+    reason: str
+
+
 class Dataset(_Model):
     """A publication crimeplan reads."""
 
@@ -191,6 +200,7 @@ class Dataset(_Model):
     # (ethnicity as data.police.uk and the Census write it, gathered into the Census 2021 broad groups).
     groups: dict[str, dict[str, tuple[str, ...]]] = Field(default_factory=dict)
     survey_design: SurveyDesign | None = None
+    field_breaks: tuple[FieldBreak, ...] = ()
 
     _files: tuple[CatalogueFile, ...] = PrivateAttr(default=())
 

@@ -40,6 +40,46 @@ def counts_people(plan: Plan, measure: Measure) -> bool:
     return measure.statistic in ("count", "rate") and measure.unit in plan.small_numbers.units
 
 
+def shares_of_people(plan: Plan, measure: Measure) -> bool:
+    """Whether the measure is a share of a count of people (searches ending in arrest): its numerator, its
+    denominator and what is left of it are all counts of people."""
+    return measure.statistic == "proportion" and any(u in measure.unit for u in plan.small_numbers.units)
+
+
+def _small_share(entry: dict, below: int, share: str, denominator: str) -> bool:
+    n, p = entry.get(denominator), entry.get(share)
+    if n is None or p is None:
+        return False
+    k = round(p * n / 100)
+    return small(n, below) or small(k, below) or small(n - k, below)
+
+
+_SHARE_FIELDS = ("current", "baseline_value", "baseline", "current_denominator", "baseline_denominator",
+                 "change", "interval", "p_value", "q_value")
+
+
+def _withhold_share(entry: dict, below: int) -> None:
+    for f in _SHARE_FIELDS:
+        if entry.get(f) is not None:
+            marker = f"<{below}" if f.endswith("denominator") and small(entry[f], below) else WITHHELD
+            _withhold(entry, f, marker, ())
+
+
+def _shares(m: dict, below: int) -> None:
+    """A share of searches: where its numerator, denominator or remainder is small in either period, the shares,
+    their n and the change are withheld from the measure and each of its sources (the verdict stands)."""
+    entries = [m.get("source") or {}, *(m.get("alternatives") or [])]
+    smalls = [e for e in entries if any(_small_share(e, below, s, d) for s, d in
+                                        (("current", "current_denominator"), ("baseline", "baseline_denominator")))]
+    if not smalls:
+        return
+    for entry in [m, *entries]:
+        _withhold_share(entry, below)
+    m["plain"] = (f"A share resting on fewer than {below} searches (or arrests, or searches without one) in a period "
+                  f"compared: not published (small numbers about people); the assessment is made from the real "
+                  f"counts.")
+
+
 def rule_text(plan: Plan) -> str:
     below = plan.small_numbers.below
     return (f"Counts of people (victims, people searched) below {below} are not published, nor any figure that "
@@ -114,8 +154,14 @@ def scorecard(card: dict, plan: Plan, withheld: dict[str, set[str]] | None = Non
     below = plan.small_numbers.below
     marker = f"<{below}"
     people = {m.id for m in plan.measures if counts_people(plan, m)}
+    ratios = {m.id for m in plan.measures if m.statistic == "ratio"}
+    shares = {m.id for m in plan.measures if shares_of_people(plan, m)}
     for p in card.get("priorities", []):
         for m in p["measures"]:
+            if m["id"] in ratios:
+                _ratio(m, below)
+            if m["id"] in shares:
+                _shares(m, below)
             if m["id"] not in people:
                 continue
             also = (withheld or {}).get(m["id"], set())
@@ -141,9 +187,41 @@ def scorecard(card: dict, plan: Plan, withheld: dict[str, set[str]] | None = Non
     return card
 
 
+_RATIO_COUNTS = ("current_numerator", "current_denominator", "baseline_numerator", "baseline_denominator")
+
+
+def _ratio(m: dict, below: int) -> None:
+    """A rate ratio between groups: the searches of each group it rests on are counts of people; where one is
+    small it is withheld, and the ratios and change computed from it with it (the residents are published)."""
+    for entry in [m.get("source") or {}, *(m.get("alternatives") or [])]:
+        if any(small(entry.get(f), below) for f in _RATIO_COUNTS):
+            for f in _RATIO_COUNTS:
+                if entry.get(f) is not None:
+                    _withhold(entry, f, f"<{below}" if small(entry[f], below) else WITHHELD, ())
+            for f in ("current", "baseline", "change", "interval", "current_interval", "baseline_interval",
+                      "p_value", "q_value", "plain"):
+                if entry.get(f) is not None:
+                    entry[f] = None
+                    entry.setdefault("suppressed", {})[f] = WITHHELD
+            if entry is m.get("source"):
+                for f in ("current", "baseline_value", "change", "interval", "current_interval",
+                          "baseline_interval", "p_value", "q_value"):
+                    if m.get(f) is not None:
+                        _withhold(m, f, WITHHELD, ())
+                m["plain"] = (f"A ratio resting on fewer than {below} searches of a group: not published (small "
+                              f"numbers about people); the assessment is made from the real counts.")
+
+
 def level_table(table: dict, plan: Plan, parent_of: dict[str, str | None]) -> dict:
     """A level's figures with small counts of people withheld, and one more in each group of siblings."""
     measure = plan.measure(table["measure"])
+    if shares_of_people(plan, measure):
+        below = plan.small_numbers.below
+        for row in table["areas"]:
+            if (_small_share(row, below, "current", "current_denominator")
+                    or _small_share(row, below, "baseline_value", "baseline_denominator")):
+                _withhold_share(row, below)
+        return table
     if not counts_people(plan, measure):
         return table
     below = plan.small_numbers.below
@@ -181,9 +259,21 @@ def series(data: dict, plan: Plan) -> dict:
     series says so: a coarser one (by year) may still be shown whole.
     """
     measure = plan.measure(data["measure"])
+    below = plan.small_numbers.below
+    if shares_of_people(plan, measure):
+        for source in data.get("sources", []):
+            points = source.get("points") or []
+            if any(_small_share(p, below, "value", "n") for p in points):
+                for point in points:
+                    for f in ("value", "n"):
+                        if point.get(f) is not None:
+                            _withhold(point, f, WITHHELD, ())
+                source["note"] = ((source.get("note") + "; ") if source.get("note") else "") + (
+                    f"some {source.get('by', 'month')}s rest on fewer than {below} searches, arrests or searches "
+                    f"without one: not published at this granularity (small numbers about people)")
+        return data
     if not counts_people(plan, measure):
         return data
-    below = plan.small_numbers.below
     for source in data.get("sources", []):
         points = source.get("points") or []
         if any(small(p.get("value"), below) for p in points):

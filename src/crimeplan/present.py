@@ -60,6 +60,8 @@ def number(value: float | None, statistic: str | None = None) -> str:
         return NONE
     if statistic == "proportion":
         return f"{value:.1f}%"
+    if statistic == "ratio":  # a rate ratio between groups: 3.86 times
+        return f"{value:.2f}"
     if abs(value) >= 100 or float(value).is_integer():
         return f"{value:,.0f}"
     return f"{value:,.1f}"
@@ -126,6 +128,7 @@ class Verdict(StrEnum):
     NO_CHANGE = "no significant change"
     SAMPLE_UNKNOWN = "sample size unknown"
     TOO_FEW = "too few records to judge"
+    EXACT = "exact change (a headcount)"  # a stock counted in full, not sampled: no test, no interval
     OVERLAP = "samples overlap"  # two survey estimates that share interviews (rolling windows): not independent
 
     def rag(self, aim: str) -> Rag:

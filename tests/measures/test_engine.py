@@ -31,8 +31,10 @@ def test_london_scorecard_2021_against_2019(engine: Engine) -> None:
         for m in with_data:
             assert m["source"]["files"], m["id"]  # every figure names the files it comes from
             assert m["verdict"] in ("significant fall", "significant rise", "no significant change", "sample size unknown",
-                                    "too few records to judge"), m["id"]
-            if m["verdict"] not in ("sample size unknown", "too few records to judge"):
+                                    "too few records to judge", "exact change (a headcount)", "samples overlap"), m["id"]
+            if m["verdict"] == "exact change (a headcount)":  # officers in post: counted, not sampled
+                assert m["interval"] is None and m["source"]["notes"], m["id"]
+            elif m["verdict"] not in ("sample size unknown", "too few records to judge"):
                 assert m["interval"] is not None and m["p_value"] is not None, m["id"]
     measures = {m["id"]: m for p in card["priorities"] for m in p["measures"]}
     # measures without data say which dataset would supply them

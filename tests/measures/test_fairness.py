@@ -235,3 +235,89 @@ def test_area_figures_fall_back_to_the_latest_complete_year(core):
     assert found["status"] == "ok" and found["period"] == "rolling:2024-08"
     assert "2021-01" in found["note"]
     assert found["siblings"]["level"] == "borough" and len(found["siblings"]["areas"]) == 32
+
+
+# --- the plan's measures ---------------------------------------------------------------------------
+
+def _measure(card: dict, measure_id: str) -> dict:
+    return next(m for p in card["priorities"] for m in p["measures"] if m["id"] == measure_id)
+
+
+def test_the_black_white_ratio_measure_and_its_change_by_hand(core, engine):
+    card = core.scorecard("E12000007", PERIOD, "2017")
+    m = _measure(card, "stop_search_ratio_black_white")
+    now = fairness(engine, "london", PERIOD)["areas"][0]["officer"]
+    before = fairness(engine, "london", "2017")["areas"][0]["officer"]
+    assert m["status"] == "ok" and m["current"] == pytest.approx(now["Black"]["ratio"], rel=1e-12)
+    assert m["current_interval"] == pytest.approx(now["Black"]["interval"], rel=1e-9)
+    assert m["baseline_value"] == pytest.approx(before["Black"]["ratio"], rel=1e-12)
+    a, b = now["Black"]["searches"], now["White"]["searches"]
+    c, d = before["Black"]["searches"], before["White"]["searches"]
+    ror = (a / b) / (c / d)
+    se = math.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
+    assert m["change"] == pytest.approx((ror - 1) * 100, rel=1e-9)
+    assert m["interval"] == pytest.approx([(ror * math.exp(-1.959964 * se) - 1) * 100,
+                                           (ror * math.exp(1.959964 * se) - 1) * 100], rel=1e-5)
+    assert m["verdict"] == "significant fall" and m["rag"] == "green"  # 4.25 in 2017, 3.86 in FY2023-24
+
+
+def test_a_borough_count_of_searches_is_the_searches_placed_in_it(core, engine):
+    table = {r["code"]: r for r in fairness(engine, "borough", PERIOD)["areas"]}
+    levels = core.levels("stop_search_count", "borough", PERIOD, "2017")
+    by_code = {r["code"]: r for r in levels["areas"]}
+    assert by_code["E09000022"]["current"] == table["E09000022"]["searches"] == 5438
+    assert by_code["E09000001"]["current"] is None  # the City: policed by the City of London Police
+
+
+def test_categories_that_changed_are_not_compared_across_the_change(core):
+    card = core.scorecard("E12000007", PERIOD, "2017")
+    weapons = _measure(card, "weapon_searches")
+    assert weapons["status"] == "incomplete data" and "not comparable" in weapons["message"]
+    assert _measure(card, "stop_search_count")["status"] == "ok"  # no category is read: comparable
+
+
+def test_shares_of_searches_resting_on_small_counts_are_withheld(core):
+    card = core.scorecard("E09000021", "2023-05", "2022-05")  # Kingston upon Thames, one month
+    for group in ("black", "white", "asian", "other"):
+        m = _measure(card, f"stop_search_arrest_share_{group}")
+        src = m["source"]
+        n = src.get("current_denominator")
+        if m["current"] is not None:
+            k = round(m["current"] * n / 100)
+            assert min(n, k, n - k) >= BELOW, group
+        else:
+            assert m["suppressed"]["current"] == "withheld"
+    ratio = _measure(card, "stop_search_ratio_other_white")
+    counts = [ratio["source"].get(f) for f in ("current_numerator", "current_denominator")]
+    assert all(c is None or c >= BELOW for c in counts)
+
+
+def test_officers_in_post_are_a_headcount_read_at_the_period_end(core, data_dir):
+    rows = {r["Date"]: r for r in csv.DictReader(
+        (data_dir / "london-datastore" / "MPS police force strength 2013-05_2026-03.csv").open(encoding="utf-8-sig"))}
+    card = core.scorecard("E12000007", PERIOD, "FY2019-20")
+    officers, pcsos = _measure(card, "police_officers"), _measure(card, "pcsos")
+    assert (officers["current"], officers["baseline_value"]) == (float(rows["Mar-24"]["Police Officer Strength"]),
+                                                                 float(rows["Mar-20"]["Police Officer Strength"]))
+    assert (pcsos["current"], pcsos["baseline_value"]) == (float(rows["Mar-24"]["PCSO Strength"]),
+                                                           float(rows["Mar-20"]["PCSO Strength"]))
+    assert officers["verdict"] == "exact change (a headcount)" and officers["interval"] is None
+    year = core.series("police_officers", "E12000007", "year")["sources"][0]["points"]
+    assert next(p for p in year if p["period"] == "2023")["value"] == float(rows["Dec-23"]["Police Officer Strength"])
+
+
+def test_trust_gaps_by_ethnic_group_are_read_from_the_neighbourhood_file(core, data_dir):
+    lines = (data_dir / "london-datastore" / "2015-16 _to_2020-21_inclusive_neighbourhood_indicators_final_221221.csv"
+             ).read_text(encoding="utf-8-sig").splitlines()
+    questions, groups = next(csv.reader([lines[0]])), next(csv.reader([lines[1]]))
+    raw = next(next(csv.reader([line])) for line in lines if line.startswith("Lambeth - Central,"))
+    found = core.fairness("E09000022", PERIOD, None)["trust_by_group"]
+    central = next(n for n in found["neighbourhoods"] if n["name"] == "Lambeth - Central")
+    fair = next(q for q in central["questions"] if q["question"].startswith("The police in your area treat"))
+    # Three header rows: the four questions over the White British columns, then the groups; each group's
+    # first column is the first question's.
+    assert questions[1] == "The police in your area treat everyone fairly regardless of who they are"
+    white, black = float(raw[groups.index("White British")]), float(raw[groups.index("Black")])
+    assert fair["shares"]["White British"] == pytest.approx(white) and fair["shares"]["Black"] == pytest.approx(black)
+    assert fair["gaps"]["Black"] == pytest.approx(black - white)
+    assert "no sample sizes" in found["caveat"]

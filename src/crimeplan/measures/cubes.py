@@ -28,6 +28,7 @@ from crimeplan.plan.schema import (
     StreetCrimeSource,
     SurveySource,
 )
+from crimeplan.catalogue import load_catalogue
 from crimeplan.geography import Geography
 
 NOT_RECORDED = "not recorded"  # a month whose share cannot be computed: the field is empty
@@ -42,8 +43,6 @@ def reaches(geography: Geography, source, level: str) -> bool:
 
 def native_level(dataset: str) -> str | None:
     """The finest level ``dataset`` is published at, from the catalogue (None: not a catalogued dataset)."""
-    from crimeplan.catalogue import load_catalogue
-
     try:
         return load_catalogue().dataset(dataset).native_level
     except KeyError:
@@ -213,6 +212,7 @@ class Compiler:
         self._categories: dict[tuple, CategoryCube] = {}
         self._listed_codes: dict[tuple, set[str]] = {}  # codes a residents table lists (mixed code sets)
         self._coverage_rows: dict[str, list[tuple]] = {}
+        self._group_residents: dict[tuple, np.ndarray] = {}
 
     # --- areas ---
 
@@ -382,8 +382,6 @@ class Compiler:
     def recorded_crime_sources(self, level: str) -> list[tuple[str, str, str]]:
         """Recorded-crime datasets reaching ``level``, most local first, new categories before old:
         (dataset, scheme, native level) — what a crime mix reads (the ward file, else the borough files)."""
-        from crimeplan.catalogue import load_catalogue
-
         found = [(d.id, d.native_level) for d in load_catalogue().datasets
                  if d.record_table == "recorded_crime" and self.geography.reaches(d.native_level, level)]
         # Nearest the asked level first: the ward file for wards, the borough files for boroughs and above.
@@ -637,17 +635,36 @@ class Compiler:
         return cube
 
     def _stop_search(self, source: StopSearchSource, level: str, statistic: str) -> Cube:
-        numerator, values = _conditions(source.numerator)
+        numerator, values = _conditions(source.numerator, "s.")
         # A share's denominator is the searches whose numerator fields are recorded: an empty
         # field is not a 'no' (field names come from the plan schema's fixed set).
-        recorded = " AND ".join(f"{column} IS NOT NULL" for column in source.numerator or {}) or "TRUE"
-        where, where_values = _conditions(source.where)
+        recorded = " AND ".join(f"s.{column} IS NOT NULL" for column in source.numerator or {}) or "TRUE"
+        if source.ratio is not None:  # a ratio: the group's searches, and the reference group's beside them
+            groups = search_groups(source.ratio.field)
+            numerator, values = f"list_contains(?, s.{source.ratio.field})", [groups[source.ratio.group]]
+            recorded = f"list_contains(?, s.{source.ratio.field})"
+            values.append(groups[source.ratio.reference])
+        where, where_values = _conditions(source.where, "s.")
+        top = level == self.geography.top
+        # The force's whole area counts every search; below it, the searches placed in each area by their
+        # location (warehouse stop_search_point): those with none count towards the force's area only.
+        join, within, within_values = ("", "", []) if top else placed_searches(self.con, *self.geography.table_level(level))
         rows = self.con.execute(
-            f"""SELECT ?, month, count(*) FILTER (WHERE {numerator}), count(*) FILTER (WHERE {recorded})
-                FROM stop_search_current WHERE force = ? AND {where} GROUP BY ALL""",
-            [self.top_code(), *values, source.force, *where_values],
+            f"""SELECT {"?" if top else "r.code"}, s.month, count(*) FILTER (WHERE {numerator}),
+                       count(*) FILTER (WHERE {recorded})
+                FROM stop_search_current s {join}
+                WHERE s.force = ? AND {where} {within} GROUP BY ALL""",
+            [*([self.top_code()] if top else []), *values, source.force, *where_values, *within_values],
         ).fetchall()
-        cube = self._frame(level, rows, [source.force], "police_uk_stop_search", with_second=source.numerator is not None)
+        covered = None
+        if not top:  # another force's areas: the searches there are not its own (the Met's few in the City)
+            other = self.other_force_areas(level)
+            covered = np.array([bool(r) for r in _any_rows(self.areas(level), rows)]) & ~np.isin(self.areas(level), list(other))
+        cube = self._frame(level, rows, [source.force], "police_uk_stop_search",
+                           with_second=source.numerator is not None or source.ratio is not None, covered=covered)
+        if not top:
+            self._unplaced_months(cube, source.force)
+        self._field_breaks(cube, source.force, {*(source.numerator or {}), *source.where})
         if source.numerator or source.where:
             # A share whose numerator field the publisher leaves empty is not recorded, never 0%; nor is a
             # count of the searches with a field the publisher left empty (no object of search: not 0).
@@ -662,6 +679,79 @@ class Compiler:
                     cube.available[j] = False
                     cube.gaps[month_of(month_index(period))] = f"{NOT_RECORDED} ({reason})"
         return cube
+
+    def group_residents(self, level: str, group: str) -> np.ndarray:
+        """Usual residents of one Census 2021 ethnic group (a catalogue group of TS021) in every area of the
+        level, NaN where unknown; the top level counts only the areas its own force polices."""
+        key = (level, group)
+        if key not in self._group_residents:
+            published = [v for v, g in load_catalogue().dataset(CENSUS_ETHNIC_GROUP).group_of("ethnic_group").items()
+                         if g == group]
+            area_level, vintages = self.geography.table_level(level)
+            rows = dict(self.con.execute(
+                """SELECT r.code, sum(p.persons) FROM population_current p
+                   JOIN area_rollup r ON r.unit_level = 'lsoa' AND r.unit_vintage = p.vintage AND r.unit_code = p.code
+                   WHERE p.dataset = ? AND p.level = 'lsoa' AND list_contains(?, p.ethnic_group)
+                     AND r.level = ? AND list_contains(?, r.vintage) GROUP BY 1""",
+                [CENSUS_ETHNIC_GROUP, published, area_level, list(vintages)]).fetchall())
+            if level == self.geography.top and self.geography.other_forces:
+                other = self.con.execute(
+                    """SELECT coalesce(sum(p.persons), 0) FROM population_current p
+                       JOIN area_rollup r ON r.unit_level = 'lsoa' AND r.unit_vintage = p.vintage AND r.unit_code = p.code
+                       WHERE p.dataset = ? AND p.level = 'lsoa' AND list_contains(?, p.ethnic_group)
+                         AND list_contains(?, r.level || ':' || r.code)""",
+                    [CENSUS_ETHNIC_GROUP, published,
+                     [f"{o['level']}:{o['code']}" for o in self.geography.other_forces]]).fetchone()[0]
+                rows = {c: n - other for c, n in rows.items()}
+            self._group_residents[key] = np.array([rows.get(a, np.nan) for a in self.areas(level)], dtype=float)
+        return self._group_residents[key]
+
+    def other_force_areas(self, level: str) -> set[str]:
+        """The codes of ``level`` that lie in an area another force polices (geography ``other_forces``)."""
+        other = {(o["level"], o["code"]) for o in self.geography.other_forces}
+        if not other:
+            return set()
+        area_level, vintages = self.geography.table_level(level)
+        rows = self.con.execute(
+            """SELECT DISTINCT unit_code FROM area_rollup WHERE unit_level = ? AND list_contains(?, unit_vintage)
+               AND list_contains(?, level || ':' || code)""",
+            [area_level, list(vintages), [f"{lv}:{c}" for lv, c in other]]).fetchall()
+        return {c for (c,) in rows}
+
+    def _field_breaks(self, cube: Cube, series: str, fields: set[str]) -> None:
+        """Months before a declared change of a field's coding (catalogue ``field_breaks``) give no figure: a
+        count of one category would compare two codings ('Offensive weapons' did not exist before 2018)."""
+        for b in load_catalogue().dataset("police_uk_stop_search").field_breaks:
+            if b.series != series or b.field not in fields:
+                continue
+            start = month_index(date.fromisoformat(f"{b.comparable_from}-01"))
+            for j in range(max(0, min(start - cube.first, cube.available.size))):
+                if cube.available[j]:
+                    cube.available[j] = False
+                    cube.gaps[month_of(cube.first + j)] = f"not comparable ({b.reason})"
+
+    def _unplaced_months(self, cube: Cube, force: str) -> None:
+        """Below the force's area: months whose searches carry no location, or mostly fall outside the loaded
+        boundaries, give no figure (counted, they would read as zero)."""
+        for month, located, placed in self.con.execute(
+            """SELECT s.month, count(*) FILTER (WHERE s.longitude IS NOT NULL AND s.latitude IS NOT NULL),
+                      count(p.code)
+               FROM stop_search_current s
+               LEFT JOIN stop_search_point p ON p.longitude = s.longitude AND p.latitude = s.latitude
+                AND p.level = 'lsoa'
+               WHERE s.force = ? GROUP BY ALL""", [force]).fetchall():
+            j = month_index(month) - cube.first
+            if not 0 <= j < cube.available.size or not cube.available[j]:
+                continue
+            if located == 0:
+                cube.available[j] = False
+                cube.gaps[month] = f"{NOT_RECORDED} (the force published no locations for its searches)"
+            elif placed < MIN_PLACED * located:
+                cube.available[j] = False
+                cube.gaps[month] = (f"partial (only {placed:,} of {located:,} located searches fall in the loaded "
+                                    f"boundaries)")
+        cube.notes.append("below the force's whole area, only searches with a location are counted (placed in "
+                          "areas by point in polygon); those with none count towards the force's area only")
 
     # --- harm weights ---
 
@@ -697,18 +787,44 @@ class Compiler:
         return [c for c, _ in chosen], [float(w) for _, w in chosen]
 
 
+CENSUS_ETHNIC_GROUP = "population_lsoa21_ethnic_group_2021"
+
+
+def search_groups(field: str) -> dict[str, list[str]]:
+    """The catalogue's groups of a stop-and-search field: group -> the values as published."""
+    return {g: list(v) for g, v in load_catalogue().dataset("police_uk_stop_search").groups[field].items()}
+
+
+MIN_PLACED = 0.9  # below the force's area, a month is used only when most located searches fall in the boundaries
+
+
+def placed_searches(con, area_level: str, vintages) -> tuple[str, str, list]:
+    """SQL that takes stop_search_current ``s`` to the areas of a level (``r.code``) by the searches' placement.
+
+    Wards take their own placement when the loaded wards are the level's boundaries; every other level
+    (and wards of other years) the LSOAs', rolled up as residents are. Returns (join, where, parameters).
+    """
+    ward_vintage = con.execute("SELECT max(vintage) FROM stop_search_point WHERE level = 'ward'").fetchone()[0]
+    placed = "ward" if area_level == "ward" and ward_vintage in vintages else "lsoa"
+    join = (f"JOIN stop_search_point p ON p.longitude = s.longitude AND p.latitude = s.latitude "
+            f"AND p.level = '{placed}' AND p.code IS NOT NULL "
+            "JOIN area_rollup r ON r.unit_level = p.level AND r.unit_vintage = p.vintage AND r.unit_code = p.code")
+    return join, "AND r.level = ? AND list_contains(?, r.vintage)", [area_level, list(vintages)]
+
+
+def _any_rows(areas: list[str], rows) -> list[bool]:
+    have = {r[0] for r in rows}
+    return [a in have for a in areas]
+
+
 def survey_design(dataset: str):
     """The catalogue's declared design of a survey dataset (None when it declares none)."""
-    from crimeplan.catalogue import load_catalogue
-
     catalogue = load_catalogue()
     return catalogue.dataset(dataset).survey_design if dataset in catalogue.ids else None
 
 
 def absent_row(dataset: str) -> str:
     """What the catalogue says an area with no row in a complete period means for ``dataset``: 'zero' or 'unknown'."""
-    from crimeplan.catalogue import load_catalogue
-
     global _ABSENT_ROW
     if _ABSENT_ROW is None:
         _ABSENT_ROW = {d.id: d.absent_row for d in load_catalogue().datasets}

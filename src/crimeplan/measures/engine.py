@@ -57,6 +57,7 @@ from crimeplan.stats import (
     rate_ratio_intervals,
     weighted_rate_ratio_intervals,
 )
+from crimeplan.stats.ratio_of_ratios import ratio_of_ratios_arrays
 from crimeplan.stats.spc import u_chart
 
 ALPHA = 0.05
@@ -102,7 +103,13 @@ class LevelFigures:
     survey: bool = False  # survey shares: no sample size, so no test
     approximate: bool = False  # survey shares tested with sample sizes assumed from the survey's declared design
     overlap: bool = False  # the two survey estimates pool some of the same interviews: not judged
+    stock: bool = False  # a headcount at the period's end: the change is exact, not tested
     window: int = 0  # the months of interviews one survey estimate pools (when declared)
+    ratio: bool = False  # a rate ratio between groups: current and baseline are ratios, the change their ratio
+    current_numerator: np.ndarray | None = None  # ratio: the group's searches (the reference's are the denominator)
+    baseline_numerator: np.ndarray | None = None
+    current_interval: tuple | None = None  # ratio: each ratio's own exact 95% interval (low, high arrays)
+    baseline_interval: tuple | None = None
     too_few: np.ndarray | None = None  # shares: too few records to judge (bool per area)
     current_expected: np.ndarray | None = None  # outcome shares: the crimes the records belong to
     baseline_expected: np.ndarray | None = None
@@ -134,11 +141,15 @@ class LevelFigures:
         f.change, f.low, f.high = pick(self.change), pick(self.low), pick(self.high)
         f.p_value, f.q_value = pick(self.p_value), pick(self.q_value)
         f.areas_tested = 1 if self.at_top else max(self.tested, 1)  # at the top: no control across areas
+        if self.ratio:
+            f.current_numerator, f.baseline_numerator = pick(self.current_numerator), pick(self.baseline_numerator)
+            f.current_interval = (pick(self.current_interval[0]), pick(self.current_interval[1]))
+            f.baseline_interval = (pick(self.baseline_interval[0]), pick(self.baseline_interval[1]))
         if self.approximate:  # the sample sizes were assumed, not published: no n is shown as if it were
             f.current_denominator = f.baseline_denominator = None
             f.interval_approximate = True
         f.verdict = str(self.verdict[index]) or None
-        f.significant = None if f.verdict in (None, "sample size unknown", TOO_FEW, Verdict.OVERLAP) else bool(self.significant[index])
+        f.significant = None if f.verdict in (None, "sample size unknown", TOO_FEW, Verdict.OVERLAP, Verdict.EXACT) else bool(self.significant[index])
         f.plain = _plain(self, index)
         return f
 
@@ -265,6 +276,8 @@ class Engine:
             baselines = [pairs[k][1] for k in ok]
             if measure.statistic == "proportion":
                 self._compare_proportions(batch, cube, source, periods, baselines)
+            elif measure.statistic == "ratio":
+                self._compare_ratios(batch, cube, source, level, periods, baselines)
             elif measure.statistic == "harm":
                 self._compare_harm(batch, cube, periods, baselines)
             else:
@@ -274,6 +287,17 @@ class Engine:
 
     def _compare_counts(self, batch: list[LevelFigures], cube: Cube, measure: Measure, level: str,
                         periods: list[Period], baselines: list[Period]) -> None:
+        if getattr(cube.source, "stock", False):  # in post at the period's end: the last month's figure
+            cur, base = cube.values_at_end(periods), cube.values_at_end(baselines)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                change = np.where(base > 0, (cur / base - 1) * 100, np.nan)
+            for i, f in enumerate(batch):
+                f.stock = True
+                f.current, f.baseline, f.change = cur[i], base[i], change[i]
+                f.low, f.high, f.p_value = (np.full(len(f.areas), np.nan) for _ in range(3))
+                f.notes.append(f"in post at the end of {periods[i].end:%B %Y} and of {baselines[i].end:%B %Y}: "
+                               "a headcount, not a sample, so the change is exact")
+            return
         cur, base = cube.totals(periods), cube.totals(baselines)
         # Exposure is months: a year to date is compared with a whole baseline year per month.
         rr = rate_ratio_intervals(cur, base, _months(periods), _months(baselines))
@@ -292,6 +316,36 @@ class Engine:
             if periods[i].kind == "fytd" and periods[i].n_months < 6:
                 f.notes.append(f"a year to date of {periods[i].n_months} month(s) is a fragile comparison: "
                                "seasonal patterns dominate early in the year")
+
+    def _compare_ratios(self, batch: list[LevelFigures], cube: Cube, source, level: str,
+                        periods: list[Period], baselines: list[Period]) -> None:
+        """One group's searches per resident against another's, now and in the baseline; the change is the ratio
+        of the two ratios (Altman and Bland 2003: the Census residents cancel), its interval on the log scale."""
+        g_res = self.compiler.group_residents(level, source.ratio.group)
+        r_res = self.compiler.group_residents(level, source.ratio.reference)
+        g_cur, r_cur = cube.totals(periods), cube.totals(periods, "second")
+        g_base, r_base = cube.totals(baselines), cube.totals(baselines, "second")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            exposure = np.where((g_res > 0) & (r_res > 0), r_res / g_res, np.nan)[None, :]
+            now, before = g_cur / r_cur * exposure, g_base / r_base * exposure
+        now_ci = rate_ratio_intervals(g_cur, r_cur, np.nan_to_num(g_res, nan=1.0), np.nan_to_num(r_res, nan=1.0))
+        base_ci = rate_ratio_intervals(g_base, r_base, np.nan_to_num(g_res, nan=1.0), np.nan_to_num(r_res, nan=1.0))
+        change = ratio_of_ratios_arrays(g_cur, r_cur, g_base, r_base)
+        unknown = np.isnan(exposure)
+        for i, f in enumerate(batch):
+            f.ratio = True
+            f.current, f.baseline = np.where(unknown[0], np.nan, now[i]), np.where(unknown[0], np.nan, before[i])
+            f.current_denominator, f.baseline_denominator = r_cur[i], r_base[i]  # the reference group's searches
+            f.current_numerator, f.baseline_numerator = g_cur[i], g_base[i]
+            blank = lambda x: np.where(unknown[0], np.nan, x)  # noqa: E731
+            f.current_interval = (blank(now_ci.low[i]), blank(now_ci.high[i]))
+            f.baseline_interval = (blank(base_ci.low[i]), blank(base_ci.high[i]))
+            f.change = (change["ratio"][i] - 1) * 100
+            f.low, f.high = (change["low"][i] - 1) * 100, (change["high"][i] - 1) * 100
+            f.p_value = np.where(unknown[0], np.nan, change["p_value"][i])
+            f.notes.append(f"searches of {source.ratio.group} people per {source.ratio.group} resident against "
+                           f"{source.ratio.reference} (Census 2021, TS021); the change is the ratio of the two rate "
+                           "ratios, with a 95% interval on the log scale (Altman and Bland 2003)")
 
     def _compare_harm(self, batch: list[LevelFigures], cube: Cube, periods: list[Period], baselines: list[Period]) -> None:
         h_cur, v_cur = cube.totals(periods), cube.totals(periods, "second")
@@ -387,8 +441,8 @@ class Engine:
             f.significant = significant[i]
             if f.survey:
                 f.verdict = np.where(np.isnan(f.change), "", Verdict.SAMPLE_UNKNOWN.value)
-            elif f.overlap:
-                f.verdict = np.where(np.isnan(f.change), "", Verdict.OVERLAP.value)
+            elif f.overlap or f.stock:
+                f.verdict = np.where(np.isnan(f.change), "", (Verdict.OVERLAP if f.overlap else Verdict.EXACT).value)
                 f.significant = np.zeros_like(significant[i])
             else:
                 f.verdict = np.where(tested[i], verdict[i], "")
@@ -609,7 +663,11 @@ class Engine:
                                        "excluded": _excluded(cube)})
                 continue
             i = cube.index().get(area.code)
-            out["sources"].append(_series_of(cube, i, by, measure, source, label, self.compiler))
+            exposure = None
+            if measure.statistic == "ratio" and i is not None:
+                exposure = (self.compiler.group_residents(area.level, source.ratio.reference)[i]
+                            / self.compiler.group_residents(area.level, source.ratio.group)[i])
+            out["sources"].append(_series_of(cube, i, by, measure, source, label, self.compiler, exposure))
         return out
 
 
@@ -689,6 +747,17 @@ def _plain(f: LevelFigures, i: int) -> str:
             return f"no figures: {f.label} publishes nothing for this area"
         return "no comparison possible: nothing recorded in either period" if cur == 0 else "no comparison possible"
 
+    if f.ratio and change is not None and cur is not None and base is not None:
+        ci, bi = f.current_interval, f.baseline_interval
+        word = "Up" if change > 0 else "Down" if change < 0 else "Unchanged"
+        head = (f"A rate ratio of {cur:.2f} (95% interval {_number(ci[0][i]):.2f} to {_number(ci[1][i]):.2f}) "
+                f"against {base:.2f} ({_number(bi[0][i]):.2f} to {_number(bi[1][i]):.2f}) in the baseline: "
+                f"{word.lower()} {abs(change):.0f}% (95% interval {interval(low, high, '%', 0)})")
+        if verdict == "no significant change":
+            return f"{head}: within the range expected from chance" + (
+                f" once allowing for {f.tested} areas tested at once" if not f.at_top and f.tested > 1 else "") + "."
+        return f"{head}: more than chance would explain" + (
+            f", even allowing for {f.tested} areas tested at once" if not f.at_top and f.tested > 1 else "") + "."
     if change is None:  # nothing in the baseline: a ratio has no meaning, the counts still do
         head = f"Up from {base:,.0f} to {cur:,.0f}" if cur is not None and base is not None else "No comparison"
     else:
@@ -708,6 +777,8 @@ def _plain(f: LevelFigures, i: int) -> str:
             crimes = (f" (outcome records for {_number(f.baseline_denominator[i]) / _number(f.baseline_expected[i]):.0%} and "
                       f"{_number(f.current_denominator[i]) / _number(f.current_expected[i]):.0%} of the crimes)")
         return f"{head}{n}{crimes}: too few records to judge whether this is a real change."
+    if verdict == Verdict.EXACT:
+        return f"{head}: a headcount of everyone in post, not a sample, so the change is exact."
     if verdict == Verdict.OVERLAP:
         return (f"{head}: the two estimates pool some of the same interviews (each covers "
                 f"{f.window} months), so whether this is a real change cannot be judged.")
@@ -725,7 +796,9 @@ def _plain(f: LevelFigures, i: int) -> str:
     return f"{head}: {tail}."
 
 
-def _series_of(cube: Cube, i: int | None, by: str, measure: Measure, source, label: str, compiler: Compiler) -> dict:
+def _series_of(cube: Cube, i: int | None, by: str, measure: Measure, source, label: str, compiler: Compiler,
+               exposure: float | None = None) -> dict:
+    """``exposure``: for a ratio, the reference group's residents over the group's (its rate ratio per point)."""
     months = cube.months
     values = cube.value[i] if i is not None else np.full(len(months), np.nan)
     second = cube.second[i] if (i is not None and cube.second is not None) else None
@@ -747,12 +820,18 @@ def _series_of(cube: Cube, i: int | None, by: str, measure: Measure, source, lab
     if cube.granularity != "month":  # a year-only or quarterly source: one value stands for its whole period
         expected_months = 1
     gap_keys = {_period_key(m, by) for m in cube.gaps}
+    stock = getattr(source, "stock", False)  # a headcount: a period's figure is its last month's, never a sum
     for key, cols in groups.items():
         if survey:
             value = values[cols[-1]] * 100
+        elif stock:
+            value = values[cols[-1]]
         elif share:
             den = second[cols].sum()
             value = values[cols].sum() / den * 100 if den else np.nan
+        elif measure.statistic == "ratio":
+            den = second[cols].sum()
+            value = values[cols].sum() / den * exposure if den and exposure is not None else np.nan
         else:
             value = values[cols].sum()
         # A period with a month missing, partial or unrecorded is shown, marked, and never compared.
@@ -768,7 +847,8 @@ def _series_of(cube: Cube, i: int | None, by: str, measure: Measure, source, lab
     if by != asked:
         result["note"] = f"published by calendar year only: shown by year, not by {asked}"
     unknown = any(p["value"] is None for p in points[-SPC_MONTHS:])  # an area the source does not cover: no limits
-    if by == "month" and not proportion and cube.granularity == "month" and len(points) >= 2 and measure.statistic != "harm" \
+    if by == "month" and not proportion and cube.granularity == "month" and len(points) >= 2 \
+            and measure.statistic not in ("harm", "ratio") and not stock \
             and not unknown:
         # Limits from the most recent months: over a decade the level itself moves, and
         # limits spanning it would flag every point. Earlier points get no limits.

@@ -47,6 +47,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from datetime import date
+
 from crimeplan import ATTRIBUTION
 from crimeplan.catalogue import load_catalogue
 from crimeplan.errors import CrimeplanError
@@ -453,7 +455,8 @@ def area_fairness(engine: Engine, area: Area, period: Period | str, baseline: st
     table = table_of(area.level)
     out = {k: v for k, v in table.items() if k not in ("areas", "left_out")}
     row = next((r for r in table["areas"] if r["code"] == area.code), None)
-    out |= {"area": area.to_dict(), "figures": row, "breakdowns": {}, "siblings": None}
+    out |= {"area": area.to_dict(), "figures": row, "breakdowns": {}, "siblings": None,
+            "trust_by_group": trust_gaps(engine, area)}
     if table["status"] == "ok" and row is None:
         reason = next((x["reason"] for x in table["left_out"] if x["code"] == area.code), "not in the table")
         out |= {"status": "not covered", "message": f"{area.name}: {reason}"}
@@ -490,3 +493,54 @@ def strip_counts(table: dict) -> dict:
         table["figures"].pop("_counts", None)
     return table
 
+
+
+PAS_GROUPS = "mopac_pas_neighbourhood_ethnic_group"
+PAS_REFERENCE = "White British"
+PAS_CAVEAT = (
+    "MOPAC's Public Attitude Survey by ethnic group, pooled over the financial years 2015-16 to 2020-21, for its "
+    "neighbourhoods (groups of wards). MOPAC gives no sample sizes for the groups, so these gaps carry sampling "
+    "error that cannot be measured: a gap of a few points may be noise, and none is judged. Empty cells are "
+    "figures MOPAC withheld for small samples. A borough has no figure of its own here: its neighbourhoods are "
+    "listed, never averaged (their samples are unknown)."
+)
+
+
+def trust_gaps(engine: Engine, area: Area) -> dict:
+    """The PAS by ethnic group in the neighbourhoods within an area: each group's share giving the positive
+    answer, and the Black and Asian respondents' gap to White British respondents, in percentage points."""
+    boroughs = {a.code for a in engine.areas.level("borough")} if engine.geography.has("borough") else set()
+    within = {area.code} if area.code in boroughs else {
+        b.code for b in engine.areas.level("borough") if area.code in {x.code for x in engine.areas.ancestors(b)}
+    } if boroughs else set()
+    rows = engine.con.execute(
+        """SELECT area_code, area_name, measure, respondent_group, proportion, period_start, period_end
+           FROM survey_measure_current WHERE dataset = ? AND area_level = 'neighbourhood' AND list_contains(?, area_code)
+           ORDER BY area_name, measure, respondent_group""", [PAS_GROUPS, sorted(within)]).fetchall()
+    out = {"dataset": PAS_GROUPS, "reference_group": PAS_REFERENCE, "groups": ["Black", "Asian"], "caveat": PAS_CAVEAT,
+           "period_text": None, "neighbourhoods": [], "summary": [],
+           "files": engine.compiler.provenance(PAS_GROUPS, [], date.min, date.max) if rows else []}
+    if not rows:
+        return out
+    out["period_text"] = f"{rows[0][5]:%B %Y} to {rows[0][6]:%B %Y}, pooled"
+    by: dict[tuple, dict] = {}
+    for code, name, question, group, p, *_ in rows:
+        by.setdefault((code, name), {}).setdefault(question, {})[group] = None if p is None else p * 100
+    questions = sorted({q for qs in by.values() for q in qs})
+    for (code, name), qs in by.items():
+        cells = []
+        for q in questions:
+            shares = qs.get(q, {})
+            ref = shares.get(PAS_REFERENCE)
+            cells.append({"question": q, "shares": shares,
+                          "gaps": {g: (shares[g] - ref if shares.get(g) is not None and ref is not None else None)
+                                   for g in out["groups"]}})
+        out["neighbourhoods"].append({"borough_code": code, "name": name, "questions": cells})
+    for k, q in enumerate(questions):
+        for g in out["groups"]:
+            gaps = [n["questions"][k]["gaps"][g] for n in out["neighbourhoods"] if n["questions"][k]["gaps"][g] is not None]
+            out["summary"].append({"question": q, "group": g, "neighbourhoods": len(gaps),
+                                   "lower": sum(1 for x in gaps if x < 0), "higher": sum(1 for x in gaps if x > 0),
+                                   "median_gap": float(np.median(gaps)) if gaps else None})
+    out["questions"] = questions
+    return out

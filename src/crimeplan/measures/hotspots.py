@@ -80,6 +80,10 @@ def hotspots(engine: Engine, measure: Measure | str, level: str, period: Period 
     if level not in measure.levels:
         out["message"] = f"{measure.title} is not measured at {level} level (levels: {', '.join(measure.levels)})"
         return out
+    if measure.statistic == "ratio":  # a ratio of two groups' rates has no count to cluster
+        out.update(status="not computed", message=f"{measure.title} is a ratio between two groups' rates: hot spots "
+                                                  "are computed for counts, rates, harm and shares")
+        return out
     source, cube, headline, status, message = _choose_source(engine, measure, level, period, base)
     if source is None:
         out["status"], out["message"] = status, message

@@ -116,6 +116,11 @@ def trajectories(engine: Engine, measure: Measure | str, level: str, period: Per
     elif measure.statistic == "proportion" and isinstance(head.source, (OutcomeSource, StopSearchSource)):
         with np.errstate(divide="ignore", invalid="ignore"):
             values = values / cube.second[:, safe] * 100
+    elif measure.statistic == "ratio":
+        exposure = (engine.compiler.group_residents(level, head.source.ratio.reference)
+                    / engine.compiler.group_residents(level, head.source.ratio.group))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = values / cube.second[:, safe] * exposure[:, None]
     values[:, ~available] = np.nan
     index = cube.index()
     months = [month_of(int(m)) for m in range(first, last + 1)]

@@ -72,6 +72,12 @@ class SourceFigure:
     missing: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     interval_approximate: bool = False  # a survey's interval from sample sizes assumed from its declared design
+    # statistic ratio: each period's ratio with its own 95% interval, and the group's searches (the numerator;
+    # the reference group's are the denominator)
+    current_interval: tuple | None = None
+    baseline_interval: tuple | None = None
+    current_numerator: float | None = None
+    baseline_numerator: float | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -89,6 +95,10 @@ class SourceFigure:
             "change_unit": self.change_unit,
             "interval": [clean(self.low), clean(self.high)] if self.low is not None or self.high is not None else None,
             "interval_approximate": self.interval_approximate,
+            **({"current_interval": [clean(x) for x in self.current_interval],
+                "baseline_interval": [clean(x) for x in self.baseline_interval],
+                "current_numerator": clean(self.current_numerator),
+                "baseline_numerator": clean(self.baseline_numerator)} if self.current_interval is not None else {}),
             "p_value": clean(self.p_value),
             "q_value": clean(self.q_value),
             "areas_tested": self.areas_tested,
@@ -148,6 +158,9 @@ class MeasureResult:
             "change_unit": h.change_unit if h else None,
             "interval": [clean(h.low), clean(h.high)] if h and (h.low is not None or h.high is not None) else None,
             "interval_approximate": bool(h and h.interval_approximate),
+            **({"current_interval": [clean(x) for x in h.current_interval],
+                "baseline_interval": [clean(x) for x in h.baseline_interval]}
+               if h is not None and h.current_interval is not None else {}),
             "p_value": clean(h.p_value) if h else None,
             "q_value": clean(h.q_value) if h else None,
             "significant": h.significant if h else None,

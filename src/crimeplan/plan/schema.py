@@ -51,7 +51,8 @@ def _known_level(value: str) -> str:
 
 
 Level = Annotated[str, AfterValidator(_known_level)]  # a level of the plan's geography (geographies/<id>.yaml)
-Statistic = Literal["count", "rate", "harm", "proportion"]
+# ratio: the rate per resident of one group against another's (stop and search by ethnic group).
+Statistic = Literal["count", "rate", "harm", "proportion", "ratio"]
 Aim = Literal["down", "up", "monitor"]
 
 ID = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
@@ -111,6 +112,9 @@ class LondonSeriesSource(_SourceBase):
     kind: Literal["london_monthly"] = "london_monthly"
     sheet: str
     series: list[str] = Field(min_length=1)  # summed
+    # A stock (officers in post at the month end), not a flow: a period's figure is its last month's,
+    # never the sum of its months; a headcount is not a sample, so its change is exact (no interval, no test).
+    stock: bool = False
 
 
 class SurveySource(_SourceBase):
@@ -118,12 +122,23 @@ class SurveySource(_SourceBase):
     measure: str
 
 
+class GroupRatio(_Strict):
+    """Searches of one group per resident of it against another group's (statistic ``ratio``): the groups are
+    those of the catalogue (``groups`` of the field, and the Census's ethnic groups for the residents)."""
+
+    field: Literal["officer_defined_ethnicity", "self_defined_ethnicity"] = "officer_defined_ethnicity"
+    group: str
+    reference: str
+
+
 class StopSearchSource(_SourceBase):
     kind: Literal["stop_search"] = "stop_search"
     force: str  # the data.police.uk force slug, e.g. "metropolitan"
+    ratio: GroupRatio | None = None  # statistic ratio: group searches per resident against the reference's
     numerator: dict[Literal["outcome", "object_of_search", "outcome_linked_to_object_of_search"], bool | list[str]] | None = None
     # Only these searches count (numerator and denominator alike): {object_of_search: ["Controlled drugs"]}.
-    where: dict[Literal["object_of_search", "legislation"], list[str]] = Field(default_factory=dict)
+    where: dict[Literal["object_of_search", "legislation", "officer_defined_ethnicity"], list[str]] = Field(
+        default_factory=dict)
 
 
 class UnavailableSource(_SourceBase):
@@ -187,6 +202,9 @@ class Measure(_Strict):
                 raise ValueError(f"a {source.kind} source gives a proportion; statistic must be 'proportion'")
             if isinstance(source, StopSearchSource) and (source.numerator is None) == (self.statistic == "proportion"):
                 raise ValueError("a stop_search source gives a proportion exactly when it has a numerator")
+            if (self.statistic == "ratio") != (isinstance(source, StopSearchSource) and source.ratio is not None):
+                raise ValueError("statistic 'ratio' needs a stop_search source with 'ratio' (group and reference), "
+                                 "and only such a source gives one")
             if self.statistic == "harm" and not isinstance(source, (RecordedCrimeSource, StreetCrimeSource, UnavailableSource)):
                 raise ValueError(f"harm weights apply to recorded crime and street crime, not to {source.kind}")
         return self

@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+import numpy as np
 from scipy.stats import norm
 
 RISE = "significant rise"
@@ -50,6 +51,24 @@ class RatioOfRatios:
         return asdict(self)
 
 
+def ratio_of_ratios_arrays(a, b, c, d, exposure_ratio=1.0, confidence: float = 0.95) -> dict[str, np.ndarray]:
+    """:func:`ratio_of_ratios` for arrays (broadcast together): 'ratio', 'low', 'high', 'p_value', NaN where a
+    count is 0 or missing."""
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence {confidence!r}: expected a number between 0 and 1")
+    a, b, c, d, e = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (a, b, c, d, exposure_ratio)))
+    if np.any(np.stack([a, b, c, d]) < 0):
+        raise ValueError("counts must not be negative")
+    ok = (a > 0) & (b > 0) & (c > 0) & (d > 0) & (e > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log = np.where(ok, np.log(np.where(ok, a * d * e, 1.0)) - np.log(np.where(ok, b * c, 1.0)), np.nan)
+        se = np.where(ok, np.sqrt(1 / np.where(ok, a, 1) + 1 / np.where(ok, b, 1) + 1 / np.where(ok, c, 1)
+                                  + 1 / np.where(ok, d, 1)), np.nan)
+    z = norm.ppf(1 - (1 - confidence) / 2)
+    return {"ratio": np.exp(log), "low": np.exp(log - z * se), "high": np.exp(log + z * se),
+            "p_value": np.minimum(1.0, 2 * norm.sf(np.abs(log) / se))}
+
+
 def ratio_of_ratios(a: float, b: float, c: float, d: float, exposure_ratio: float = 1.0,
                     confidence: float = 0.95) -> RatioOfRatios | None:
     """``(a/b)/(c/d)`` times ``exposure_ratio`` (``(E_b·E_c)/(Eₐ·E_d)``; 1 when the exposures cancel).
@@ -64,10 +83,6 @@ def ratio_of_ratios(a: float, b: float, c: float, d: float, exposure_ratio: floa
         raise ValueError(f"counts {counts!r}: expected four non-negative numbers")
     if min(counts) == 0:
         return None
-    log = math.log(a) - math.log(b) - math.log(c) + math.log(d) + math.log(exposure_ratio)
-    se = math.sqrt(sum(1 / x for x in counts))
-    z = norm.ppf(1 - (1 - confidence) / 2)
-    low, high = math.exp(log - z * se), math.exp(log + z * se)
-    p = float(min(1.0, 2 * norm.sf(abs(log) / se)))
-    verdict = RISE if low > 1 else FALL if high < 1 else NO_CHANGE
-    return RatioOfRatios(math.exp(log), low, high, p, verdict)
+    r = {k: float(v) for k, v in ratio_of_ratios_arrays(a, b, c, d, exposure_ratio, confidence).items()}
+    verdict = RISE if r["low"] > 1 else FALL if r["high"] < 1 else NO_CHANGE
+    return RatioOfRatios(r["ratio"], r["low"], r["high"], r["p_value"], verdict)

@@ -804,6 +804,29 @@ def _ratio_cell(c: dict) -> dict:
             "verdict": c.get("verdict") or ""}
 
 
+def _pp(value: float | None) -> str:
+    return "withheld by MOPAC" if value is None else f"{value:.0f}%"
+
+
+def _trust_by_group(gaps: dict | None) -> dict | None:
+    """The PAS by ethnic group in an area's neighbourhoods: each group's share and its gap to White British."""
+    if not gaps or not gaps["neighbourhoods"]:
+        return None
+    rows = []
+    for n in gaps["neighbourhoods"]:
+        for k, q in enumerate(n["questions"]):
+            rows.append({"neighbourhood": n["name"] if k == 0 else "", "question": q["question"],
+                         "reference": _pp(q["shares"].get(gaps["reference_group"])),
+                         "groups": [{"share": _pp(q["shares"].get(g)),
+                                     "gap": "" if q["gaps"][g] is None else signed(q["gaps"][g], "pp", 0)}
+                                    for g in gaps["groups"]]})
+    summary = [{**x, "median_text": "" if x["median_gap"] is None else signed(x["median_gap"], "pp", 0)}
+               for x in gaps["summary"]]
+    return {"rows": rows, "groups": gaps["groups"], "reference": gaps["reference_group"], "summary": summary,
+            "period_text": gaps["period_text"], "caveat": gaps["caveat"], "count": len(gaps["neighbourhoods"]),
+            "files": gaps["files"]}
+
+
 def fairness_section(svc: Crimeplan, links: Links, area: Area, period: str, baseline: str) -> dict | None:
     """Fairness of stop and search (the plan's second priority): searches per resident of each ethnic group
     against White residents, the outcome test, the breakdowns, and every area of the level on a chart and map."""
@@ -815,7 +838,8 @@ def fairness_section(svc: Crimeplan, links: Links, area: Area, period: str, base
              "json_href": links.fairness_json(area.key), "files": data["files"], "method": data["method"],
              "outcome_caveat": data["outcome_caveat"], "small_numbers": data.get("small_numbers", ""),
              "references": data["references"], "figure": None, "figure_id": "fairness-figure",
-             "map_figure": None, "map_figure_id": "fairness-map-figure"}
+             "map_figure": None, "map_figure_id": "fairness-map-figure",
+             "trust": _trust_by_group(data.get("trust_by_group"))}
     if not model["ok"]:
         return model
     f = data["figures"]
