@@ -403,8 +403,12 @@ def scorecard(
                 assessment += f"\n[dim]{m['rag_text'].split(' (')[0]}[/]"
             elif m["aim"] == "monitor":
                 assessment += "\n[dim]monitored, no target direction[/]"
-            table.add_row(f"{m['title']}\n[dim]{src}[/]", withheld.get("current") or _fmt(m["current"], decimals=1),
-                          withheld.get("baseline_value") or _fmt(m["baseline_value"], decimals=1), change, assessment)
+            now, base = _fmt(m["current"], decimals=1), _fmt(m["baseline_value"], decimals=1)
+            if m["statistic"] == "ratio":  # a rate ratio between groups: with its own interval
+                now = ratio_text(m["current"], m.get("current_interval"))
+                base = ratio_text(m["baseline_value"], m.get("baseline_interval"))
+            table.add_row(f"{m['title']}\n[dim]{src}[/]", withheld.get("current") or now,
+                          withheld.get("baseline_value") or base, change, assessment)
         console.print(table)
     if any(m.get("suppressed") for p in data["priorities"] for m in p["measures"]):
         console.print(f"[dim]{disclosure.rule_text(core.plan)}[/]")

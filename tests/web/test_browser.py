@@ -62,7 +62,7 @@ def _click_map_area(page, code: str) -> str:
         page.mouse.move(point[0], point[1])
         page.mouse.click(point[0], point[1])
         try:
-            page.wait_for_url(lambda url: url != before, timeout=5_000)
+            page.wait_for_url(lambda url: url != before, timeout=20_000)  # a page computed cold can take seconds
             return "map region clicked"
         except Exception:  # noqa: BLE001 - fall back to Plotly's own event
             pass
