@@ -155,6 +155,8 @@ class SurveyDesign(_Model):
     respondents: dict[str, int] = Field(description="interviews behind one estimate, by the survey's area level")
     window_months: int = Field(ge=1, description="the months of interviews one estimate pools")
     design_effect: float = Field(ge=1, description="variance inflation for weighting and clustering (assumed)")
+    published_to: float | None = Field(default=None, gt=0, le=0.1,
+                                       description="the rounding of the published estimates (0.01: whole per cent)")
     basis: str = Field(description="where the numbers come from, in words")
     source_url: str
 

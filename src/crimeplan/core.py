@@ -260,7 +260,8 @@ class Crimeplan:
         withheld = {}
         if area.level != self.geography.top:  # what the area's level table withholds among its siblings
             for m in self.plan.measures:
-                if disclosure.counts_people(self.plan, m) and area.level in m.levels:
+                if (disclosure.counts_people(self.plan, m) or disclosure.shares_of_people(self.plan, m)) \
+                        and area.level in m.levels:
                     withheld[m.id] = disclosure.withheld_fields(self.levels(m.id, area.level, period, baseline),
                                                                 area.code)
         return disclosure.scorecard(card, self.plan, withheld)
@@ -422,7 +423,19 @@ class Crimeplan:
     def fairness_level(self, level: str, period: str, baseline: str | None, within: str | None) -> dict:
         """Stop-and-search disproportionality and the outcome test for every area of a level (within an area)."""
         table = copy.deepcopy(self._fairness_table(level, period, baseline, within))
-        return disclosure.fairness(strip_counts(table), self.plan, self._parents(level))
+        return disclosure.fairness(strip_counts(table), self.plan, self._parents(level),
+                                   self._fairness_withheld(table, [level]))
+
+    def _fairness_withheld(self, table: dict, levels: list[str]) -> set[tuple[str, str]]:
+        """The (area, group) search counts the baseline's own published tables withhold: a change against it
+        must not give them back."""
+        if table.get("baseline") is None or table.get("baseline_status") != "ok":
+            return set()
+        out = set()
+        for level in dict.fromkeys(levels):
+            for r in self.fairness_level(level, table["baseline"], None, None)["areas"]:
+                out |= {(r["code"], g) for g, c in r["officer"].items() if c.get("searches") is None}
+        return out
 
     @memoised
     def fairness(self, key: str, period: str, baseline: str | None) -> dict:
@@ -447,9 +460,11 @@ class Crimeplan:
                                         f"twelve months the files cover completely.")
                     found = fallback
         parents = self._parents(area.level)
+        levels = [area.level]
         if found.get("siblings"):
             parents |= self._parents(found["siblings"]["level"])
-        return disclosure.fairness(strip_counts(found), self.plan, parents)
+            levels.append(found["siblings"]["level"])
+        return disclosure.fairness(strip_counts(found), self.plan, parents, self._fairness_withheld(found, levels))
 
     @memoised
     def trajectories(self, measure_id: str, level: str, period: str, baseline: str) -> dict:

@@ -46,6 +46,15 @@ def shares_of_people(plan: Plan, measure: Measure) -> bool:
     return measure.statistic == "proportion" and any(u in measure.unit for u in plan.small_numbers.units)
 
 
+def _share_counts(entry: dict, share: str, denominator: str) -> tuple[float | None, float | None]:
+    """A share's numerator and what is left of its denominator, both counts (None when unknown)."""
+    n, p = entry.get(denominator), entry.get(share)
+    if n is None or p is None:
+        return None, None
+    k = round(p * n / 100)
+    return k, n - k
+
+
 def _small_share(entry: dict, below: int, share: str, denominator: str) -> bool:
     n, p = entry.get(denominator), entry.get(share)
     if n is None or p is None:
@@ -65,13 +74,14 @@ def _withhold_share(entry: dict, below: int) -> None:
             _withhold(entry, f, marker, ())
 
 
-def _shares(m: dict, below: int) -> None:
-    """A share of searches: where its numerator, denominator or remainder is small in either period, the shares,
-    their n and the change are withheld from the measure and each of its sources (the verdict stands)."""
+def _shares(m: dict, below: int, beside: bool = False) -> None:
+    """A share of searches: where its numerator, denominator or remainder is small in either period, or its level
+    table withholds it beside its siblings (``beside``), the shares, their n and the change are withheld from the
+    measure and each of its sources (the verdict stands)."""
     entries = [m.get("source") or {}, *(m.get("alternatives") or [])]
     smalls = [e for e in entries if any(_small_share(e, below, s, d) for s, d in
                                         (("current", "current_denominator"), ("baseline", "baseline_denominator")))]
-    if not smalls:
+    if not smalls and not beside:
         return
     for entry in [m, *entries]:
         _withhold_share(entry, below)
@@ -161,7 +171,7 @@ def scorecard(card: dict, plan: Plan, withheld: dict[str, set[str]] | None = Non
             if m["id"] in ratios:
                 _ratio(m, below)
             if m["id"] in shares:
-                _shares(m, below)
+                _shares(m, below, bool((withheld or {}).get(m["id"])))
             if m["id"] not in people:
                 continue
             also = (withheld or {}).get(m["id"], set())
@@ -215,12 +225,31 @@ def _ratio(m: dict, below: int) -> None:
 def level_table(table: dict, plan: Plan, parent_of: dict[str, str | None]) -> dict:
     """A level's figures with small counts of people withheld, and one more in each group of siblings."""
     measure = plan.measure(table["measure"])
-    if shares_of_people(plan, measure):
-        below = plan.small_numbers.below
+    below = plan.small_numbers.below
+    if measure.statistic == "ratio":  # a ratio and its interval solve for small counts: withheld with them
         for row in table["areas"]:
-            if (_small_share(row, below, "current", "current_denominator")
-                    or _small_share(row, below, "baseline_value", "baseline_denominator")):
+            if any(small(c, below) for c in row.pop("_counts", None) or []):
+                for f in ("current", "baseline_value", "change", "interval", "p_value", "q_value", "plain"):
+                    if row.get(f) is not None:
+                        _withhold(row, f, WITHHELD, ())
+        return table
+    if shares_of_people(plan, measure):
+        groups: dict[str | None, list[dict]] = {}
+        for row in table["areas"]:
+            row["_k"], row["_rest"] = _share_counts(row, "current", "current_denominator")
+            row["_bk"], row["_brest"] = _share_counts(row, "baseline_value", "baseline_denominator")
+            groups.setdefault(parent_of.get(row["code"]), []).append(row)
+        # Each share's arrests, and its searches without one, add up to the parent's: small ones are withheld
+        # with enough siblings that subtraction cannot give them back.
+        for rows in groups.values():
+            for field in ("_k", "_rest", "_bk", "_brest"):
+                for row in secondary([{**r, "_row": r} for r in rows], [field], below):
+                    row["_row"]["_hide"] = True
+        for row in table["areas"]:
+            if row.pop("_hide", False):
                 _withhold_share(row, below)
+            for f in ("_k", "_rest", "_bk", "_brest"):
+                row.pop(f, None)
         return table
     if not counts_people(plan, measure):
         return table
@@ -260,6 +289,12 @@ def series(data: dict, plan: Plan) -> dict:
     """
     measure = plan.measure(data["measure"])
     below = plan.small_numbers.below
+    if measure.statistic == "ratio":
+        for source in data.get("sources", []):
+            for point in source.get("points") or []:
+                if any(small(c, below) for c in point.pop("_counts", None) or []):
+                    _withhold(point, "value", WITHHELD, ())
+        return data
     if shares_of_people(plan, measure):
         for source in data.get("sources", []):
             points = source.get("points") or []
@@ -330,7 +365,8 @@ __all__ = ["claims", "WITHHELD", "counts_people", "withheld_fields", "hotspots",
 _RATE_FIELDS = ("per_1000", "ratio", "interval", "p_value", "q_value")
 
 
-def fairness(table: dict, plan: Plan, parent_of: dict[str, str | None]) -> dict:
+def fairness(table: dict, plan: Plan, parent_of: dict[str, str | None],
+             baseline_withheld: set[tuple[str, str]] | None = None) -> dict:
     """A stop-and-search fairness table (``measures.fairness``) with its small counts of people withheld.
 
     Each area's searches by group add up to its published total, and each group's searches in the
@@ -338,8 +374,11 @@ def fairness(table: dict, plan: Plan, parent_of: dict[str, str | None]) -> dict:
     suppression, repeated until neither way can narrow one). A withheld count takes with it the
     figures that give it back: its rate per 1,000 and rate ratio (the residents are published), its
     interval and p value; a withheld White count takes every ratio of the area, whose denominator
-    it is. Arrests below the threshold are withheld with their share and difference; the breakdowns
-    by legislation and object of search are protected the same way within the area.
+    it is. Arrests, and searches without one, are protected both ways too, with their shares and
+    differences. A change against the baseline (a ratio of ratios, whose interval solves for its four
+    counts) is withheld where any of them is small or withheld in the baseline's own table
+    (``baseline_withheld``: (area code, group) pairs). The breakdowns by legislation and object of
+    search are protected the same way within the area.
     """
     below = plan.small_numbers.below
     marker = f"<{below}"
@@ -379,10 +418,26 @@ def fairness(table: dict, plan: Plan, parent_of: dict[str, str | None]) -> dict:
                 c = r[kind][group]
                 if c.get("_withheld") or reference.get("_withheld"):
                     _withhold_cell(c, below, rate_only=not c.get("_withheld"))
+    # The outcome test: each group's arrests, and its searches without one, add up across the groups to the
+    # area's (published by the arrest-share measure) and across sibling areas to the parent's.
+    outcome_groups = list(table["groups"])
+    for field, value in (("arrests", lambda c: c["arrests"]), ("_rest", lambda c: c["searches"] - c["arrests"])):
+        for r in rows:
+            for g in outcome_groups:
+                c = r["outcomes"][g]
+                c["_value"] = value(c)
+                c["_withheld"] = c.get("_withheld") or r["officer"][g].get("searches") is None
+            r["_outcomes"] = {g: {"searches": r["outcomes"][g]["_value"], "_withheld": r["outcomes"][g]["_withheld"]}
+                              for g in outcome_groups}
+        _protect(rows, "_outcomes", outcome_groups, parent_of, below)
+        for r in rows:
+            for g in outcome_groups:
+                r["outcomes"][g]["_withheld"] = r["_outcomes"][g].get("_withheld", False)
+            r.pop("_outcomes")
     for r in rows:
-        for group, c in (r.get("outcomes") or {}).items():
-            searched = r["officer"].get(group, {})
-            if searched.get("searches") is None or small(c.get("arrests"), below) or small(c.get("searches"), below):
+        for group, c in r["outcomes"].items():
+            c.pop("_value", None)
+            if c.pop("_withheld", False) or small(c.get("searches"), below):
                 for f in ("arrests", "searches"):
                     if c.get(f) is not None:
                         c.setdefault("suppressed", {})[f] = marker if small(c[f], below) else WITHHELD
@@ -391,9 +446,23 @@ def fairness(table: dict, plan: Plan, parent_of: dict[str, str | None]) -> dict:
                     c[f] = None
         if r.get("change"):
             for group, c in r["change"].items():
-                if c is not None and (r["officer"][group].get("searches") is None
-                                      or r["officer"][table["reference_group"]].get("searches") is None):
+                if c is None:
+                    continue
+                counts = c.pop("_counts")
+                hidden = (r["officer"][group].get("searches") is None
+                          or r["officer"][table["reference_group"]].get("searches") is None
+                          or (r["code"], group) in (baseline_withheld or set())
+                          or (r["code"], table["reference_group"]) in (baseline_withheld or set()))
+                if hidden or any(small(x, below) for x in counts):  # the change solves for the baseline's counts
                     r["change"][group] = {"withheld": WITHHELD}
+    located = table.get("located")
+    if located:
+        for f in ("outside", "no_location"):
+            if small(located.get(f), below):
+                located[f] = None
+                located[f"{f}_share"] = None
+                located.setdefault("suppressed", {})[f] = marker
+    table["unmapped"] = {k: (v if not small(v, below) else marker) for k, v in (table.get("unmapped") or {}).items()}
     for field, breakdown in (table.get("breakdowns") or {}).items():
         lines = breakdown["rows"]
         for line in lines:

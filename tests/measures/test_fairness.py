@@ -321,3 +321,48 @@ def test_trust_gaps_by_ethnic_group_are_read_from_the_neighbourhood_file(core, d
     assert fair["shares"]["White British"] == pytest.approx(white) and fair["shares"]["Black"] == pytest.approx(black)
     assert fair["gaps"]["Black"] == pytest.approx(black - white)
     assert "no sample sizes" in found["caveat"]
+
+
+def test_arrests_cannot_be_given_back_by_subtraction(core):
+    """A BCU's arrests by group are published: among its boroughs never exactly one is withheld."""
+    boroughs = core.fairness_level("borough", PERIOD, None, None)
+    bcus = {r["code"]: r for r in core.fairness_level("bcu", PERIOD, None, None)["areas"]}
+    parents = {a.code: a.parent_code for a in core.engine.areas.level("borough")}
+    for group in boroughs["groups"]:
+        hidden: dict[str, list[bool]] = {}
+        for r in boroughs["areas"]:
+            o = r["outcomes"][group]
+            assert o["arrests"] is None or o["arrests"] >= BELOW
+            assert o["arrests"] is None or o["searches"] - o["arrests"] >= BELOW
+            hidden.setdefault(parents[r["code"]], []).append(o["arrests"] is None)
+        for bcu, flags in hidden.items():
+            if bcus.get(bcu, {}).get("outcomes", {}).get(group, {}).get("arrests") is not None:
+                assert sum(flags) != 1, (bcu, group)
+
+
+def test_a_ratio_resting_on_small_counts_is_not_published_anywhere(core, engine):
+    table = core.levels("stop_search_ratio_asian_white", "borough", "2023-05", "2022-05")
+    figures = engine.evaluate(core.measure("stop_search_ratio_asian_white"), "borough", engine.period("2023-05"),
+                              engine.period("2022-05"))[0]
+    counts = {code: (figures.current_numerator[i], figures.current_denominator[i], figures.baseline_numerator[i],
+                     figures.baseline_denominator[i]) for i, code in enumerate(figures.areas)}
+    withheld = 0
+    for r in table["areas"]:
+        assert "_counts" not in r
+        if min(counts[r["code"]]) < BELOW:
+            assert r["current"] is None and r["interval"] is None and r["change"] is None, r["name"]
+            withheld += 1
+    assert withheld > 0
+
+
+def test_a_change_never_gives_back_the_baselines_small_counts(core, engine):
+    shown = core.fairness_level("ward", "2024-Q2", "2023-Q2", None)
+    raw = {r["code"]: r for r in fairness(engine, "ward", "2023-Q2")["areas"]}
+    published = 0
+    for r in shown["areas"]:
+        for group, c in (r["change"] or {}).items():
+            if c and "ratio_of_ratios" in c:
+                published += 1
+                before = raw[r["code"]]["officer"]
+                assert before[group]["searches"] >= BELOW and before["White"]["searches"] >= BELOW
+    assert published > 10

@@ -629,9 +629,9 @@ class Compiler:
             cube.notes.append(
                 f"approximate intervals: the publisher gives no sample sizes; each estimate is taken to rest on "
                 f"{design.respondents[area_level]:,} interviews over {design.window_months} months with a design "
-                f"effect of {design.design_effect:g} (an effective sample of {assumed:,.0f}), and the estimates are "
-                f"published to the whole per cent (a change is known to about a point either way besides "
-                f"sampling error): {design.basis}")
+                f"effect of {design.design_effect:g} (an effective sample of {assumed:,.0f}); the estimates are "
+                f"published to the whole per cent, so a change is tested as the least it could be (the two "
+                f"estimates half a point nearer each other) and its interval widened by a point: {design.basis}")
         return cube
 
     def _stop_search(self, source: StopSearchSource, level: str, statistic: str) -> Cube:
@@ -801,13 +801,13 @@ MIN_PLACED = 0.9  # below the force's area, a month is used only when most locat
 def placed_searches(con, area_level: str, vintages) -> tuple[str, str, list]:
     """SQL that takes stop_search_current ``s`` to the areas of a level (``r.code``) by the searches' placement.
 
-    Wards take their own placement when the loaded wards are the level's boundaries; every other level
-    (and wards of other years) the LSOAs', rolled up as residents are. Returns (join, where, parameters).
+    Every level takes the LSOA placement, rolled up as the residents are (best-fit LSOAs for wards), so
+    that a rate's searches and residents cover the same ground: a ward's own polygons differ from its
+    best-fit LSOAs by more than a fifth of its searches in a quarter of the wards. (The ward placement
+    in stop_search_point is the polygons' own.) Returns (join, where, parameters).
     """
-    ward_vintage = con.execute("SELECT max(vintage) FROM stop_search_point WHERE level = 'ward'").fetchone()[0]
-    placed = "ward" if area_level == "ward" and ward_vintage in vintages else "lsoa"
-    join = (f"JOIN stop_search_point p ON p.longitude = s.longitude AND p.latitude = s.latitude "
-            f"AND p.level = '{placed}' AND p.code IS NOT NULL "
+    join = ("JOIN stop_search_point p ON p.longitude = s.longitude AND p.latitude = s.latitude "
+            "AND p.level = 'lsoa' AND p.code IS NOT NULL "
             "JOIN area_rollup r ON r.unit_level = p.level AND r.unit_vintage = p.vintage AND r.unit_code = p.code")
     return join, "AND r.level = ? AND list_contains(?, r.vintage)", [area_level, list(vintages)]
 

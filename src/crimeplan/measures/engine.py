@@ -384,6 +384,8 @@ class Engine:
             successes_c, n_cur = cube.totals(periods), cube.totals(periods, "second")
             successes_b, n_base = cube.totals(baselines), cube.totals(baselines, "second")
         changes = proportion_changes(successes_c, n_cur, successes_b, n_base)
+        if isinstance(source, SurveySource) and cube.design is not None and cube.design.published_to:
+            changes = _allow_for_rounding(changes, p_cur, n_cur, p_base, n_base, cube.design.published_to)
         with np.errstate(divide="ignore", invalid="ignore"):
             share_c, share_b = successes_c / n_cur * 100, successes_b / n_base * 100
         too_few = (np.nan_to_num(n_cur) < MIN_SHARE_DENOMINATOR) | (np.nan_to_num(n_base) < MIN_SHARE_DENOMINATOR)
@@ -699,6 +701,25 @@ def _mix(area: Area, period: Period, dataset: str, scheme: str, rows: list, file
     }
 
 
+def _allow_for_rounding(changes, p_cur, n_cur, p_base, n_base, unit: float):
+    """Survey changes between estimates published to ``unit`` (0.01: whole per cent): each could be up to half a
+    unit either way, so the change is tested as the least it could be — the two estimates moved half a unit
+    towards each other — and the interval runs from that test's near end to the published change's far end
+    widened by a unit. The interval excludes 0 exactly when the test's p value is below 5%."""
+    half = unit / 2
+    d = p_cur - p_base
+    toward = np.sign(d)
+    with np.errstate(invalid="ignore"):
+        moved_c = np.where(np.abs(d) > unit, p_cur - toward * half, (p_cur + p_base) / 2)
+        moved_b = np.where(np.abs(d) > unit, p_base + toward * half, (p_cur + p_base) / 2)
+    least = proportion_changes(moved_c * n_cur, n_cur, moved_b * n_base, n_base)
+    rise, fall = d > 0, d < 0
+    low = np.where(rise, least.low_pp, changes.low_pp - unit * 100)
+    high = np.where(fall, least.high_pp, changes.high_pp + unit * 100)
+    return type(changes)(difference_pp=changes.difference_pp, low_pp=low, high_pp=high, p_value=least.p_value,
+                         significant=least.significant, verdict=least.verdict)
+
+
 def _months(periods: list[Period]) -> np.ndarray:
     """Each period's length in months, as a column to broadcast against areas."""
     return np.array([p.n_months for p in periods], dtype=float)[:, None]
@@ -778,7 +799,8 @@ def _plain(f: LevelFigures, i: int) -> str:
                       f"{_number(f.current_denominator[i]) / _number(f.current_expected[i]):.0%} of the crimes)")
         return f"{head}{n}{crimes}: too few records to judge whether this is a real change."
     if verdict == Verdict.EXACT:
-        return f"{head}: a headcount of everyone in post, not a sample, so the change is exact."
+        return (f"{head}: a count of everyone in post (the file does not say whether heads or full-time "
+                f"equivalents), not a sample, so the change is exact.")
     if verdict == Verdict.OVERLAP:
         return (f"{head}: the two estimates pool some of the same interviews (each covers "
                 f"{f.window} months), so whether this is a real change cannot be judged.")
@@ -832,6 +854,7 @@ def _series_of(cube: Cube, i: int | None, by: str, measure: Measure, source, lab
         elif measure.statistic == "ratio":
             den = second[cols].sum()
             value = values[cols].sum() / den * exposure if den and exposure is not None else np.nan
+            counts = [_number(values[cols].sum()), _number(den)]  # for disclosure only: never published
         else:
             value = values[cols].sum()
         # A period with a month missing, partial or unrecorded is shown, marked, and never compared.
@@ -839,6 +862,8 @@ def _series_of(cube: Cube, i: int | None, by: str, measure: Measure, source, lab
         point = {"period": key, "value": _number(value), "months": len(cols), "complete": complete}
         if share:  # a share is never shown without its denominator
             point["n"] = _number(den)
+        if measure.statistic == "ratio":
+            point["_counts"] = counts
         points.append(point)
     result = {"dataset": source.dataset, "label": label, "status": "ok", "by": by, "points": points,
               "excluded": _excluded(cube),

@@ -45,14 +45,15 @@ the intervals shown: read an interval as the least uncertainty there is.
 
 from __future__ import annotations
 
-import numpy as np
-
 from datetime import date
+
+import numpy as np
 
 from crimeplan import ATTRIBUTION
 from crimeplan.catalogue import load_catalogue
 from crimeplan.errors import CrimeplanError
 from crimeplan.measures.areas import Area
+from crimeplan.measures.cubes import MIN_PLACED, placed_searches
 from crimeplan.measures.engine import Engine
 from crimeplan.measures.periods import Period, parse_period
 from crimeplan.present import months_text
@@ -128,13 +129,8 @@ class _Counts:
         # Which placement serves the level: wards their own, every other level the LSOAs'.
         if top:
             unit_join, unit_where, unit = "", "", "'top'"
-        else:
-            ward_vintage = con.execute("SELECT max(vintage) FROM stop_search_point WHERE level = 'ward'").fetchone()[0]
-            placed = "ward" if area_level == "ward" and ward_vintage in vintages else "lsoa"
-            unit_join = ("JOIN stop_search_point p ON p.longitude = s.longitude AND p.latitude = s.latitude "
-                         f"AND p.level = '{placed}' AND p.code IS NOT NULL "
-                         "JOIN area_rollup r ON r.unit_level = p.level AND r.unit_vintage = p.vintage "
-                         "AND r.unit_code = p.code")
+        else:  # the LSOA placement, rolled up as the residents are: one geography for numerator and denominator
+            unit_join, _, _ = placed_searches(con, area_level, vintages)
             unit_where = "AND r.level = $area_level AND list_contains($vintages, r.vintage)"
             unit = "r.code"
         params = {"force": force, "first": period.start, "last": period.end}
@@ -255,6 +251,14 @@ def _coverage(engine: Engine, force: str, period: Period, below_top: bool) -> tu
         if unrecorded:
             return "not recorded", (f"{force} did not publish the locations of its searches for "
                                     f"{months_text(unrecorded)}: they cannot be placed in areas")
+        unplaced = [m for m, located, placed in engine.con.execute(
+            """SELECT s.month, count(*), count(p.code) FROM stop_search_current s
+               JOIN stop_search_point p ON p.longitude = s.longitude AND p.latitude = s.latitude AND p.level = 'lsoa'
+               WHERE s.force = ? AND s.month BETWEEN ? AND ? GROUP BY 1 ORDER BY 1""",
+            [force, period.start, period.end]).fetchall() if placed < MIN_PLACED * located]
+        if unplaced:
+            return "not placed", (f"most of {force}'s located searches in {months_text(unplaced)} fall outside the "
+                                  f"loaded boundaries")
     return "ok", ""
 
 
@@ -346,7 +350,10 @@ def _change(now: dict, before: dict, groups: tuple[str, ...]) -> dict[str, dict 
             continue
         r = ratio_of_ratios(now["officer"].get(group, 0), now["officer"].get(REFERENCE_GROUP, 0),
                             before["officer"].get(group, 0), before["officer"].get(REFERENCE_GROUP, 0))
+        counts = (now["officer"].get(group, 0), now["officer"].get(REFERENCE_GROUP, 0),
+                  before["officer"].get(group, 0), before["officer"].get(REFERENCE_GROUP, 0))
         out[group] = None if r is None else {
+            "_counts": counts,  # the four counts it rests on: for disclosure, never published
             "ratio_of_ratios": r.ratio, "interval": [r.low, r.high], "p_value": r.p_value,
             "verdict": {"significant rise": "the gap widened", "significant fall": "the gap narrowed"}.get(
                 r.verdict, "no significant change in the ratio")}
@@ -389,9 +396,7 @@ def fairness(engine: Engine, level: str, period: Period | str, baseline: str | N
         head |= {"baseline_status": b_status, "baseline_message": b_message}
         if b_status == "ok":
             before = _Counts(engine, level, base, force)
-    areas = engine.areas.level(level)
-    if within is not None:
-        areas = [a for a in areas if within.code in {x.code for x in engine.areas.ancestors(a)}]
+    areas = engine.areas.level(level)  # every area of the level: the FDR family, whatever is shown
     other = {(o["level"], o["code"]): o["name"] for o in g.other_forces}
     rows, left_out = [], []
     for a in areas:
@@ -432,11 +437,24 @@ def fairness(engine: Engine, level: str, period: Period | str, baseline: str | N
                     c["q_value"] = q
                     if c["p_value"] is not None and not rejected:
                         c["verdict"] = "no significant difference from White"
+    if within is not None:  # shown: the areas within, judged as one of the level's areas
+        inside = {a.code for a in areas if within.code in {x.code for x in engine.areas.ancestors(a)}}
+        rows = [r for r in rows if r["code"] in inside]
+        left_out = [x for x in left_out if x["code"] in inside]
     files = engine.compiler.provenance(DATASET, [force], period.start, period.end)
     if before is not None:
         files += [f for f in engine.compiler.provenance(DATASET, [force], base.start, base.end) if f not in files]
     return head | {"areas": rows, "left_out": left_out, "located": _located(engine, force, period),
                    "unmapped": counts.unmapped, "files": files}
+
+
+def _field_break(force: str, field: str, period: Period) -> str:
+    """Why a breakdown by ``field`` cannot be given for ``period`` (a declared recoding inside it), or ''."""
+    for b in load_catalogue().dataset(DATASET).field_breaks:
+        start = date.fromisoformat(f"{b.comparable_from}-01")
+        if b.series == force and b.field == field and period.start < start <= period.end:
+            return f"not comparable within the period: {b.reason}"
+    return ""
 
 
 CHART_MIN_AREAS = 20  # the force's own page charts the first level below it with this many areas
@@ -463,9 +481,14 @@ def area_fairness(engine: Engine, area: Area, period: Period | str, baseline: st
     if row is not None:
         c = row["_counts"]
         residents = {grp: cell["residents"] for grp, cell in row["officer"].items()}
+        period_ = engine.period(table["period"])
         for field, words in BREAKDOWNS.items():
+            broken = _field_break(force or table["force"], field, period_)
+            if broken:
+                out["breakdowns"][field] = {"title": words, "rows": [], "message": broken}
+                continue
             out["breakdowns"][field] = {
-                "title": words,
+                "title": words, "message": "",
                 "rows": [{"value": value, "searches": sum(cells.values()),
                           "officer": _ratios(cells, residents, OFFICER_GROUPS)}
                          for value, cells in sorted(c[field].items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))],

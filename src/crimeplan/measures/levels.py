@@ -81,6 +81,9 @@ def level_table(engine: Engine, measure: Measure | str, level: str, period: Peri
             **({"current_denominator": clean(f.current_denominator), "baseline_denominator": clean(f.baseline_denominator),
                 "current_crimes": clean(f.current_expected), "baseline_crimes": clean(f.baseline_expected)}
                if measure.statistic == "proportion" else {}),
+            # a ratio's counts of people: read by disclosure to withhold small ones, never published
+            **({"_counts": [clean(f.current_numerator), clean(f.current_denominator), clean(f.baseline_numerator),
+                            clean(f.baseline_denominator)]} if measure.statistic == "ratio" else {}),
         })
     out["areas"] = rows
     out["source"] = {"dataset": head.source.dataset, "label": head.label, "files": head.files, "notes": head.notes}

@@ -876,9 +876,10 @@ def fairness_section(svc: Crimeplan, links: Links, area: Area, period: str, base
         baseline_text=data["baseline_text"],
         baseline_status=(_status_text(data["baseline_status"], data["baseline_message"])
                          if data.get("baseline_status") not in (None, "ok") else ""),
-        breakdowns=[{"title": b["title"], "rows": [{"value": r["value"], "searches_text": withheld_text(
-                        r, "searches", fmt_number), "black": _ratio_cell(r["officer"]["Black"])}
-                     for r in b["rows"]]} for b in data["breakdowns"].values()],
+        breakdowns=[{"title": b["title"], "message": b.get("message", ""),
+                     "rows": [{"value": r["value"], "searches_text": withheld_text(r, "searches", fmt_number),
+                               "black": _ratio_cell(r["officer"]["Black"])} for r in b["rows"]]}
+                    for b in data["breakdowns"].values()],
     )
     sib = data.get("siblings")
     if sib and sib["status"] == "ok":
