@@ -260,8 +260,8 @@ class Crimeplan:
         withheld = {}
         if area.level != self.geography.top:  # what the area's level table withholds among its siblings
             for m in self.plan.measures:
-                if (disclosure.counts_people(self.plan, m) or disclosure.shares_of_people(self.plan, m)) \
-                        and area.level in m.levels:
+                if (disclosure.counts_people(self.plan, m) or disclosure.shares_of_people(self.plan, m)
+                        or m.statistic == "ratio") and area.level in m.levels:
                     withheld[m.id] = disclosure.withheld_fields(self.levels(m.id, area.level, period, baseline),
                                                                 area.code)
         return disclosure.scorecard(card, self.plan, withheld)
@@ -277,8 +277,25 @@ class Crimeplan:
 
     @memoised
     def levels(self, measure_id: str, level: str, period: str, baseline: str) -> dict:
-        table = level_table(self.engine, self.measure(measure_id), level, period, baseline)
-        return disclosure.level_table(table, self.plan, self._parents(level))
+        measure = self.measure(measure_id)
+        table = level_table(self.engine, measure, level, period, baseline)
+        also = set()
+        if measure.statistic == "ratio" and table.get("status") == "ok":
+            also = self._ratio_withheld(measure, level, period, baseline)
+        return disclosure.level_table(table, self.plan, self._parents(level), also)
+
+    def _ratio_withheld(self, measure: Measure, level: str, period: str, baseline: str) -> set[str]:
+        """The areas whose ratio would give back a count the Fairness tables of either period withhold (a ratio,
+        the reference group's count and the published residents give the group's count)."""
+        ratio = measure.sources[0].ratio
+        codes: set[str] = set()
+        for p in (period, self.engine.against(self.engine.period(period), baseline)[0].label):
+            table = self.fairness_level(level, p, None, None)
+            for r in table.get("areas", []):
+                cells = r["officer" if ratio.field == "officer_defined_ethnicity" else "self"]
+                if any(cells.get(g, {}).get("searches") is None for g in (ratio.group, ratio.reference)):
+                    codes.add(r["code"])
+        return codes
 
     @memoised
     def hotspots(self, measure_id: str, level: str, period: str, baseline: str) -> dict:
@@ -454,7 +471,9 @@ class Crimeplan:
             latest = found["latest_complete"]
             if latest != period:
                 fallback = figures(latest, None)
-                if fallback["status"] == "ok":
+                if fallback["status"] == "not covered":  # another force's area: that, not the period, is why
+                    found = {**fallback, "requested_period": period, "note": ""}
+                elif fallback["status"] == "ok":
                     fallback["requested_period"] = period
                     fallback["note"] = (f"{found['message']}. Shown for {fallback['period_text']}, the latest "
                                         f"twelve months the files cover completely.")

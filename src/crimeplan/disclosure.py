@@ -94,7 +94,8 @@ def rule_text(plan: Plan) -> str:
     below = plan.small_numbers.below
     return (f"Counts of people (victims, people searched) below {below} are not published, nor any figure that "
             f"would give one away (its change, its rate, or the one other figure of a group whose total is "
-            f"shown); they read \"<{below}\". The changes and verdicts are still judged from the real counts.")
+            f"shown); they read \"<{below}\", and a figure withheld only because it would give one away reads "
+            f"\"withheld\". The changes and verdicts are still judged from the real counts.")
 
 
 def small(value, below: int) -> bool:
@@ -169,7 +170,7 @@ def scorecard(card: dict, plan: Plan, withheld: dict[str, set[str]] | None = Non
     for p in card.get("priorities", []):
         for m in p["measures"]:
             if m["id"] in ratios:
-                _ratio(m, below)
+                _ratio(m, below, bool((withheld or {}).get(m["id"])))
             if m["id"] in shares:
                 _shares(m, below, bool((withheld or {}).get(m["id"])))
             if m["id"] not in people:
@@ -200,11 +201,12 @@ def scorecard(card: dict, plan: Plan, withheld: dict[str, set[str]] | None = Non
 _RATIO_COUNTS = ("current_numerator", "current_denominator", "baseline_numerator", "baseline_denominator")
 
 
-def _ratio(m: dict, below: int) -> None:
+def _ratio(m: dict, below: int, beside: bool = False) -> None:
     """A rate ratio between groups: the searches of each group it rests on are counts of people; where one is
-    small it is withheld, and the ratios and change computed from it with it (the residents are published)."""
+    small (or its level table withholds it, ``beside``) it is withheld, and the ratios and change computed from
+    it with it (the residents are published)."""
     for entry in [m.get("source") or {}, *(m.get("alternatives") or [])]:
-        if any(small(entry.get(f), below) for f in _RATIO_COUNTS):
+        if any(small(entry.get(f), below) for f in _RATIO_COUNTS) or (beside and entry is m.get("source")):
             for f in _RATIO_COUNTS:
                 if entry.get(f) is not None:
                     _withhold(entry, f, f"<{below}" if small(entry[f], below) else WITHHELD, ())
@@ -222,13 +224,15 @@ def _ratio(m: dict, below: int) -> None:
                               f"numbers about people); the assessment is made from the real counts.")
 
 
-def level_table(table: dict, plan: Plan, parent_of: dict[str, str | None]) -> dict:
-    """A level's figures with small counts of people withheld, and one more in each group of siblings."""
+def level_table(table: dict, plan: Plan, parent_of: dict[str, str | None], also: set[str] | None = None) -> dict:
+    """A level's figures with small counts of people withheld, and one more in each group of siblings.
+
+    ``also``: for a ratio, the areas whose counts another published table withholds (they go too)."""
     measure = plan.measure(table["measure"])
     below = plan.small_numbers.below
     if measure.statistic == "ratio":  # a ratio and its interval solve for small counts: withheld with them
         for row in table["areas"]:
-            if any(small(c, below) for c in row.pop("_counts", None) or []):
+            if any(small(c, below) for c in row.pop("_counts", None) or []) or row["code"] in (also or set()):
                 for f in ("current", "baseline_value", "change", "interval", "p_value", "q_value", "plain"):
                     if row.get(f) is not None:
                         _withhold(row, f, WITHHELD, ())
@@ -514,11 +518,13 @@ def _protect(rows: list[dict], kind: str, groups: list[str], parent_of: dict, be
 
 
 def _withhold_cell(cell: dict, below: int, rate_only: bool = False) -> None:
+    """Withhold a cell's count and what is computed from it; ``rate_only``: only its ratio to the reference group
+    (whose count is withheld): its own rate per 1,000 gives nothing its published count does not."""
     shown = cell.setdefault("suppressed", {})
     if not rate_only and cell.get("searches") is not None:
         shown["searches"] = f"<{below}" if small(cell["searches"], below) else WITHHELD
         cell["searches"] = None
-    for f in _RATE_FIELDS:
+    for f in (_RATE_FIELDS[1:] if rate_only else _RATE_FIELDS):
         if cell.get(f) is not None:
             cell[f] = None
             shown.setdefault(f, WITHHELD)

@@ -232,8 +232,30 @@ def withheld_text(cell: dict, field: str, shown) -> str:
     return shown(cell.get(field))
 
 
+def change_text(change: dict | None) -> str:
+    """A rate ratio against the baseline's (crimeplan.measures.fairness): '×0.91 (0.89 to 0.92): the gap narrowed'."""
+    if change is None:
+        return "a count of 0: no comparison"
+    if "ratio_of_ratios" not in change:
+        return "withheld (small numbers)"
+    return f"×{ratio_text(change['ratio_of_ratios'], change['interval'])}: {change['verdict']}"
+
+
+def fairness_headline(black: dict, white: dict) -> str:
+    """The Fairness section's first sentence, in words a resident can check against the table."""
+    if black.get("ratio") is None:
+        return (f"{withheld_text(black, 'per_1000', rate_text)} searches per 1,000 Black residents against "
+                f"{withheld_text(white, 'per_1000', rate_text)} per 1,000 White residents (the ratio withheld: "
+                f"small numbers)")
+    low, high = black["interval"]
+    return (f"Black residents were searched {black['ratio']:.1f} times as often as White residents (95% interval "
+            f"{low:.2f} to {high:.2f} times): {rate_text(black['per_1000'])} searches per 1,000 Black residents "
+            f"against {rate_text(white['per_1000'])} per 1,000 White residents; {black['verdict']}")
+
+
 AIM_TEXT = {"down": "the plan aims for fewer", "up": "the plan aims for more", "monitor": "monitored (no target direction)"}
 
 
 __all__ = ["AIM_TEXT", "MINUS", "NONE", "Rag", "Status", "Verdict", "interval", "gini_text", "number", "persistence_text", "rag_for", "rank_standing", "rank_text", "rate_text", "ratio_text", "share_text", "withheld_text",
+           "change_text", "fairness_headline",
            "signed"]

@@ -41,7 +41,7 @@ from crimeplan.measures.results import (
     SourceFigure,
 )
 from crimeplan.plan import load_plan
-from crimeplan.present import Status, Verdict, interval, months_text
+from crimeplan.present import Status, Verdict, interval, months_text, rate_text
 from crimeplan.plan.schema import (
     Measure,
     OutcomeSource,
@@ -104,6 +104,7 @@ class LevelFigures:
     approximate: bool = False  # survey shares tested with sample sizes assumed from the survey's declared design
     overlap: bool = False  # the two survey estimates pool some of the same interviews: not judged
     stock: bool = False  # a headcount at the period's end: the change is exact, not tested
+    rate: bool = False  # a rate per 1,000 residents: values shown as rates, not whole numbers
     window: int = 0  # the months of interviews one survey estimate pools (when declared)
     ratio: bool = False  # a rate ratio between groups: current and baseline are ratios, the change their ratio
     current_numerator: np.ndarray | None = None  # ratio: the group's searches (the reference's are the denominator)
@@ -311,6 +312,7 @@ class Engine:
             f.change, f.low, f.high = rr.change_pct[i], rr.change_low_pct[i], rr.change_high_pct[i]
             # Nothing in either period tells nothing: such areas are not tested (nor counted in FDR).
             f.p_value = np.where((cur[i] + base[i]) > 0, rr.p_value[i], np.nan)
+            f.rate = measure.statistic == "rate"
             if measure.statistic == "rate":
                 f.notes.append("rate per 1,000 residents (Census 2021 usual residents; best-fit sums for wards)")
             if periods[i].kind == "fytd" and periods[i].n_months < 6:
@@ -784,7 +786,8 @@ def _plain(f: LevelFigures, i: int) -> str:
     else:
         word = "Up" if change > 0 else "Down" if change < 0 else "Unchanged"
         size = f"{abs(change):.1f} percentage points" if pp else f"{abs(change):.0f}%"
-        values = f", {base:,.0f} → {cur:,.0f}" if cur is not None and base is not None and not pp else ""
+        shown = rate_text if f.rate else (lambda v: f"{v:,.0f}")
+        values = f", {shown(base)} → {shown(cur)}" if cur is not None and base is not None and not pp else ""
         head = f"{word} {size}{values}" if word != "Unchanged" else f"Unchanged{values}"
         if (low is not None or high is not None) and not f.overlap:
             head += (f" ({'approximate ' if f.approximate else ''}95% interval "

@@ -436,7 +436,18 @@ def fairness(engine: Engine, level: str, period: Period | str, baseline: str | N
                 for c, q, rejected in zip(cells, fdr.adjusted, fdr.rejected):
                     c["q_value"] = q
                     if c["p_value"] is not None and not rejected:
-                        c["verdict"] = "no significant difference from White"
+                        c["verdict"] = ("no significant difference from White" if c["p_value"] >= FDR_Q else
+                                        f"no significant difference from White once allowing for {fdr.n_tests} "
+                                        f"{g.plural(level)} tested at once")
+        for group in (x for x in OFFICER_GROUPS if x != REFERENCE_GROUP):  # the changes too, group by group
+            cells = [r["change"][group] for r in rows if r.get("change") and r["change"].get(group)]
+            fdr = benjamini_hochberg([c["p_value"] for c in cells], FDR_Q)
+            for c, q, rejected in zip(cells, fdr.adjusted, fdr.rejected):
+                c["q_value"] = q
+                if not rejected:
+                    c["verdict"] = ("no significant change in the ratio" if c["p_value"] >= FDR_Q else
+                                    f"no significant change in the ratio once allowing for {fdr.n_tests} "
+                                    f"{g.plural(level)} tested at once")
     if within is not None:  # shown: the areas within, judged as one of the level's areas
         inside = {a.code for a in areas if within.code in {x.code for x in engine.areas.ancestors(a)}}
         rows = [r for r in rows if r["code"] in inside]

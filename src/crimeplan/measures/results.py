@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from crimeplan import OGL_ATTRIBUTION, OS_ATTRIBUTION
 from crimeplan.measures.areas import Area
-from crimeplan.present import Rag, Status, rag_for
+from crimeplan.present import Rag, Status, Verdict, rag_for
 from crimeplan.measures.periods import Period
 from crimeplan.plan.schema import Measure
 
@@ -131,7 +131,12 @@ class MeasureResult:
 
     @property
     def rag(self) -> str:
-        return rag_for(self.measure.aim, self.headline.verdict if self.headline and self.status == STATUS_OK else None)
+        h = self.headline
+        if h is not None and self.status == STATUS_OK and h.verdict == Verdict.EXACT and h.change is not None:
+            # a headcount's change is real, not sampled: judged by its direction alone
+            return rag_for(self.measure.aim, Verdict.RISE if h.change > 0 else Verdict.FALL if h.change < 0
+                           else Verdict.NO_CHANGE)
+        return rag_for(self.measure.aim, h.verdict if h and self.status == STATUS_OK else None)
 
     def to_dict(self) -> dict:
         m = self.measure

@@ -21,7 +21,7 @@ from crimeplan import OGL_ATTRIBUTION, OS_ATTRIBUTION, __version__
 from crimeplan.claims import APPROXIMATE_POINTS, APPROXIMATE_RELATIVE
 from crimeplan.present import (
     AIM_TEXT, MINUS, Rag, gini_text, interval, number, persistence_text, rank_text, rate_text, ratio_text, share_text,
-    signed, withheld_text,
+    signed, withheld_text, change_text, fairness_headline,
 )
 from crimeplan import disclosure
 from crimeplan.errors import CrimeplanError
@@ -857,10 +857,7 @@ def fairness_section(svc: Crimeplan, links: Links, area: Area, period: str, base
                          f"({located['no_location_share'] * 100:.1f}%)",
         outside_text=f"{located['outside']:,}",
         top=area.level == svc.geography.top,
-        headline=(f"{withheld_text(black, 'per_1000', rate_text)} searches per 1,000 Black residents against "
-                  f"{withheld_text(white, 'per_1000', rate_text)} per 1,000 White residents: a rate ratio of "
-                  f"{ratio_text(black['ratio'], black['interval']) if black.get('ratio') is not None else 'withheld'}"
-                  f" ({black['verdict'] or 'not judged'})"),
+        headline=fairness_headline(black, white),
         outcomes=[{"group": g, "searches_text": withheld_text(o, "searches", fmt_number),
                    "arrests_text": withheld_text(o, "arrests", fmt_number),
                    "share_text": share_text(o["share"]) if o["share"] is not None else "withheld",
@@ -869,10 +866,7 @@ def fairness_section(svc: Crimeplan, links: Links, area: Area, period: str, base
                    "verdict": o["verdict"] or ""}
                   for g, o in f["outcomes"].items()],
         linked_message=data["linked_message"],
-        changes=[{"group": g, "text": (c["verdict"] if "verdict" not in c or c.get("withheld") else
-                                       f"×{ratio_text(c['ratio_of_ratios'], c['interval'])}: {c['verdict']}")
-                  if c else "a count of 0: no comparison"}
-                 for g, c in (f.get("change") or {}).items()],
+        changes=[{"group": g, "text": change_text(c)} for g, c in (f.get("change") or {}).items()],
         baseline_text=data["baseline_text"],
         baseline_status=(_status_text(data["baseline_status"], data["baseline_message"])
                          if data.get("baseline_status") not in (None, "ok") else ""),
