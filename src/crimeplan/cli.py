@@ -372,9 +372,14 @@ def scorecard(
 
     try:
         core = _core(db, plan)
-        data = core.scorecard(core.area(area).key, *_comparison(core, period, baseline))
+        key = core.area(area).key
+        p, b = _comparison(core, period, baseline)
+        data = core.scorecard(key, p, b)
+        fair = core.fairness_summary(key, p, b)
     except CrimeplanError as exc:
         _fail(exc)
+    if format is OutputFormat.json:  # the scorecard, with the Fairness figures beside it
+        data = {**data, "fairness": fair}
     if _emit(format, data, scorecard_csv):
         return
     console.print(f"[bold]{data['plan']['title']}[/]")
@@ -410,6 +415,8 @@ def scorecard(
             table.add_row(f"{m['title']}\n[dim]{src}[/]", withheld.get("current") or now,
                           withheld.get("baseline_value") or base, change, assessment)
         console.print(table)
+    if fair is not None:
+        _print_fairness_summary(fair)
     if any(m.get("suppressed") for p in data["priorities"] for m in p["measures"]):
         console.print(f"[dim]{disclosure.rule_text(core.plan)}[/]")
     console.print("[dim]Changes: rate ratio with exact 95% interval (counts), delta method (harm), Newcombe (shares); "
@@ -622,6 +629,30 @@ def priorities(
     if data["hotspots"]:
         console.print(f"[dim]{data['hotspots']}[/]")
     console.print(f"[dim]{data['attribution']}[/]")
+
+
+def _print_fairness_summary(fair: dict) -> None:
+    console.print(f"[bold]Fairness of stop and search[/] — {fair['period_text']} ({fair['force_name']}, "
+                  f"officer-defined ethnicity; `crimeplan fairness` for the whole table)")
+    if fair.get("note"):
+        console.print(f"[yellow]{fair['note']}[/]")
+    if fair["status"] != "ok":
+        console.print(f"[yellow]{fair['status']}[/]: {fair['message']}")
+        return
+    table = Table(title_justify="left")
+    for name in ("group", "per 1,000 residents", "rate ratio to White (95%)", "verdict", "arrests",
+                 "vs White (95%)"):
+        table.add_column(name, overflow="fold")
+    for g in fair["groups"]:
+        withheld = g.get("suppressed") or {}
+        ratio = ratio_text(g["ratio"], g["interval"]) if g["ratio"] is not None else withheld.get("ratio", "")
+        arrests = (f"{g['arrest_share'] * 100:.1f}%" if g["arrest_share"] is not None
+                   else withheld.get("arrest_arrests", ""))
+        diff = ("" if g["arrest_difference_pp"] is None else f"{signed(g['arrest_difference_pp'], 'pp')} "
+                f"({signed(g['arrest_interval_pp'][0], 'pp')} to {signed(g['arrest_interval_pp'][1], 'pp')})")
+        table.add_row(g["group"], rate_text(g["per_1000"]) if g["per_1000"] is not None else
+                      withheld.get("per_1000", ""), ratio, g["verdict"] or "", arrests, diff)
+    console.print(table)
 
 
 @app.command()

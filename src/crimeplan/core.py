@@ -422,6 +422,40 @@ class Crimeplan:
                 "period": ranked["period"], "note": note, "priorities": ranked,
                 "concentration": self.concentration(measure, level, ranked["period"], baseline, within)}
 
+    def has_fairness(self, key: str) -> bool:
+        """Whether an area has Fairness figures: the force's whole area and the two levels below it (London,
+        BCUs, boroughs), when the force's stop-and-search files are loaded."""
+        level, levels = self.geography.top, set()
+        while level is not None and len(levels) < 3:
+            levels.add(level)
+            level = self.geography.child(level)
+        return self.area(key).level in levels and self.fairness_covered()
+
+    def fairness_summary(self, key: str, period: str, baseline: str) -> dict | None:
+        """The Fairness figures a scorecard carries: each group's rate ratio to White with its interval and its
+        arrest share (from :meth:`fairness`, small numbers withheld), or None where the area has none."""
+        if not self.has_fairness(key):
+            return None
+        f = self.fairness(key, period, baseline)
+        out = {k: f.get(k) for k in ("status", "message", "note", "period", "period_text", "requested_period",
+                                     "force_name", "reference_group", "method", "outcome_caveat", "files")}
+        row = f.get("figures")
+        if f["status"] != "ok" or row is None:
+            return out | {"groups": []}
+        return out | {
+            "searches": row["searches"], "not_stated_share": row["not_stated_share"],
+            "no_location_share": (f.get("located") or {}).get("no_location_share"),
+            "groups": [{"group": g, "per_1000": row["officer"][g]["per_1000"], "ratio": row["officer"][g]["ratio"],
+                        "interval": row["officer"][g]["interval"], "verdict": row["officer"][g]["verdict"],
+                        "arrest_share": row["outcomes"][g]["share"],
+                        "arrest_difference_pp": row["outcomes"][g]["difference_pp"],
+                        "arrest_interval_pp": row["outcomes"][g]["interval_pp"],
+                        "arrest_verdict": row["outcomes"][g]["verdict"],
+                        "suppressed": {**row["officer"][g].get("suppressed", {}),
+                                       **{f"arrest_{k}": v for k, v in row["outcomes"][g].get("suppressed", {}).items()}}}
+                       for g in f["groups"]],
+        }
+
     def fairness_covered(self) -> bool:
         """Whether the plan's force has stop-and-search files loaded (the Fairness section is shown at all)."""
         try:

@@ -366,3 +366,27 @@ def test_a_change_never_gives_back_the_baselines_small_counts(core, engine):
                 before = raw[r["code"]]["officer"]
                 assert before[group]["searches"] >= BELOW and before["White"]["searches"] >= BELOW
     assert published > 10
+
+
+def test_the_scorecard_carries_the_fairness_figures(loaded_db):
+    """The done-when of the trust issue: FY2023-24 against FY2019-20 shows the Black/White ratio with its interval
+    and arrests by group, though the baseline cannot be compared (the Met's file lacks 2019-03 to 2021-05)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from crimeplan.cli import app
+
+    result = CliRunner().invoke(app, ["scorecard", "--area", "London", "--period", "FY2023-24", "--baseline",
+                                      "FY2019-20", "--format", "json", "--db", str(loaded_db)])
+    assert result.exit_code == 0, result.output
+    card = json.loads(result.output)
+    black = next(g for g in card["fairness"]["groups"] if g["group"] == "Black")
+    assert black["ratio"] == pytest.approx(3.86, abs=0.005) and black["interval"][0] < 3.86 < black["interval"][1]
+    assert black["arrest_share"] == pytest.approx(0.163, abs=0.001)
+    ratio = _measure(card, "stop_search_ratio_black_white")
+    assert ratio["status"] == "incomplete data" and "2019-04" in ratio["message"]
+    assert _measure(card, "pas_good_job_local")["verdict"] == "significant fall"
+    lambeth = CliRunner().invoke(app, ["scorecard", "--area", "Lambeth", "--period", "FY2023-24", "--format", "json",
+                                       "--db", str(loaded_db)])
+    assert json.loads(lambeth.output)["fairness"]["groups"][1]["ratio"] == pytest.approx(6.79, abs=0.005)

@@ -193,7 +193,7 @@ def publish(out_dir: str | Path, service: Crimeplan | None = None, db: str | Pat
         if needs is not None:
             as_json(f"api/areas/{area.key}/needs.json", needs)
             w.write(f"area/{area.key}-priorities.csv", priorities_csv(needs["priorities"]).encode("utf-8"), "other")
-        if area.level in views.fairness_levels(svc) and svc.fairness_covered():
+        if svc.has_fairness(area.key):
             as_json(f"api/areas/{area.key}/fairness.json", svc.fairness(area.key, period, baseline))
         report.areas[area.level] = report.areas.get(area.level, 0) + 1
         step(area.name)

@@ -922,7 +922,7 @@ def area_page(svc: Crimeplan, links: Links, area: Area, period: str, baseline: s
     mix = crime_mix_section(svc, area, period, baseline)
     trust = trust_section(svc, links, area, period, baseline)
     needs = needs_section(svc, links, area, period, baseline)
-    fair = fairness_section(svc, links, area, period, baseline) if area.level in fairness_levels(svc) else None
+    fair = fairness_section(svc, links, area, period, baseline) if svc.has_fairness(area.key) else None
     panels = panel_sections(svc, links, area, period, baseline)
     crumbs = [{"name": a.name, "href": links.area(a.key)} for a in svc.engine.areas.ancestors(area)]
     files = _files(section["card"]["sources"], mix["files"], the_map["files"] if the_map else [],
@@ -952,15 +952,6 @@ def area_page(svc: Crimeplan, links: Links, area: Area, period: str, baseline: s
         if figure:
             model["charts"].append(figure_id)
     return model
-
-
-def fairness_levels(svc: Crimeplan) -> set[str]:
-    """The levels whose pages have a Fairness section: the force's area and the two levels below it."""
-    g, out, level = svc.geography, set(), svc.geography.top
-    while level is not None and len(out) < 3:
-        out.add(level)
-        level = g.child(level)
-    return out
 
 
 def measure_page(svc: Crimeplan, links: Links, measure_id: str, area: Area, period: str, baseline: str) -> dict:
