@@ -434,3 +434,15 @@ def test_the_forces_page_shows_the_apis_figures(client) -> None:
         assert 'id="forces-figure"' in html and "rec-crime-pfa.csv" in html
         assert html.count('data-highlighted="true"') == 1 and "Metropolitan Police" in html
     assert 'href="/forces"' in client.get("/").text  # in the site navigation
+
+
+def test_a_month_whose_fairness_changes_are_withheld_still_draws_its_pages(client) -> None:
+    """Kingston upon Thames and its BCU for one month against the year before: many changes are withheld (small
+    numbers); the pages and the API answer (a withheld change once broke the page with a 500)."""
+    for path in ("/area/E09000021", "/area/EA"):
+        page = client.get(path, params={"period": "2023-05", "baseline": "2022-05"})
+        assert page.status_code == 200, path
+        assert "Fairness: stop and search by ethnic group" in page.text
+    data = client.get("/api/areas/E09000021/fairness", params={"period": "2023-05", "baseline": "2022-05"}).json()
+    changes = [c for c in (data["figures"]["change"] or {}).values() if c]
+    assert data["status"] == "ok" and any("withheld" in c for c in changes)
