@@ -19,6 +19,7 @@ hides that: :meth:`Dataset.files` gives a dataset's files, and
 from __future__ import annotations
 
 import re
+from datetime import date
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path, PurePosixPath
@@ -178,6 +179,10 @@ class FieldBreak(_Model):
     comparable_from: str = Field(pattern=r"^\d{4}-\d{2}$", description="the first month of the new coding, YYYY-MM")
     reason: str
 
+    @property
+    def start(self) -> date:
+        return date.fromisoformat(f"{self.comparable_from}-01")
+
 
 class Dataset(_Model):
     """A publication crimeplan reads."""
@@ -229,6 +234,10 @@ class Dataset(_Model):
                         raise ValueError(f"{field}: {v!r} is in both {seen[v]!r} and {group!r}")
                     seen[v] = group
         return value
+
+    def field_break(self, series: str, field: str) -> "FieldBreak | None":
+        """The declared change of coding of ``field`` in ``series`` (None: the field's coding never changed)."""
+        return next((b for b in self.field_breaks if b.series == series and b.field == field), None)
 
     def group_of(self, field: str) -> dict[str, str]:
         """Published value -> group, for one field of :attr:`groups` (KeyError when it has none)."""

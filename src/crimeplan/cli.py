@@ -22,7 +22,7 @@ from crimeplan.errors import CrimeplanError
 from crimeplan import disclosure
 from crimeplan.present import (
     Rag, gini_text, number, partial_period, persistence_text, rank_text, rate_text, ratio_text, share_text, signed,
-    withheld_text,
+    withheld_text, difference_text, located_text,
 )
 
 app = typer.Typer(
@@ -631,13 +631,19 @@ def priorities(
     console.print(f"[dim]{data['attribution']}[/]")
 
 
+def _fairness_heading(data: dict, title: str) -> bool:
+    """A Fairness block's title, its note, and its status when it has no figures (False)."""
+    console.print(f"[bold]{title}[/] — {data['period_text']} ({data['force_name']}, officer-defined ethnicity)")
+    if data.get("note"):
+        console.print(f"[yellow]{data['note']}[/]")
+    if data["status"] != "ok":
+        console.print(f"[yellow]{data['status']}[/]: {data['message']}")
+        return False
+    return True
+
+
 def _print_fairness_summary(fair: dict) -> None:
-    console.print(f"[bold]Fairness of stop and search[/] — {fair['period_text']} ({fair['force_name']}, "
-                  f"officer-defined ethnicity; `crimeplan fairness` for the whole table)")
-    if fair.get("note"):
-        console.print(f"[yellow]{fair['note']}[/]")
-    if fair["status"] != "ok":
-        console.print(f"[yellow]{fair['status']}[/]: {fair['message']}")
+    if not _fairness_heading(fair, "Fairness of stop and search (`crimeplan fairness` for the whole table)"):
         return
     table = Table(title_justify="left")
     for name in ("group", "per 1,000 residents", "rate ratio to White (95%)", "verdict", "arrests",
@@ -648,10 +654,9 @@ def _print_fairness_summary(fair: dict) -> None:
         ratio = ratio_text(g["ratio"], g["interval"]) if g["ratio"] is not None else withheld.get("ratio", "")
         arrests = (f"{g['arrest_share'] * 100:.1f}%" if g["arrest_share"] is not None
                    else withheld.get("arrest_arrests", ""))
-        diff = ("" if g["arrest_difference_pp"] is None else f"{signed(g['arrest_difference_pp'], 'pp')} "
-                f"({signed(g['arrest_interval_pp'][0], 'pp')} to {signed(g['arrest_interval_pp'][1], 'pp')})")
         table.add_row(g["group"], rate_text(g["per_1000"]) if g["per_1000"] is not None else
-                      withheld.get("per_1000", ""), ratio, g["verdict"] or "", arrests, diff)
+                      withheld.get("per_1000", ""), ratio, g["verdict"] or "", arrests,
+                      difference_text(g["arrest_difference_pp"], g["arrest_interval_pp"]))
     console.print(table)
 
 
@@ -686,12 +691,7 @@ def fairness(
         return
     where = data["area"]["name"] if "area" in data else data["level_plural"] + (
         f" in {data['within']['name']}" if data.get("within") else "")
-    console.print(f"[bold]Stop and search by ethnic group[/] — {where}, {data['period_text']} "
-                  f"({data['force_name']}, officer-defined ethnicity)")
-    if data.get("note"):
-        console.print(f"[yellow]{data['note']}[/]")
-    if data["status"] != "ok":
-        console.print(f"[yellow]{data['status']}[/]: {data['message']}")
+    if not _fairness_heading(data, f"Stop and search by ethnic group in {where}"):
         console.print(f"[dim]{data['attribution']}[/]")
         raise typer.Exit(0)
     rows = data["areas"] if "areas" in data else [data["figures"]]
@@ -703,9 +703,7 @@ def fairness(
     for r in rows:
         for group in data["groups"]:
             c, o = r["officer"][group], r["outcomes"][group]
-            diff = "" if o["difference_pp"] is None else (
-                f"{signed(o['difference_pp'], 'pp')} ({signed(o['interval_pp'][0], 'pp')} to "
-                f"{signed(o['interval_pp'][1], 'pp')})")
+            diff = difference_text(o["difference_pp"], o["interval_pp"])
             table.add_row(r["name"] if group == data["groups"][0] else "", group, number(c["residents"]),
                           withheld_text(c, "searches", number), withheld_text(c, "per_1000", rate_text),
                           ratio_text(c["ratio"], c["interval"]) if c["ratio"] is not None
@@ -714,9 +712,7 @@ def fairness(
                                                                  else f" ({o['share'] * 100:.1f}%)"), diff)
     console.print(table)
     located = data["located"]
-    console.print(f"{located['no_location']:,} of {data['force_name']}'s {located['searches']:,} searches "
-                  f"({located['no_location_share'] * 100:.1f}%) carry no location and {located['outside']:,} fall "
-                  f"outside the loaded boundaries: they count towards the force's whole area only.")
+    console.print(f"{located_text(located, data['force_name'])}: they count towards the force's whole area only.")
     for r in rows:
         stated = r.get("not_stated_share")
         console.print(f"{r['name']}: {withheld_text(r, 'searches', number)} searches, "

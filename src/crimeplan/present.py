@@ -232,6 +232,22 @@ def withheld_text(cell: dict, field: str, shown) -> str:
     return shown(cell.get(field))
 
 
+def difference_text(difference_pp: float | None, interval_pp: list | tuple | None) -> str:
+    """A difference between shares with its 95% interval: '−0.4pp (−0.9pp to 0.0pp)'; '' when there is none."""
+    if difference_pp is None:
+        return ""
+    return f"{signed(difference_pp, 'pp')} ({interval(*interval_pp, 'pp')})" if interval_pp else signed(difference_pp, "pp")
+
+
+def located_text(located: dict, force: str) -> str:
+    """How many of a force's searches carry no location, and fall outside the boundaries ('<10' when small)."""
+    shown = lambda f: withheld_text(located, f, lambda v: f"{v:,}")  # noqa: E731
+    share = located.get("no_location_share")
+    return (f"{shown('no_location')} of {force}'s {located['searches']:,} searches"
+            + (f" ({share * 100:.1f}%)" if share is not None else "")
+            + f" carry no location and {shown('outside')} fall outside the loaded boundaries")
+
+
 def change_text(change: dict | None) -> str:
     """A rate ratio against the baseline's (crimeplan.measures.fairness): '×0.91 (0.89 to 0.92): the gap narrowed'."""
     if change is None:
@@ -257,5 +273,5 @@ AIM_TEXT = {"down": "the plan aims for fewer", "up": "the plan aims for more", "
 
 
 __all__ = ["AIM_TEXT", "MINUS", "NONE", "Rag", "Status", "Verdict", "interval", "gini_text", "number", "persistence_text", "rag_for", "rank_standing", "rank_text", "rate_text", "ratio_text", "share_text", "withheld_text",
-           "change_text", "fairness_headline",
+           "change_text", "difference_text", "fairness_headline", "located_text",
            "signed"]

@@ -213,6 +213,7 @@ class Compiler:
         self._listed_codes: dict[tuple, set[str]] = {}  # codes a residents table lists (mixed code sets)
         self._coverage_rows: dict[str, list[tuple]] = {}
         self._group_residents: dict[tuple, np.ndarray] = {}
+        self._placement: dict[str, dict] = {}
 
     # --- areas ---
 
@@ -721,25 +722,30 @@ class Compiler:
     def _field_breaks(self, cube: Cube, series: str, fields: set[str]) -> None:
         """Months before a declared change of a field's coding (catalogue ``field_breaks``) give no figure: a
         count of one category would compare two codings ('Offensive weapons' did not exist before 2018)."""
-        for b in load_catalogue().dataset("police_uk_stop_search").field_breaks:
-            if b.series != series or b.field not in fields:
-                continue
-            start = month_index(date.fromisoformat(f"{b.comparable_from}-01"))
+        dataset = load_catalogue().dataset("police_uk_stop_search")
+        for b in filter(None, (dataset.field_break(series, f) for f in sorted(fields))):
+            start = month_index(b.start)
             for j in range(max(0, min(start - cube.first, cube.available.size))):
                 if cube.available[j]:
                     cube.available[j] = False
                     cube.gaps[month_of(cube.first + j)] = f"not comparable ({b.reason})"
 
+    def placement_by_month(self, force: str) -> dict[date, tuple[int, int]]:
+        """Each month's searches of a force with a location, and those of them placed in the loaded LSOAs."""
+        if force not in self._placement:
+            self._placement[force] = {month: (located, placed) for month, located, placed in self.con.execute(
+                """SELECT s.month, count(*) FILTER (WHERE s.longitude IS NOT NULL AND s.latitude IS NOT NULL),
+                          count(p.code)
+                   FROM stop_search_current s
+                   LEFT JOIN stop_search_point p ON p.longitude = s.longitude AND p.latitude = s.latitude
+                    AND p.level = 'lsoa'
+                   WHERE s.force = ? GROUP BY ALL""", [force]).fetchall()}
+        return self._placement[force]
+
     def _unplaced_months(self, cube: Cube, force: str) -> None:
         """Below the force's area: months whose searches carry no location, or mostly fall outside the loaded
         boundaries, give no figure (counted, they would read as zero)."""
-        for month, located, placed in self.con.execute(
-            """SELECT s.month, count(*) FILTER (WHERE s.longitude IS NOT NULL AND s.latitude IS NOT NULL),
-                      count(p.code)
-               FROM stop_search_current s
-               LEFT JOIN stop_search_point p ON p.longitude = s.longitude AND p.latitude = s.latitude
-                AND p.level = 'lsoa'
-               WHERE s.force = ? GROUP BY ALL""", [force]).fetchall():
+        for month, (located, placed) in self.placement_by_month(force).items():
             j = month_index(month) - cube.first
             if not 0 <= j < cube.available.size or not cube.available[j]:
                 continue

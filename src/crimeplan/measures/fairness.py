@@ -63,8 +63,6 @@ from crimeplan.stats.ratio_of_ratios import ratio_of_ratios
 from crimeplan.stats.survey import proportion_changes
 
 DATASET = "police_uk_stop_search"
-CENSUS = "population_lsoa21_ethnic_group_2021"
-CENSUS_REFERENCE = "census2021-ts021"
 REFERENCE_GROUP = "White"
 OFFICER_GROUPS = ("White", "Black", "Asian", "Other")  # officer-defined: no Mixed
 SELF_GROUPS = ("White", "Black", "Asian", "Mixed", "Other")
@@ -107,12 +105,10 @@ class FairnessError(CrimeplanError):
     """A fairness question that cannot be asked (a level searches are not placed at, an area outside the force)."""
 
 
-def _groups() -> tuple[dict[str, str], dict[str, str], set[str], dict[str, str]]:
-    catalogue = load_catalogue()
-    search = catalogue.dataset(DATASET)
-    census = catalogue.dataset(CENSUS)
+def _groups() -> tuple[dict[str, str], dict[str, str], set[str]]:
+    search = load_catalogue().dataset(DATASET)
     return (search.group_of("officer_defined_ethnicity"), search.group_of("self_defined_ethnicity"),
-            {v for v, g in search.group_of("outcome").items() if g == "arrest"}, census.group_of("ethnic_group"))
+            {v for v, g in search.group_of("outcome").items() if g == "arrest"})
 
 
 class _Counts:
@@ -121,12 +117,11 @@ class _Counts:
 
     def __init__(self, engine: Engine, level: str, period: Period, force: str) -> None:
         self.engine, self.level, self.period, self.force = engine, level, period, force
-        officer_of, self_of, arrest, census_of = _groups()
+        officer_of, self_of, arrest = _groups()
         g = engine.geography
         top = level == g.top
         area_level, vintages = g.table_level(level)
         con = engine.con
-        # Which placement serves the level: wards their own, every other level the LSOAs'.
         if top:
             unit_join, unit_where, unit = "", "", "'top'"
         else:  # the LSOA placement, rolled up as the residents are: one geography for numerator and denominator
@@ -144,9 +139,6 @@ class _Counts:
                 GROUP BY ALL""",
             params,
         ).fetchall()
-        self.located_total = con.execute(
-            """SELECT count(*) FROM stop_search_current WHERE force = ? AND month BETWEEN ? AND ?
-               AND longitude IS NOT NULL AND latitude IS NOT NULL""", [force, period.start, period.end]).fetchone()[0]
         self.unmapped: dict[str, int] = {}
         self.by_area: dict[str, dict] = {}
         top_code = engine.areas.level(g.top)[0].code
@@ -169,7 +161,13 @@ class _Counts:
             for field, value in (("legislation", legislation), ("object_of_search", obj)):
                 cell = a[field].setdefault(value or "not recorded", {})
                 cell[o] = cell.get(o, 0) + n
-        self.residents = self._residents(census_of, top, area_level, vintages)
+        # Residents of each Census group (the top level: only the areas the force polices).
+        per_group = {grp: engine.compiler.group_residents(level, grp) for grp in SELF_GROUPS}
+        self.residents = {}
+        for i, code in enumerate(engine.compiler.areas(level)):
+            cell = {grp: float(n[i]) for grp, n in per_group.items() if not np.isnan(n[i])}
+            if cell:
+                self.residents[code] = cell
 
     def _group(self, group_of: dict[str, str], what: str, value: str | None, n: int) -> str:
         """The group a published value is in: 'not stated' when empty, 'unmapped' (and counted) when the
@@ -182,37 +180,6 @@ class _Counts:
             self.unmapped[key] = self.unmapped.get(key, 0) + n
             return UNMAPPED
         return group
-
-    def _residents(self, census_of: dict[str, str], top: bool, area_level: str, vintages) -> dict[str, dict]:
-        """Residents of each Census group per area of the level; at the top level only those the force polices."""
-        g = self.engine.geography
-        rows = self.engine.con.execute(
-            """SELECT r.level, r.code, p.ethnic_group, sum(p.persons)
-               FROM population_current p
-               JOIN area_rollup r ON r.unit_level = 'lsoa' AND r.unit_vintage = p.vintage AND r.unit_code = p.code
-               WHERE p.dataset = ? AND p.level = 'lsoa' AND p.ethnic_group IS NOT NULL AND p.reference = ?
-                 AND ((r.level = ? AND list_contains(?, r.vintage)) OR list_contains(?, r.level))
-               GROUP BY ALL""",
-            [CENSUS, CENSUS_REFERENCE, area_level, list(vintages),
-             [o["level"] for o in g.other_forces] + ([g.level(g.top).area_level] if top else [])],
-        ).fetchall()
-        out: dict[str, dict] = {}
-        others: dict[str, float] = {}
-        other_codes = {(o["level"], o["code"]) for o in g.other_forces}
-        for lv, code, group, persons in rows:
-            group = census_of.get(group)
-            if group is None:
-                continue
-            if (lv, code) in other_codes:
-                others[group] = others.get(group, 0) + float(persons)
-            elif lv == area_level:
-                cell = out.setdefault(code, {})
-                cell[group] = cell.get(group, 0) + float(persons)
-        if top:  # the force's area: the top level less what other forces police
-            for cell in out.values():
-                for group, n in others.items():
-                    cell[group] = cell.get(group, 0) - n
-        return out
 
 
 def _empty() -> dict:
@@ -244,18 +211,12 @@ def _coverage(engine: Engine, force: str, period: Period, below_top: bool) -> tu
         return "incomplete data", (f"data.police.uk stop and search for {force} is not complete for "
                                    f"{months_text(missing)}: {'; '.join(reasons)}")
     if below_top:
-        unrecorded = [p for (p,) in engine.con.execute(
-            """SELECT period FROM field_coverage WHERE dataset = ? AND series = ? AND field = 'latitude'
-               AND status = 'not recorded' AND period BETWEEN ? AND ? ORDER BY period""",
-            [DATASET, force, period.start, period.end]).fetchall()]
+        unrecorded = _unrecorded_months(engine, force, period, "latitude")
         if unrecorded:
             return "not recorded", (f"{force} did not publish the locations of its searches for "
                                     f"{months_text(unrecorded)}: they cannot be placed in areas")
-        unplaced = [m for m, located, placed in engine.con.execute(
-            """SELECT s.month, count(*), count(p.code) FROM stop_search_current s
-               JOIN stop_search_point p ON p.longitude = s.longitude AND p.latitude = s.latitude AND p.level = 'lsoa'
-               WHERE s.force = ? AND s.month BETWEEN ? AND ? GROUP BY 1 ORDER BY 1""",
-            [force, period.start, period.end]).fetchall() if placed < MIN_PLACED * located]
+        unplaced = [m for m, (located, placed) in sorted(compiler.placement_by_month(force).items())
+                    if period.start <= m <= period.end and placed < MIN_PLACED * located]
         if unplaced:
             return "not placed", (f"most of {force}'s located searches in {months_text(unplaced)} fall outside the "
                                   f"loaded boundaries")
@@ -312,13 +273,12 @@ def _higher_or_lower(verdict: str) -> str:
         verdict, "no significant difference from White")
 
 
-def _unrecorded(engine: Engine, force: str, period: Period, field: str) -> str:
-    """Why ``field`` cannot be used for ``period`` ('' when the force records it in every month)."""
-    months = [p for (p,) in engine.con.execute(
+def _unrecorded_months(engine: Engine, force: str, period: Period, field: str) -> list[date]:
+    """The months of ``period`` whose ``field`` the force left unrecorded (warehouse field_coverage)."""
+    return [p for (p,) in engine.con.execute(
         """SELECT period FROM field_coverage WHERE dataset = ? AND series = ? AND field = ?
            AND status = 'not recorded' AND period BETWEEN ? AND ? ORDER BY period""",
         [DATASET, force, field, period.start, period.end]).fetchall()]
-    return f"not recorded by the force for {months_text(months)}" if months else ""
 
 
 def _outcomes(a: dict, linked_recorded: bool) -> dict[str, dict]:
@@ -387,9 +347,10 @@ def fairness(engine: Engine, level: str, period: Period | str, baseline: str | N
         latest = latest_complete_year(engine, force)
         return head | {"status": status, "message": message, "latest_complete": latest.label if latest else None}
     counts = _Counts(engine, level, period, force)
-    linked_message = _unrecorded(engine, force, period, "outcome_linked_to_object_of_search")
-    head["linked_message"] = (f"Whether the outcome was linked to the object of search: {linked_message}"
-                              if linked_message else "")
+    unlinked = _unrecorded_months(engine, force, period, "outcome_linked_to_object_of_search")
+    linked_message = (f"Whether the outcome was linked to the object of search: not recorded by the force for "
+                      f"{months_text(unlinked)}" if unlinked else "")
+    head["linked_message"] = linked_message
     before = None
     if base is not None:
         b_status, b_message = _coverage(engine, force, base, not top)
@@ -425,9 +386,6 @@ def fairness(engine: Engine, level: str, period: Period | str, baseline: str | N
             row["change"] = _change(c, before.by_area.get(a.code, _empty()), OFFICER_GROUPS)
         row["_counts"] = c
         rows.append(row)
-    if counts.located_total and not counts.by_area and not top:
-        return head | {"status": "not placed", "message": f"none of the {force} searches with a location falls in "
-                                                        f"the loaded boundaries of the {g.plural(level)}"}
     if not top:  # many areas tested at once: control the false discoveries, group by group
         for kind, groups in (("officer", OFFICER_GROUPS), ("self", SELF_GROUPS)):
             for group in (x for x in groups if x != REFERENCE_GROUP):
@@ -461,11 +419,8 @@ def fairness(engine: Engine, level: str, period: Period | str, baseline: str | N
 
 def _field_break(force: str, field: str, period: Period) -> str:
     """Why a breakdown by ``field`` cannot be given for ``period`` (a declared recoding inside it), or ''."""
-    for b in load_catalogue().dataset(DATASET).field_breaks:
-        start = date.fromisoformat(f"{b.comparable_from}-01")
-        if b.series == force and b.field == field and period.start < start <= period.end:
-            return f"not comparable within the period: {b.reason}"
-    return ""
+    b = load_catalogue().dataset(DATASET).field_break(force, field)
+    return f"not comparable within the period: {b.reason}" if b and period.start < b.start <= period.end else ""
 
 
 CHART_MIN_AREAS = 20  # the force's own page charts the first level below it with this many areas

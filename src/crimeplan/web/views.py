@@ -21,7 +21,7 @@ from crimeplan import OGL_ATTRIBUTION, OS_ATTRIBUTION, __version__
 from crimeplan.claims import APPROXIMATE_POINTS, APPROXIMATE_RELATIVE
 from crimeplan.present import (
     AIM_TEXT, MINUS, Rag, gini_text, interval, number, persistence_text, rank_text, rate_text, ratio_text, share_text,
-    signed, withheld_text, change_text, fairness_headline,
+    signed, withheld_text, change_text, difference_text, fairness_headline, located_text,
 )
 from crimeplan import disclosure
 from crimeplan.errors import CrimeplanError
@@ -843,7 +843,6 @@ def fairness_section(svc: Crimeplan, links: Links, area: Area, period: str, base
     if not model["ok"]:
         return model
     f = data["figures"]
-    located = data["located"]
     black, white = f["officer"]["Black"], f["officer"][data["reference_group"]]
     model.update(
         groups=[{"group": g, **_ratio_cell(f["officer"][g])} for g in data["groups"]],
@@ -853,16 +852,13 @@ def fairness_section(svc: Crimeplan, links: Links, area: Area, period: str, base
                          else f"{f['not_stated_share'] * 100:.1f}%"),
         self_not_stated_text=("withheld (small numbers)" if f["self_not_stated_share"] is None
                               else f"{f['self_not_stated_share'] * 100:.1f}%"),
-        no_location_text=f"{located['no_location']:,} of {located['searches']:,} "
-                         f"({located['no_location_share'] * 100:.1f}%)",
-        outside_text=f"{located['outside']:,}",
+        located_text=located_text(data["located"], data["force_name"]),
         top=area.level == svc.geography.top,
         headline=fairness_headline(black, white),
         outcomes=[{"group": g, "searches_text": withheld_text(o, "searches", fmt_number),
                    "arrests_text": withheld_text(o, "arrests", fmt_number),
                    "share_text": share_text(o["share"]) if o["share"] is not None else "withheld",
-                   "difference_text": ("" if o["difference_pp"] is None else
-                                       f"{signed(o['difference_pp'], 'pp')} ({interval(*o['interval_pp'], 'pp')})"),
+                   "difference_text": difference_text(o["difference_pp"], o["interval_pp"]),
                    "verdict": o["verdict"] or ""}
                   for g, o in f["outcomes"].items()],
         linked_message=data["linked_message"],
