@@ -50,6 +50,7 @@ from crimeplan.errors import CrimeplanError
 from crimeplan.measures.areas import Area, Areas, UnknownArea
 from crimeplan.measures.periods import Period, PeriodError, comparison_period, parse_period
 from crimeplan.measures.results import (
+    STATUS_BASELINE_INCOMPLETE,
     STATUS_INCOMPLETE,
     STATUS_MISSING,
     STATUS_NOT_RECORDED,
@@ -586,7 +587,7 @@ def _no_figure_reason(checks: list[SourceCheck], claim: Claim, area: Area) -> st
 
 
 def _unverifiable_reason(measure: Measure, area: Area, result: MeasureResult, would: list[dict]) -> str:
-    incomplete = [w for w in would if w["reason"] in (STATUS_INCOMPLETE, STATUS_NOT_RECORDED)]
+    incomplete = [w for w in would if w["reason"] in (STATUS_INCOMPLETE, STATUS_NOT_RECORDED, STATUS_BASELINE_INCOMPLETE)]
     missing = [w for w in would if w["reason"] == STATUS_MISSING]
     absent = [w for w in would if w["reason"] == Status.SOURCE_NOT_LOADED]
     if incomplete:  # never a verdict from an incomplete period: name the months and why
@@ -612,7 +613,9 @@ def _would_supply(measure: Measure, area: Area, result: MeasureResult) -> list[d
     for w in result.would_supply:
         out.append({"dataset": w["dataset"], "label": w["label"], "reason": Status.SOURCE_NOT_LOADED, "message": w["message"],
                     "publisher": w.get("publisher"), "landing_page": w.get("landing_page")})
-    for gap in result.alternatives:  # sources with months missing
+    gaps = ([result.headline] if result.status == STATUS_BASELINE_INCOMPLETE and result.headline else []) + [
+        *result.alternatives]  # sources with months missing (a period complete but its baseline not, too)
+    for gap in gaps:
         if gap.status != STATUS_OK:
             out.append({"dataset": gap.dataset, "label": gap.label, "reason": gap.status, "message": gap.message,
                         "missing_months": gap.missing})

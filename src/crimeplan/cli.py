@@ -21,7 +21,7 @@ from crimeplan.config import data_dir, db_path
 from crimeplan.errors import CrimeplanError
 from crimeplan import disclosure
 from crimeplan.present import (
-    Rag, gini_text, number, partial_period, persistence_text, rank_text, rate_text, ratio_text, share_text, signed,
+    Rag, Status, gini_text, number, partial_period, persistence_text, rank_text, rate_text, ratio_text, share_text, signed,
     withheld_text, difference_text, located_text,
 )
 
@@ -392,12 +392,20 @@ def scorecard(
         table.add_column("change (95% interval)", justify="right", ratio=2)
         table.add_column("assessment", ratio=2)
         for m in priority["measures"]:
+            withheld = m.get("suppressed") or {}  # small counts of people (crimeplan.disclosure)
+            now = _fmt(m["current"], decimals=1)
+            if m["statistic"] == "ratio":  # a rate ratio between groups: with its own interval
+                now = ratio_text(m["current"], m.get("current_interval"))
+            now = withheld.get("current") or now
+            if m["status"] == Status.BASELINE_INCOMPLETE:  # the period's figure alone: no change, no verdict
+                table.add_row(f"{m['title']}\n[dim]{m['message']}[/]", now, "—", "—",
+                              f"[dim]{RAG_ICONS['grey']}[/]")
+                continue
             if m["status"] != "ok":
                 table.add_row(f"{m['title']}\n[dim]{m['message']}[/]", "—", "—", "—", f"[dim]{RAG_ICONS['grey']}[/]")
                 continue
             unit = m["change_unit"]
             low, high = m["interval"] or (None, None)
-            withheld = m.get("suppressed") or {}  # small counts of people (crimeplan.disclosure)
             change = withheld.get("change") or _fmt(m["change"], unit)
             if low is not None or high is not None:
                 change += f" ({_fmt(low, unit)} to {_fmt(high, unit)})"
@@ -408,12 +416,11 @@ def scorecard(
                 assessment += f"\n[dim]{m['rag_text'].split(' (')[0]}[/]"
             elif m["aim"] == "monitor":
                 assessment += "\n[dim]monitored, no target direction[/]"
-            now, base = _fmt(m["current"], decimals=1), _fmt(m["baseline_value"], decimals=1)
-            if m["statistic"] == "ratio":  # a rate ratio between groups: with its own interval
-                now = ratio_text(m["current"], m.get("current_interval"))
+            base = _fmt(m["baseline_value"], decimals=1)
+            if m["statistic"] == "ratio":
                 base = ratio_text(m["baseline_value"], m.get("baseline_interval"))
-            table.add_row(f"{m['title']}\n[dim]{src}[/]", withheld.get("current") or now,
-                          withheld.get("baseline_value") or base, change, assessment)
+            table.add_row(f"{m['title']}\n[dim]{src}[/]", now, withheld.get("baseline_value") or base, change,
+                          assessment)
         console.print(table)
     if fair is not None:
         _print_fairness_summary(fair)

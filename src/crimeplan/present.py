@@ -163,6 +163,8 @@ class Status(StrEnum):
     NO_DATA_LOADED = "no data loaded"  # a measure: none of its sources is loaded
     SOURCE_NOT_LOADED = "not loaded"  # a source (or a claim's would-supply entry)
     NOT_AT_LEVEL = "not available at this level"
+    # the period's figure is complete and shown; the baseline's is not, so there is no change and no verdict
+    BASELINE_INCOMPLETE = "baseline incomplete"
 
 
 def rate_text(value: float | None) -> str:

@@ -272,7 +272,10 @@ def test_a_borough_count_of_searches_is_the_searches_placed_in_it(core, engine):
 def test_categories_that_changed_are_not_compared_across_the_change(core):
     card = core.scorecard("E12000007", PERIOD, "2017")
     weapons = _measure(card, "weapon_searches")
-    assert weapons["status"] == "incomplete data" and "not comparable" in weapons["message"]
+    # the period's own count stands; the change across the recoding is never given
+    assert weapons["status"] == "baseline incomplete" and "not comparable" in weapons["message"]
+    assert weapons["current"] > 0 and weapons["baseline_value"] is None and weapons["change"] is None
+    assert weapons["verdict"] is None and weapons["rag"] == "grey" and "no change is given" in weapons["plain"]
     assert _measure(card, "stop_search_count")["status"] == "ok"  # no category is read: comparable
 
 
@@ -385,8 +388,48 @@ def test_the_scorecard_carries_the_fairness_figures(loaded_db):
     assert black["ratio"] == pytest.approx(3.86, abs=0.005) and black["interval"][0] < 3.86 < black["interval"][1]
     assert black["arrest_share"] == pytest.approx(0.163, abs=0.001)
     ratio = _measure(card, "stop_search_ratio_black_white")
-    assert ratio["status"] == "incomplete data" and "2019-04" in ratio["message"]
+    assert ratio["status"] == "baseline incomplete" and "2019-04" in ratio["message"]
+    assert ratio["current"] == pytest.approx(black["ratio"]) and ratio["change"] is None  # the measure agrees
     assert _measure(card, "pas_good_job_local")["verdict"] == "significant fall"
     lambeth = CliRunner().invoke(app, ["scorecard", "--area", "Lambeth", "--period", "FY2023-24", "--format", "json",
                                        "--db", str(loaded_db)])
     assert json.loads(lambeth.output)["fairness"]["groups"][1]["ratio"] == pytest.approx(6.79, abs=0.005)
+
+
+def test_a_complete_period_keeps_its_figure_when_its_baseline_is_incomplete(core):
+    """The issue's scorecard (FY2023-24 against FY2019-20, whose searches the Met's file lacks): the ratio and
+    arrest shares of FY2023-24 stand, unjudged; they equal the same period's figures against a complete
+    baseline, and no change, interval or verdict is given."""
+    partial = core.scorecard("E12000007", PERIOD, "FY2019-20")
+    full = core.scorecard("E12000007", PERIOD, "FY2017-18")
+    for mid in ("stop_search_ratio_black_white", "stop_search_arrest_share_black", "stop_search_rate"):
+        m, judged = _measure(partial, mid), _measure(full, mid)
+        assert judged["status"] == "ok" and judged["verdict"]
+        assert m["status"] == "baseline incomplete" and "2019-04 to 2020-03" in m["message"]
+        assert m["current"] == pytest.approx(judged["current"])
+        assert (m["baseline_value"], m["change"], m["interval"], m["verdict"], m["rag"]) == (None, None, None, None, "grey")
+    ratio = _measure(partial, "stop_search_ratio_black_white")
+    assert ratio["current_interval"] == pytest.approx(_measure(full, "stop_search_ratio_black_white")["current_interval"])
+    assert ratio["current_interval"][0] < ratio["current"] < ratio["current_interval"][1]
+    # a borough: the same, and no borough of the level is judged from the missing baseline
+    borough = core.scorecard("E09000022", PERIOD, "FY2019-20")
+    assert _measure(borough, "stop_search_ratio_black_white")["current"] == pytest.approx(
+        _measure(core.scorecard("E09000022", PERIOD, "FY2017-18"), "stop_search_ratio_black_white")["current"])
+    table = core.levels("stop_search_ratio_black_white", "borough", PERIOD, "FY2019-20")
+    assert all(r.get("verdict") in (None, "") for r in table["areas"])
+
+
+def test_a_claim_of_change_from_an_incomplete_baseline_is_unverifiable_and_says_why(engine, tmp_path):
+    from crimeplan.claims import check_claims, load_claims
+
+    path = tmp_path / "claims.yaml"
+    path.write_text("plan: london-2022-25\nclaims:\n"
+                    "  - {id: change, statement: s, measure: stop_search_count, period: FY2023-24, baseline: FY2019-20,"
+                    " stated_change_pct: -20}\n"
+                    "  - {id: value, statement: s, measure: stop_search_count, period: FY2023-24, baseline: FY2019-20,"
+                    " stated_value: 134848}\n", encoding="utf-8")
+    checks = {c.claim.id: c.to_dict() for c in check_claims(engine, load_claims(path, engine.plan, engine.areas))}
+    assert checks["change"]["verdict"] == "unverifiable"
+    assert "baseline incomplete" in checks["change"]["plain"] and "2019-04 to 2020-03" in checks["change"]["plain"]
+    assert "not at this level" not in str(checks["change"])
+    assert checks["value"]["verdict"] == "supported"  # 134,848 searches in the Met's files for FY2023-24

@@ -36,6 +36,7 @@ from crimeplan.measures.results import (
     STATUS_NO_DATA,
     STATUS_NOT_RECORDED,
     STATUS_OK,
+    STATUS_BASELINE_INCOMPLETE,
     MeasureResult,
     Scorecard,
     SourceFigure,
@@ -133,7 +134,7 @@ class LevelFigures:
         f = SourceFigure(self.source.dataset, self.label, self.status, self.message, files=list(self.files),
                          missing=[m.strftime("%Y-%m") for m in self.missing], notes=list(self.notes),
                          change_unit=self.change_unit)
-        if self.status != STATUS_OK or index is None:
+        if self.status not in (STATUS_OK, STATUS_BASELINE_INCOMPLETE) or index is None:
             return f
         pick = lambda arr: None if arr is None else _number(arr[index])  # noqa: E731
         f.current, f.baseline = pick(self.current), pick(self.baseline)
@@ -238,43 +239,38 @@ class Engine:
         span = cube.span()
         if span is None and not cube.gaps:
             return every_pair(Status.SOURCE_NOT_LOADED, f"no data loaded: load {source.dataset}")
-        out, ok = [], []
+        out, ok, current_only = [], [], []
         for k, (period, baseline) in enumerate(pairs):
             f = LevelFigures(source, label, STATUS_OK, "", areas, level, at_top=top, notes=list(cube.notes))
             f.provenance = (self.compiler, source.dataset, tuple(cube.series),
                             min(period.start, baseline.start), max(period.end, baseline.end))
             if cube.granularity == "quarter":
-                missing = [p.end for p in (period, baseline) if np.isnan(cube.values_at_end([p])[0]).all()]
+                gap = lambda p: [p.end] if np.isnan(cube.values_at_end([p])[0]).all() else []  # noqa: E731
             else:
-                missing = sorted(set(cube.missing(period)) | set(cube.missing(baseline)))
+                gap = cube.missing
+            now, before = set(gap(period)), set(gap(baseline))
+            missing = sorted(now | before)
             if missing:
                 f.missing = missing  # dates; written out only when a figure is read
-                reasons: dict[str, list[date]] = {}
-                for m in missing:
-                    if m in cube.gaps:
-                        reasons.setdefault(cube.gaps[m], []).append(m)
-                if reasons and all(why.startswith(NOT_RECORDED) for why in reasons):
-                    f.status = STATUS_NOT_RECORDED
-                    f.message = "; ".join(f"{why} in {months_text(months)}" for why, months in reasons.items())
-                elif reasons:  # inside what the source publishes, but not complete: never judged
-                    f.status = STATUS_INCOMPLETE
-                    f.message = "incomplete: " + "; ".join(
-                        f"{months_text(months, cube.granularity)} {why}" for why, months in reasons.items())
+                f.status, f.message = self._gap(cube, label, span, missing)
+                if not now:
+                    # The period itself is complete: its figure is shown, with no change and no verdict.
+                    f.status = STATUS_BASELINE_INCOMPLETE
+                    f.message = f"the baseline ({baseline.label}) cannot be used: {f.message}"
+                    current_only.append(k)
+                elif f.status == STATUS_INCOMPLETE:
                     nearest = _nearest_complete(cube, period, baseline)
                     if nearest is not None:
                         f.message += f"; nearest complete period: {nearest.label} ({nearest.describe()})"
-                else:
-                    f.status = STATUS_MISSING
-                    f.message = f"{label} does not supply {months_text(missing)}" + (
-                        f"; it covers {span[0]:%Y-%m} to {span[1]:%Y-%m}" if span else "") + (
-                        " (whole years only)" if cube.granularity == "year" else "")
             else:
                 ok.append(k)
             out.append(f)
-        if ok:
-            batch = [out[k] for k in ok]
-            periods = [pairs[k][0] for k in ok]
-            baselines = [pairs[k][1] for k in ok]
+        if ok or current_only:
+            todo = ok + current_only
+            batch = [out[k] for k in todo]
+            periods = [pairs[k][0] for k in todo]
+            # The period compared with itself gives its own figures; the baseline's are then blanked.
+            baselines = [pairs[k][1] if k in ok else pairs[k][0] for k in todo]
             if measure.statistic == "proportion":
                 self._compare_proportions(batch, cube, source, periods, baselines)
             elif measure.statistic == "ratio":
@@ -283,8 +279,26 @@ class Engine:
                 self._compare_harm(batch, cube, periods, baselines)
             else:
                 self._compare_counts(batch, cube, measure, level, periods, baselines)
+            for k in current_only:
+                _without_baseline(out[k])
             self._control_false_discoveries(batch, level)
         return out
+
+    @staticmethod
+    def _gap(cube: Cube, label: str, span, missing: list[date]) -> tuple[str, str]:
+        """Why months are missing, in words: not recorded, incomplete inside the span, or outside it."""
+        reasons: dict[str, list[date]] = {}
+        for m in missing:
+            if m in cube.gaps:
+                reasons.setdefault(cube.gaps[m], []).append(m)
+        if reasons and all(why.startswith(NOT_RECORDED) for why in reasons):
+            return STATUS_NOT_RECORDED, "; ".join(f"{why} in {months_text(months)}" for why, months in reasons.items())
+        if reasons:  # inside what the source publishes, but not complete: never judged
+            return STATUS_INCOMPLETE, "incomplete: " + "; ".join(
+                f"{months_text(months, cube.granularity)} {why}" for why, months in reasons.items())
+        return STATUS_MISSING, f"{label} does not supply {months_text(missing)}" + (
+            f"; it covers {span[0]:%Y-%m} to {span[1]:%Y-%m}" if span else "") + (
+            " (whole years only)" if cube.granularity == "year" else "")
 
     def _compare_counts(self, batch: list[LevelFigures], cube: Cube, measure: Measure, level: str,
                         periods: list[Period], baselines: list[Period]) -> None:
@@ -480,6 +494,13 @@ class Engine:
         if computed:
             return MeasureResult(measure, priority, objective, area, period, base, comparison, STATUS_OK, "",
                                  computed[0], computed[1:], would)
+        current_only = [lf for lf in figures if lf.status == STATUS_BASELINE_INCOMPLETE]
+        if current_only:  # the period's figure, never a change from an incomplete baseline
+            head = current_only[0]
+            return MeasureResult(measure, priority, objective, area, period, base, comparison,
+                                 STATUS_BASELINE_INCOMPLETE, head.message, head.figure(index),
+                                 [lf.figure(index) for lf in current_only[1:]] + [lf.figure(None) for lf in gaps],
+                                 would)
         if gaps:
             status = next((s for s in (STATUS_NOT_RECORDED, STATUS_INCOMPLETE) if any(lf.status == s for lf in gaps)),
                           STATUS_NO_DATA)
@@ -722,6 +743,22 @@ def _allow_for_rounding(changes, p_cur, n_cur, p_base, n_base, unit: float):
                          significant=least.significant, verdict=least.verdict)
 
 
+_TWO_PERIOD_NOTES = ("survey estimates for the quarter ending", "in post at the end of")  # name both periods
+
+
+def _without_baseline(f: LevelFigures) -> None:
+    """A period's own figures kept, everything about its (unusable) baseline and the change blanked: untested."""
+    blank = lambda arr: None if arr is None else np.full(np.shape(arr), np.nan)  # noqa: E731
+    f.baseline, f.baseline_denominator, f.baseline_numerator = (
+        blank(f.baseline), blank(f.baseline_denominator), blank(f.baseline_numerator))
+    f.baseline_expected = blank(f.baseline_expected)
+    f.change, f.low, f.high, f.p_value = blank(f.change), blank(f.low), blank(f.high), blank(f.p_value)
+    if f.baseline_interval is not None:
+        f.baseline_interval = (blank(f.baseline_interval[0]), blank(f.baseline_interval[1]))
+    f.overlap = False
+    f.notes = [n for n in f.notes if not n.startswith(_TWO_PERIOD_NOTES)]
+
+
 def _months(periods: list[Period]) -> np.ndarray:
     """Each period's length in months, as a column to broadcast against areas."""
     return np.array([p.n_months for p in periods], dtype=float)[:, None]
@@ -765,6 +802,8 @@ def _plain(f: LevelFigures, i: int) -> str:
     change, low, high = _number(f.change[i]), _number(f.low[i]), _number(f.high[i])
     pp = f.change_unit == "pp"
     verdict = str(f.verdict[i])
+    if f.status == STATUS_BASELINE_INCOMPLETE and cur is not None:
+        return _current_only(f, i, cur)
     if not verdict:
         if cur is None and base is None:
             return f"no figures: {f.label} publishes nothing for this area"
@@ -819,6 +858,19 @@ def _plain(f: LevelFigures, i: int) -> str:
     else:
         tail = "more than chance would explain" + (f", even allowing for {tested} areas tested at once" if several else "")
     return f"{head}: {tail}."
+
+
+def _current_only(f: LevelFigures, i: int, cur: float) -> str:
+    """The period's figure alone (its baseline is unusable): the value, its interval or n, and why no change."""
+    if f.ratio:
+        ci = f.current_interval
+        head = f"A rate ratio of {cur:.2f} (95% interval {_number(ci[0][i]):.2f} to {_number(ci[1][i]):.2f})"
+    elif f.change_unit == "pp":
+        n = _number(f.current_denominator[i]) if f.current_denominator is not None and not f.approximate else None
+        head = f"{cur:.1f}%" + (f" of {n:,.0f} records" if n is not None else "")
+    else:
+        head = rate_text(cur) + " per 1,000 residents" if f.rate else f"{cur:,.0f}"
+    return f"{head}; no change is given, because {f.message}."
 
 
 def _series_of(cube: Cube, i: int | None, by: str, measure: Measure, source, label: str, compiler: Compiler,

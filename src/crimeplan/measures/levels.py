@@ -17,7 +17,7 @@ import numpy as np
 from crimeplan import ATTRIBUTION
 from crimeplan.measures.engine import Engine, LevelFigures
 from crimeplan.measures.periods import Period, month_of, parse_period
-from crimeplan.measures.results import RAG_TEXT, STATUS_OK, clean, rag_for
+from crimeplan.measures.results import RAG_TEXT, STATUS_BASELINE_INCOMPLETE, STATUS_OK, clean, rag_for
 from crimeplan.plan.schema import Measure, OutcomeSource, Plan, StopSearchSource, SurveySource
 
 # A sparkline spans the months compared; beyond this it is cut to the most recent months.
@@ -32,10 +32,13 @@ def _resolve(engine: Engine, measure: Measure | str, period: Period | str | None
 
 
 def headline_figures(engine: Engine, measure: Measure, level: str, period: Period, base: Period) -> LevelFigures | None:
-    """The source :meth:`Engine.result` takes as headline at this level: the first with figures."""
+    """The source :meth:`Engine.result` takes as headline at this level: the first judged, else the first whose
+    period is complete though its baseline is not (its figures without a change)."""
     if level not in measure.levels:
         return None
-    return next((f for f in engine.evaluate(measure, level, period, base) if f.status == STATUS_OK), None)
+    figures = engine.evaluate(measure, level, period, base)
+    return next((f for f in figures if f.status == STATUS_OK),
+                next((f for f in figures if f.status == STATUS_BASELINE_INCOMPLETE), None))
 
 
 def level_table(engine: Engine, measure: Measure | str, level: str, period: Period | str | None = None,
@@ -61,7 +64,7 @@ def level_table(engine: Engine, measure: Measure | str, level: str, period: Peri
     first = engine.result(measure, areas[0], period, baseline)
     out["status"], out["message"] = first.status, first.message
     head = headline_figures(engine, measure, level, period, base)
-    if head is None or first.status != STATUS_OK:
+    if head is None or first.status not in (STATUS_OK, STATUS_BASELINE_INCOMPLETE):
         return out
     by_code = {a.code: a for a in areas}
     rows = []

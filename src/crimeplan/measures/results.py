@@ -25,6 +25,8 @@ STATUS_INCOMPLETE = Status.INCOMPLETE
 STATUS_NOT_RECORDED = Status.NOT_RECORDED
 # A measure with no source giving a figure: no source has the period at all / some has it incompletely.
 STATUS_NO_DATA = Status.NO_DATA
+# The period complete, its baseline not: the period's figure is shown, unjudged.
+STATUS_BASELINE_INCOMPLETE = Status.BASELINE_INCOMPLETE
 
 
 def clean(value):

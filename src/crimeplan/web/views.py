@@ -20,7 +20,7 @@ from markupsafe import Markup
 from crimeplan import OGL_ATTRIBUTION, OS_ATTRIBUTION, __version__
 from crimeplan.claims import APPROXIMATE_POINTS, APPROXIMATE_RELATIVE
 from crimeplan.present import (
-    AIM_TEXT, MINUS, Rag, gini_text, interval, number, persistence_text, rank_text, rate_text, ratio_text, share_text,
+    AIM_TEXT, MINUS, Rag, Status, gini_text, interval, number, persistence_text, rank_text, rate_text, ratio_text, share_text,
     signed, withheld_text, change_text, difference_text, fairness_headline, located_text,
 )
 from crimeplan import disclosure
@@ -333,6 +333,7 @@ def measure_row(m: dict, links: Links, area_key: str, spark: dict | None) -> dic
     return {
         "id": m["id"], "title": m["title"], "href": links.measure(m["id"], area_key), "unit": m["unit"],
         "aim": AIM_TEXT[m["aim"]], "ok": ok, "status": m["status"],
+        "current_only": m["status"] == Status.BASELINE_INCOMPLETE,  # the period's figure, its baseline unusable
         "status_text": _status_text(m["status"], m["message"]),
         "current": m["current"],
         "current_text": _shown(m, "current", fmt_number(m["current"], m["statistic"])),
