@@ -112,3 +112,14 @@ def test_shares_gini_and_ranks_as_printed() -> None:
         "in the top 3", "possibly in the top 3", "not in the top 3"]
     assert rate_text(0.0045) == "0.0045" and rate_text(0.45) == "0.45" and rate_text(12.34) == "12.3"
     assert rate_text(0.0) == "0.0"
+
+
+def test_a_survey_gap_keeps_the_published_whole_points_and_a_median_between_two():
+    from crimeplan.present import survey_gap_text, survey_gaps_text
+
+    assert (survey_gap_text(-17.0), survey_gap_text(-8.5), survey_gap_text(0.0), survey_gap_text(None)) == (
+        "−17pp", "−8.5pp", "0pp", "")
+    assert survey_gaps_text({"neighbourhoods": 3, "lower": 2, "higher": 1, "median_gap": -6.0}) == (
+        "lower in 2, higher in 1, of 3 neighbourhoods; median −6pp")
+    assert survey_gaps_text({"neighbourhoods": 0, "lower": 0, "higher": 0, "median_gap": None}) == (
+        "no neighbourhood with both figures")

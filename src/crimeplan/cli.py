@@ -22,7 +22,7 @@ from crimeplan.errors import CrimeplanError
 from crimeplan import disclosure
 from crimeplan.present import (
     Rag, Status, gini_text, number, partial_period, persistence_text, rank_text, rate_text, ratio_text, share_text, signed,
-    withheld_text, difference_text, located_text,
+    withheld_text, difference_text, located_text, survey_gaps_text,
 )
 
 app = typer.Typer(
@@ -650,8 +650,24 @@ def _fairness_heading(data: dict, title: str) -> bool:
 
 
 def _print_fairness_summary(fair: dict) -> None:
-    if not _fairness_heading(fair, "Fairness of stop and search (`crimeplan fairness` for the whole table)"):
-        return
+    if _fairness_heading(fair, "Fairness of stop and search (`crimeplan fairness` for the whole table)"):
+        _print_fairness_groups(fair)
+    gaps = fair.get("trust_gaps")
+    if gaps:
+        table = Table(title=f"Trust by ethnic group (MOPAC PAS, {gaps['period_text']}): neighbourhoods where each "
+                            f"group's positive answers are lower or higher than {gaps['reference_group']} "
+                            f"respondents'", title_justify="left")
+        table.add_column("question", ratio=3, overflow="fold")
+        for group in gaps["groups"]:
+            table.add_column(f"{group} respondents", ratio=2, overflow="fold")
+        for question in gaps["questions"]:
+            rows = {x["group"]: x for x in gaps["summary"] if x["question"] == question}
+            table.add_row(question, *(survey_gaps_text(rows[g]) for g in gaps["groups"]))
+        console.print(table)
+        console.print(f"[dim]{gaps['caveat']}[/]")
+
+
+def _print_fairness_groups(fair: dict) -> None:
     table = Table(title_justify="left")
     for name in ("group", "per 1,000 residents", "rate ratio to White (95%)", "verdict", "arrests",
                  "vs White (95%)"):

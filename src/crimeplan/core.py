@@ -433,12 +433,17 @@ class Crimeplan:
 
     def fairness_summary(self, key: str, period: str, baseline: str) -> dict | None:
         """The Fairness figures a scorecard carries: each group's rate ratio to White with its interval and its
-        arrest share (from :meth:`fairness`, small numbers withheld), or None where the area has none."""
+        arrest share (from :meth:`fairness`, small numbers withheld), and the PAS trust gaps of Black and Asian
+        to White British respondents over the area's neighbourhoods (how many lower, how many higher, the
+        median; described, not judged: MOPAC gives no group sample sizes), or None where the area has none."""
         if not self.has_fairness(key):
             return None
         f = self.fairness(key, period, baseline)
         out = {k: f.get(k) for k in ("status", "message", "note", "period", "period_text", "requested_period",
                                      "force_name", "reference_group", "method", "outcome_caveat", "files")}
+        trust = f.get("trust_by_group") or {}
+        out["trust_gaps"] = None if not trust.get("neighbourhoods") else {
+            k: trust[k] for k in ("period_text", "reference_group", "groups", "questions", "caveat", "summary", "files")}
         row = f.get("figures")
         if f["status"] != "ok" or row is None:
             return out | {"groups": []}

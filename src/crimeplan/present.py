@@ -241,6 +241,22 @@ def difference_text(difference_pp: float | None, interval_pp: list | tuple | Non
     return f"{signed(difference_pp, 'pp')} ({interval(*interval_pp, 'pp')})" if interval_pp else signed(difference_pp, "pp")
 
 
+def survey_gap_text(gap_pp: float | None) -> str:
+    """A survey gap between groups in whole points, as MOPAC publishes its shares ('−12pp'; a median of two
+    may fall between them: '−8.5pp'); '' when none."""
+    return "" if gap_pp is None else signed(gap_pp, "pp", 0 if float(gap_pp).is_integer() else 1)
+
+
+def survey_gaps_text(row: dict) -> str:
+    """A group's gaps to the reference over an area's neighbourhoods, described (no sample sizes, no verdict):
+    'lower in 9, higher in 1, of 10 neighbourhoods; median −8pp'."""
+    n = row["neighbourhoods"]
+    if not n:
+        return "no neighbourhood with both figures"
+    return (f"lower in {row['lower']}, higher in {row['higher']}, of {n} neighbourhood{'s' if n != 1 else ''}; "
+            f"median {survey_gap_text(row['median_gap'])}")
+
+
 def located_text(located: dict, force: str) -> str:
     """How many of a force's searches carry no location, and fall outside the boundaries ('<10' when small)."""
     shown = lambda f: withheld_text(located, f, lambda v: f"{v:,}")  # noqa: E731

@@ -326,6 +326,30 @@ def test_trust_gaps_by_ethnic_group_are_read_from_the_neighbourhood_file(core, d
     assert "no sample sizes" in found["caveat"]
 
 
+@pytest.mark.parametrize("key, prefix", [("E12000007", ""), ("E09000022", "Lambeth - ")])
+def test_the_scorecard_describes_the_trust_gaps_counted_from_the_raw_file(core, data_dir, key, prefix):
+    """The plan's 'trust gaps between groups': over the area's neighbourhoods, how many give a lower and how many a
+    higher positive share for Black than for White British respondents, and the median gap, as counted here
+    straight from MOPAC's file; never judged (no group sample sizes)."""
+    import statistics
+
+    path = data_dir / "london-datastore" / "2015-16 _to_2020-21_inclusive_neighbourhood_indicators_final_221221.csv"
+    rows = list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines()))
+    questions, groups, body = rows[0], rows[1], [r for r in rows[3:] if r[0].startswith(prefix) and " - " in r[0]]
+    column = lambda question, group: next(i for i in range(1, len(groups))  # noqa: E731
+                                          if questions[i] == question and groups[i] == group)
+    question = "The police in your area treat everyone fairly regardless of who they are"
+    black, white = column(question, "Black"), column(question, "White British")
+    gaps = [int(r[black]) - int(r[white]) for r in body if r[black] and r[white]]
+    summary = core.fairness_summary(key, PERIOD, "FY2019-20")["trust_gaps"]
+    row = next(x for x in summary["summary"] if x["question"] == question and x["group"] == "Black")
+    assert (row["neighbourhoods"], row["lower"], row["higher"]) == (
+        len(gaps), sum(g < 0 for g in gaps), sum(g > 0 for g in gaps))
+    assert row["median_gap"] == statistics.median(gaps)
+    assert len(gaps) >= 3 and summary["period_text"].startswith("April 2015") and "none is judged" in summary["caveat"]
+    assert "verdict" not in row and summary["files"]
+
+
 def test_arrests_cannot_be_given_back_by_subtraction(core):
     """A BCU's arrests by group are published: among its boroughs never exactly one is withheld."""
     boroughs = core.fairness_level("borough", PERIOD, None, None)
@@ -391,6 +415,7 @@ def test_the_scorecard_carries_the_fairness_figures(loaded_db):
     assert ratio["status"] == "baseline incomplete" and "2019-04" in ratio["message"]
     assert ratio["current"] == pytest.approx(black["ratio"]) and ratio["change"] is None  # the measure agrees
     assert _measure(card, "pas_good_job_local")["verdict"] == "significant fall"
+    assert {x["group"] for x in card["fairness"]["trust_gaps"]["summary"]} == {"Black", "Asian"}
     lambeth = CliRunner().invoke(app, ["scorecard", "--area", "Lambeth", "--period", "FY2023-24", "--format", "json",
                                        "--db", str(loaded_db)])
     assert json.loads(lambeth.output)["fairness"]["groups"][1]["ratio"] == pytest.approx(6.79, abs=0.005)

@@ -514,7 +514,8 @@ def trust_gaps(engine: Engine, area: Area) -> dict:
     out["period_text"] = f"{rows[0][5]:%B %Y} to {rows[0][6]:%B %Y}, pooled"
     by: dict[tuple, dict] = {}
     for code, name, question, group, p, *_ in rows:
-        by.setdefault((code, name), {}).setdefault(question, {})[group] = None if p is None else p * 100
+        # Published in whole per cent and stored as proportions: back to the published figure exactly.
+        by.setdefault((code, name), {}).setdefault(question, {})[group] = None if p is None else round(p * 100, 9)
     questions = sorted({q for qs in by.values() for q in qs})
     for (code, name), qs in by.items():
         cells = []

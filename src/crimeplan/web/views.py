@@ -21,7 +21,7 @@ from crimeplan import OGL_ATTRIBUTION, OS_ATTRIBUTION, __version__
 from crimeplan.claims import APPROXIMATE_POINTS, APPROXIMATE_RELATIVE
 from crimeplan.present import (
     AIM_TEXT, MINUS, Rag, Status, gini_text, interval, number, persistence_text, rank_text, rate_text, ratio_text, share_text,
-    signed, withheld_text, change_text, difference_text, fairness_headline, located_text,
+    signed, withheld_text, change_text, difference_text, fairness_headline, located_text, survey_gap_text,
 )
 from crimeplan import disclosure
 from crimeplan.errors import CrimeplanError
@@ -819,10 +819,9 @@ def _trust_by_group(gaps: dict | None) -> dict | None:
             rows.append({"neighbourhood": n["name"] if k == 0 else "", "question": q["question"],
                          "reference": _pp(q["shares"].get(gaps["reference_group"])),
                          "groups": [{"share": _pp(q["shares"].get(g)),
-                                     "gap": "" if q["gaps"][g] is None else signed(q["gaps"][g], "pp", 0)}
+                                     "gap": survey_gap_text(q["gaps"][g])}
                                     for g in gaps["groups"]]})
-    summary = [{**x, "median_text": "" if x["median_gap"] is None else signed(x["median_gap"], "pp", 0)}
-               for x in gaps["summary"]]
+    summary = [{**x, "median_text": survey_gap_text(x["median_gap"])} for x in gaps["summary"]]
     return {"rows": rows, "groups": gaps["groups"], "reference": gaps["reference_group"], "summary": summary,
             "period_text": gaps["period_text"], "caveat": gaps["caveat"], "count": len(gaps["neighbourhoods"]),
             "files": gaps["files"]}
