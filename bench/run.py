@@ -254,15 +254,16 @@ for level in ("borough", "ward"):
                 results += sum(len(f.areas) for f in figures if f.status == "ok")
 """
 
-# The same numbers for the count-shaped sources (recorded crime, data.police.uk crimes and outcomes),
+# The same numbers for the count-shaped sources (recorded crime, data.police.uk crimes; outcome shares are
+# crime cohorts read from crime_outcome since schema 6, not monthly counts),
 # first with the engine, then with pandas as an analyst would write it: the long monthly table and the
 # rollup as DataFrames, merged and grouped per measure, then masked and grouped per period. Both use the
 # same statistics functions, so the comparison is of the data handling.
 SUBSET = """
 from crimeplan.geography import load_geography
 from crimeplan.measures.cubes import reaches
-from crimeplan.plan.schema import RecordedCrimeSource, StreetCrimeSource, OutcomeSource
-KINDS = (RecordedCrimeSource, StreetCrimeSource, OutcomeSource)
+from crimeplan.plan.schema import RecordedCrimeSource, StreetCrimeSource
+KINDS = (RecordedCrimeSource, StreetCrimeSource)
 def subset(plan, level):
     geography = load_geography(plan.geography)
     for m in plan.measures:
@@ -316,12 +317,8 @@ for level in ("borough", "ward"):
             rows = monthly[monthly.dataset == source.dataset]
             if source.force:
                 rows = rows[rows.variant == source.force]
-            wanted = source.crime_types if isinstance(source, StreetCrimeSource) else source.outcome_types
-            hit = rows.category.isin(wanted)
-            if isinstance(source, StreetCrimeSource):
-                rows = rows[hit].assign(num=lambda d: d["count"], den=lambda d: d["count"])
-            else:
-                rows = rows.assign(num=np.where(hit, rows["count"], 0), den=rows["count"])
+            hit = rows.category.isin(source.crime_types)
+            rows = rows[hit].assign(num=lambda d: d["count"], den=lambda d: d["count"])
             series = [source.force] if source.force else None
         merged = rows.merge(up, on=["unit_level", "unit_vintage", "unit_code"])
         by_month = merged.groupby(["code", "month"])[["num", "den"]].sum().reset_index()
@@ -332,19 +329,6 @@ for level in ("borough", "ward"):
         areas = areas_of[level]
         # an area the source never mentions is not covered by it: unknown, not zero
         uncovered = ~pd.Index(areas).isin(by_month.code.unique())
-        if isinstance(source, OutcomeSource):
-            street = monthly[(monthly.dataset == "police_uk_street") & (monthly.variant == source.force)]
-            street = street[street.category.isin(source.crime_types)].merge(up, on=["unit_level", "unit_vintage", "unit_code"])
-            # areas x months, once per measure: a period's crimes are a slice of its columns
-            grid = street.pivot_table(index="code", columns="month", values="count", aggfunc="sum", fill_value=0)
-            grid = grid.reindex(index=areas).astype(float)  # an area never mentioned: unknown (NaN)
-            street_have = set(pd.to_datetime(supplied[(supplied.dataset == "police_uk_street")
-                                                      & (supplied.series == source.force)].period))
-            def crimes_totals(p):
-                months = pd.date_range(str(p.start), str(p.end), freq="MS")
-                if not all(x in street_have for x in months):
-                    return None
-                return grid.reindex(columns=months, fill_value=0).to_numpy().sum(axis=1)
         for period in PERIODS:
             base = period.year_earlier()
             key = (level, m.id, source.dataset, getattr(source, "scheme", None), period.label)
@@ -368,17 +352,8 @@ for level in ("borough", "ward"):
             else:
                 stats = proportion_changes(cur.num.to_numpy(), cur.den.to_numpy(), old.num.to_numpy(), old.den.to_numpy())
                 change, p = stats.difference_pp, stats.p_value
-                # a share from too few records is not tested: under 50 records in either period, or outcome
-                # records for under a quarter of the same months' street crimes of the type and force
+                # a share from too few records is not tested: under 50 records in either period
                 too_few = (cur.den.to_numpy() < 50) | (old.den.to_numpy() < 50)
-                if isinstance(source, OutcomeSource):
-                    crimes_now, crimes_then = crimes_totals(period), crimes_totals(base)
-                    if crimes_now is None or crimes_then is None:
-                        too_few |= True
-                    else:
-                        with np.errstate(divide="ignore", invalid="ignore"):
-                            too_few |= (cur.den.to_numpy() / crimes_now < 0.25) | (old.den.to_numpy() / crimes_then < 0.25)
-                        too_few |= np.isnan(crimes_now) | np.isnan(crimes_then)
                 p = np.where(too_few, np.nan, p)
             tested = ~np.isnan(p)
             q = np.full(len(p), np.nan)

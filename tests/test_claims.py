@@ -378,10 +378,10 @@ def test_cli_a_claims_file_and_errors(loaded_db, tmp_path) -> None:
 
 
 def test_a_share_from_too_few_records_says_so_with_its_n(engine: Engine) -> None:
-    # Croydon's burglary charged share, 2024 against 2019: 116 outcome records in 2019 (4% of 2,754 burglaries).
-    text = "claims:\n" + _claim("cr", "burglary_charged_share", "2024", "2019", "-30", area="Croydon")
+    # LSOA E01004208's burglary charged share, 2024 against 2019: 46 and 48 burglaries (the minimum is 50).
+    text = "claims:\n" + _claim("cr", "burglary_charged_share", "2024", "2019", "-30", area="E01004208")
     c = _check(engine, text)["cr"]
     assert c["significant"] is None and c["significance"] == "too few records to judge"
-    assert c["baseline_denominator"] == 116 and c["current_denominator"] == 901
-    assert "too few records (116 records in the baseline, 901 now)" in c["plain"]
+    assert c["baseline_denominator"] == 48 and c["current_denominator"] == 46
+    assert "too few records (48 records in the baseline, 46 now)" in c["plain"]
     assert "survey" not in c["plain"]

@@ -139,22 +139,25 @@ def test_the_ward_files_first_month_is_excluded(engine: Engine) -> None:
     assert marks == {"2024": False, "2025": True, "2026": False}  # partial years are marked
 
 
-def test_sparse_outcome_records_are_shown_with_their_denominators_and_not_judged(engine: Engine) -> None:
+def _burglaries(engine: Engine, where: str, year: int) -> int:
+    """The Met's burglaries with a Crime ID of one year, counted from the street records."""
+    return engine.con.execute(
+        f"""SELECT count(DISTINCT crime_id) FROM street_crime_current
+            WHERE reported_by = 'Metropolitan Police Service' AND crime_type = 'Burglary' AND crime_id IS NOT NULL
+              AND year(month) = ? AND {where}""", [year]).fetchone()[0]
+
+
+def test_an_outcome_share_is_of_the_crimes_of_its_cohort_not_of_the_outcome_records(engine: Engine) -> None:
+    # Croydon 2024 against 2019: its burglaries are the denominators (2019 had only 116 outcome records,
+    # the old denominator, which made a charged share of 36%).
     r = engine.result("burglary_charged_share", "Croydon", "2024", "2019").to_dict()
     s = r["source"]
-    assert r["verdict"] == "too few records to judge" and r["rag"] == "grey" and s["significant"] is None
-    # 116 outcome records in 2019 (93 + 13 + 3 + 7 by quarter) against the Met's Croydon burglaries
-    crimes_2019 = engine.con.execute(
-        """SELECT count(*) FROM street_crime_current WHERE reported_by = 'Metropolitan Police Service'
-           AND crime_type = 'Burglary' AND year(month) = 2019 AND lsoa_name LIKE 'Croydon %'"""
-    ).fetchone()[0]
-    assert s["baseline_denominator"] == 116 and s["baseline_crimes"] == crimes_2019 == 2754
-    assert s["current_denominator"] > 0 and s["current_crimes"] > s["current_denominator"]
-    assert "from 116 records in the baseline and 901 now (outcome records for 4% and " in r["plain"]
-    # Croydon's 2019-Q3: 3 outcome records, all charges
-    q3 = engine.result("burglary_charged_share", "Croydon", "2019-Q3", "2018-Q3").to_dict()
-    assert q3["source"]["current"] == 100 and q3["source"]["current_denominator"] == 3
-    assert q3["verdict"] == "too few records to judge"
+    croydon = "lsoa_name LIKE 'Croydon %'"
+    assert s["baseline_denominator"] == _burglaries(engine, croydon, 2019) > 2_500
+    assert s["current_denominator"] == _burglaries(engine, croydon, 2024) > 1_500
+    assert s["baseline"] < 5 and s["current"] < 5 and abs(s["change"]) < 2
+    assert r["verdict"] in {"no significant change", "significant fall", "significant rise"} and s["p_value"] is not None
+    assert "crimes followed for 0 months" in " ".join(s["notes"])
 
 
 def test_a_share_whose_field_is_empty_is_not_recorded_never_zero(engine: Engine) -> None:
@@ -228,12 +231,14 @@ def test_no_row_is_zero_only_where_the_publisher_lists_every_record(loaded_db, m
 
 
 def test_a_share_from_fewer_than_the_minimum_records_is_not_judged(engine: Engine) -> None:
-    # Ward E05009320: 27 outcome records in 2023 for 103 burglaries (26%: enough coverage), 59 in 2021
-    # for 105; only the minimum of 50 records per period stops a verdict.
-    r = engine.result("burglary_no_suspect_share", "E05009320", "2023", "2021").to_dict()
+    # LSOA E01004208: 48 burglaries in 2019 and 46 in 2024, below the minimum of 50 per period.
+    lsoa = "lsoa_code = 'E01004208'"
+    r = engine.result("burglary_no_suspect_share", "E01004208", "2024", "2019").to_dict()
     s = r["source"]
-    assert (s["current_denominator"], s["current_crimes"], s["baseline_denominator"], s["baseline_crimes"]) == (27, 103, 59, 105)
+    assert (s["current_denominator"], s["baseline_denominator"]) == (_burglaries(engine, lsoa, 2024),
+                                                                      _burglaries(engine, lsoa, 2019)) == (46, 48)
     assert r["verdict"] == "too few records to judge" and s["p_value"] is None
+    assert "from 48 records in the baseline and 46 now: too few records" in r["plain"]
 
 
 def test_status_and_the_coverage_command_say_why(loaded_db) -> None:

@@ -72,6 +72,11 @@ class CatalogueFile(_Model):
     edition: str | None = None
     shared: bool = Field(default=True, validate_default=True)
     note: str | None = None
+    # Outcomes files list the outcomes recorded in a month for crimes of any earlier month; a
+    # file cut down to fewer says how many months after a crime's month its outcomes reach.
+    outcome_follow_up_months: int | None = Field(
+        default=None, ge=0, description="the months after a crime's month this file's outcome records reach "
+                                        "(none: every outcome recorded in the file's months)")
 
     @field_validator("path")
     @classmethod

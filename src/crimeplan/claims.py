@@ -408,11 +408,9 @@ class SourceCheck:
             "files": f.files,
             "current": clean(f.current),
             "baseline": clean(f.baseline) if self.compared else None,
-            # a share's n: the records behind it (and, for outcomes, the crimes they belong to)
+            # a share's n: the records behind it (for outcomes, the crimes of the cohort)
             "current_denominator": clean(f.current_denominator),
             "baseline_denominator": clean(f.baseline_denominator) if self.compared else None,
-            "current_crimes": clean(f.current_expected),
-            "baseline_crimes": clean(f.baseline_expected) if self.compared else None,
             "computed_change_pct": clean(f.change) if self.compared else None,
             "computed_value": clean(f.current),
             "change_unit": f.change_unit,

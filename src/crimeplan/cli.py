@@ -22,7 +22,7 @@ from crimeplan.errors import CrimeplanError
 from crimeplan import disclosure
 from crimeplan.present import (
     Rag, Status, gini_text, number, partial_period, persistence_text, rank_text, rate_text, ratio_text, share_text, signed,
-    withheld_text, difference_text, located_text, survey_gaps_text,
+    withheld_text, difference_text, located_text, survey_gaps_text, percent_text, FUNNEL_POSITION_TEXT,
 )
 
 app = typer.Typer(
@@ -812,6 +812,91 @@ def forces(
     for note in data["notes"]:
         console.print(f"[dim]{note}[/]")
     console.print(f"[dim]Source: {', '.join(f['name'] + ' (edition ' + f['edition'] + ')' for f in data['files'])}.[/]")
+    console.print(f"[dim]{data['attribution']}[/]")
+
+
+@app.command()
+def outcomes(
+    area: Optional[str] = typer.Option(None, "--area", help="An area name or code (default the plan's area)."),
+    crime_type: Optional[list[str]] = typer.Option(None, "--crime-type", help="A data.police.uk crime type "
+                                                   "(default every type with outcomes); repeat to add several."),
+    period: Optional[str] = typer.Option(None, "--period", help="The months the crimes were recorded in "
+                                         "(2024, FY2023-24, 2024-Q1, 2024-03; default the latest complete year)."),
+    within: Optional[int] = typer.Option(None, "--within", help="Months of follow-up after the crime's month "
+                                         "(default 6, or the most the loaded outcomes allow)."),
+    plan: Optional[Path] = PlanOption,
+    format: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """What happened to an area's crimes of a period: the share reaching each outcome group within the follow-up."""
+    from crimeplan.report import outcomes_csv
+
+    try:
+        core = _core(db, plan)
+        data = core.outcomes(core.area(area).key, core.period(period), tuple(crime_type or ()), within)
+    except CrimeplanError as exc:
+        _fail(exc)
+    if _emit(format, data, outcomes_csv, ensure_ascii=False):
+        return
+    console.print(f"[bold]Outcomes of {', '.join(data['crime_types'])} recorded in {data['area']['name']}, "
+                  f"{data['period_text']}[/] — {data['follow_up']}")
+    if data["status"] != "ok":
+        console.print(f"[yellow]{data['status']}[/]: {data['message']}")
+    else:
+        table = Table(title_justify="left")
+        for name, justify in (("outcome group", "left"), ("crimes reaching it", "right"),
+                              ("share (95% interval)", "right")):
+            table.add_column(name, justify=justify)
+        for g in data["groups"]:
+            table.add_row(g["group"], f"{g['reached']:,.0f}", percent_text(g["share"], g["low"], g["high"]))
+        console.print(table)
+        console.print(f"n = {data['crimes']:,.0f} crimes with a Crime ID; {data['note']}.")
+    if data["longest_follow_up"] is not None:
+        console.print(f"[dim]The loaded outcomes reach {data['longest_follow_up']} months after a crime's month "
+                      f"(catalogue outcome_follow_up_months).[/]")
+    console.print(f"[dim]Source: {', '.join(f['name'] for f in data['files']) or 'none'}.[/]")
+    console.print(f"[dim]{data['attribution']}[/]")
+
+
+@app.command("outcome-funnel")
+def outcome_funnel(
+    group: str = typer.Option("no suspect identified", "--group", help="An outcome group of the catalogue."),
+    edition: Optional[str] = typer.Option(None, "--edition", help="The street files' edition, YYYY-MM (default the "
+                                          "file holding most forces)."),
+    first: Optional[str] = typer.Option(None, "--from", help="The first crime month, YYYY-MM (default the first "
+                                        "month every force of the file has)."),
+    last: Optional[str] = typer.Option(None, "--to", help="The last crime month, YYYY-MM."),
+    highlight: Optional[str] = typer.Option(None, "--highlight", help="A force to mark (default the plan's force)."),
+    plan: Optional[Path] = PlanOption,
+    format: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """Forces compared on a funnel plot: the share of their crimes whose last outcome is in a group."""
+    from crimeplan.report import funnel_csv
+
+    try:
+        data = _core(db, plan).outcome_funnel(group, edition, first, last, highlight)
+    except CrimeplanError as exc:
+        _fail(exc)
+    if _emit(format, data, funnel_csv, ensure_ascii=False):
+        return
+    console.print(f"[bold]Crimes whose last outcome is '{data['group']}', by force[/] — crimes of {data['first']} to "
+                  f"{data['last']}, as of the {data['file']['edition']} edition; all forces {data['target']:.1f}%")
+    table = Table(title_justify="left")
+    for name, justify in (("force", "left"), ("crimes", "right"), ("share", "right"), ("position", "left"),
+                          ("allowing for overdispersion", "left")):
+        table.add_column(name, justify=justify)
+    for f in data["forces"]:
+        name = f"[bold]▶ {f['force']}[/]" if f["highlighted"] else f["force"]
+        table.add_row(name, f"{f['crimes']:,}", percent_text(f["share"]), FUNNEL_POSITION_TEXT[f["position"]],
+                      FUNNEL_POSITION_TEXT[f["position_overdispersed"]])
+    console.print(table)
+    if data["left_out"]:
+        console.print("Left out: " + "; ".join(f"{x['force']}: {x['reason']}" for x in data["left_out"]) + ".")
+    console.print(f"[dim]{data['method']}[/]")
+    for note in data["notes"]:
+        console.print(f"[dim]{note}[/]")
+    console.print(f"[dim]Source: {data['file']['name']} (edition {data['file']['edition']}).[/]")
     console.print(f"[dim]{data['attribution']}[/]")
 
 

@@ -43,6 +43,9 @@ from crimeplan.measures.levels import (
     crime_mixes_latest, latest_twelve_months, level_table, survey_measures, trajectories,
 )
 from crimeplan.measures.maps import Boundaries
+from crimeplan.measures.outcomes import (
+    STATUS_UNKNOWN, STREET, OutcomesError, forces_funnel, outcome_groups, outcome_mix, street_editions,
+)
 from crimeplan.measures.periods import PeriodError, parse_period
 from crimeplan.plan import load_plan
 from crimeplan.plan.schema import Measure, Plan
@@ -553,6 +556,37 @@ class Crimeplan:
             return forces_compared(self.engine.con, list(offences) or None, period or None, baseline or None,
                                    highlight or plan_force(self.engine.con, self.plan.force))
         except ForcesError as exc:
+            raise BadParameter(str(exc)) from None
+
+    # --- outcomes ---------------------------------------------------------------------------------
+
+    @memoised
+    def outcomes(self, key: str, period: str, crime_types: tuple[str, ...], within: int | None) -> dict:
+        """An area's crimes of a period by outcome group, followed for ``within`` months (``measures.outcomes``)."""
+        if within is not None and not 0 <= within <= 36:
+            raise BadParameter(f"within must be a whole number of months from 0 to 36 (got {within})")
+        try:
+            return outcome_mix(self.engine, self.area(key), parse_period(period), list(crime_types), within)
+        except OutcomesError as exc:
+            raise BadParameter(str(exc)) from None
+
+    def outcome_group_names(self) -> list[str]:
+        """The outcome groups a funnel can compare (the catalogue's, less 'status unavailable')."""
+        return [g for g in outcome_groups(STREET, "last_outcome_category") if g != STATUS_UNKNOWN]
+
+    def outcome_funnel_loaded(self) -> bool:
+        """Whether street files of two or more forces are loaded (a funnel of forces can be drawn)."""
+        return any(f["forces"] > 1 for f in street_editions(self.engine.con))
+
+    @memoised
+    def outcome_funnel(self, group: str | None, edition: str | None, first: str | None, last: str | None,
+                       highlight: str | None) -> dict:
+        """Forces compared on the share of crimes whose last outcome is in ``group`` (a funnel plot)."""
+        try:
+            months = [parse_period(m).start if m else None for m in (first, last)]
+            return forces_funnel(self.engine.con, group or "no suspect identified", edition or None, *months,
+                                 highlight or self.plan.force)
+        except (OutcomesError, PeriodError) as exc:
             raise BadParameter(str(exc)) from None
 
     # --- claims -----------------------------------------------------------------------------------

@@ -192,6 +192,21 @@ def share_text(share: float | None, interval_: list | tuple | None = None) -> st
     return _with_interval(share, interval_, lambda v: f"{v * 100:.1f}%")
 
 
+def percent_text(value: float | None, low: float | None = None, high: float | None = None) -> str:
+    """A figure already in per cent, to one decimal, with its 95% interval: '1.2% (0.9% to 1.7%)'."""
+    return _with_interval(value, (low, high) if low is not None else None, lambda v: f"{v:.1f}%")
+
+
+# Where a share falls on a funnel plot (stats.funnel positions), in words.
+FUNNEL_POSITION_TEXT = {
+    "above 99.8%": "above the 99.8% limit",
+    "above 95%": "above the 95% limit, within the 99.8%",
+    "within 95%": "within the 95% limits",
+    "below 95%": "below the 95% limit, within the 99.8%",
+    "below 99.8%": "below the 99.8% limit",
+}
+
+
 def gini_text(value: float | None, interval_: list | tuple | None = None) -> str:
     """A Gini coefficient to three places, with its 95% interval: '0.308 (0.304 to 0.311)'."""
     return _with_interval(value, interval_, lambda v: f"{v:.3f}")

@@ -98,6 +98,33 @@ def forces_csv(data: dict) -> str:
     return rows_csv(forces_rows(data), FORCES_COLUMNS, footer=data.get("attribution"))
 
 
+OUTCOMES_COLUMNS = ["area", "code", "period", "crime_types", "within_months", "status", "group", "crimes", "reached",
+                    "share", "low", "high"]
+
+
+def outcomes_csv(data: dict) -> str:
+    """An area's outcome mix, one row per group (a cohort that is not final: one row saying why)."""
+    base = {"area": data["area"]["name"], "code": data["area"]["code"], "period": data["period"],
+            "crime_types": "; ".join(data["crime_types"]), "within_months": data["within_months"],
+            "status": data["status"]}
+    rows = [base | g for g in data["groups"]] or [base | {"group": data.get("message", "")}]
+    return rows_csv(rows, OUTCOMES_COLUMNS, footer=data.get("attribution"))
+
+
+FUNNEL_COLUMNS = ["force", "crimes", "reached", "unknown", "share", "position", "position_overdispersed",
+                  "low_95", "high_95", "low_99_8", "high_99_8", "group", "first", "last", "edition", "target"]
+
+
+def funnel_csv(data: dict) -> str:
+    """Forces on the outcome funnel, one row each, with their limits at their number of crimes."""
+    base = {"group": data["group"], "first": data["first"], "last": data["last"], "edition": data["file"]["edition"],
+            "target": data["target"]}
+    rows = [base | f | {"low_95": f["limits"]["95%"][0], "high_95": f["limits"]["95%"][1],
+                        "low_99_8": f["limits"]["99.8%"][0], "high_99_8": f["limits"]["99.8%"][1]}
+            for f in data["forces"]]
+    return rows_csv(rows, FUNNEL_COLUMNS, footer=data.get("attribution"))
+
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 

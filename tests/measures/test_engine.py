@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from crimeplan.catalogue import load_catalogue
 from crimeplan.cli import app
 from crimeplan.measures import Engine, UnknownArea
 from crimeplan.measures.periods import parse_period
@@ -233,14 +234,20 @@ def test_a_year_only_source_is_shown_by_calendar_year_whatever_is_asked(engine: 
 def test_a_shares_series_points_carry_their_denominators(engine: Engine) -> None:
     series = engine.series("burglary_charged_share", None, "year")
     points = {p["period"]: p for p in series["sources"][0]["points"]}
-    charged, outcomes = engine.con.execute(
-        """SELECT count(*) FILTER (WHERE outcome_type IN ('Suspect charged', 'Suspect charged as part of another case')),
-                  count(*)
-           FROM outcome_current WHERE year(month) = 2019
-             AND lsoa_code IN (SELECT code FROM area_all WHERE level = 'lsoa')"""
+    # The cohort: the Met's burglaries of 2019 placed in London; charged: a charge-group outcome in the same month.
+    charged_types = list(load_catalogue().dataset("police_uk_outcomes").groups["outcome_type"]["charged or summonsed"])
+    crimes, charged = engine.con.execute(
+        """WITH c AS (SELECT DISTINCT crime_id, month FROM street_crime_current
+                      WHERE reported_by = 'Metropolitan Police Service' AND crime_type = 'Burglary'
+                        AND crime_id IS NOT NULL AND year(month) = 2019
+                        AND lsoa_code IN (SELECT code FROM area_all WHERE level = 'lsoa'))
+           SELECT count(*), count(*) FILTER (WHERE EXISTS (
+               SELECT 1 FROM outcome_current o WHERE o.crime_id = c.crime_id AND o.month = c.month
+                 AND list_contains(?, o.outcome_type)))
+           FROM c""", [charged_types]
     ).fetchone()
-    assert points["2019"]["n"] == outcomes > 0
-    assert points["2019"]["value"] == pytest.approx(charged / outcomes * 100)
+    assert points["2019"]["n"] == crimes > 70_000
+    assert points["2019"]["value"] == pytest.approx(charged / crimes * 100)
     assert all("n" in p for p in points.values())
 
 

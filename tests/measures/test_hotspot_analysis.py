@@ -137,7 +137,7 @@ def test_wards_without_the_offence_count_as_zero_not_missing(engine: Engine) -> 
 
 def test_shares_and_survey_estimates(engine: Engine) -> None:
     shares = hotspots(engine, "burglary_charged_share", "ward", "2021")
-    assert shares["status"] == "ok" and shares["value"]["unit"] == "% of outcomes"
+    assert shares["status"] == "ok" and shares["value"]["unit"] == "% of burglaries"
     for a in shares["areas"]:
         assert a["denominator"] > 0 and a["value"] == pytest.approx(a["numerator"] / a["denominator"] * 100)
     assert all("no outcomes" in a["reason"] or "City of London Police" in a["reason"] for a in shares["left_out"])

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import zipfile
+from datetime import date
+
 import pytest
+from scipy.stats import binom
 
 from crimeplan.catalogue import load_catalogue
+from crimeplan.measures import Engine
+from crimeplan.measures.outcomes import forces_funnel
+from crimeplan.measures.periods import parse_period
+from crimeplan.plan import load_plan
+from crimeplan.plan.schema import Measure, OutcomeSource
+from crimeplan.warehouse import Warehouse
 
 CATALOGUE = load_catalogue()
 
@@ -32,3 +44,191 @@ def test_the_two_forms_share_one_grouping_and_each_category_sits_in_one_group():
     assert CATALOGUE.dataset("police_uk_outcomes").group_of("outcome_type")["Offender fined"] == "charged or summonsed"
     assert CATALOGUE.dataset("police_uk_street").group_of("last_outcome_category")[
         "Investigation complete; no suspect identified"] == "no suspect identified"
+
+
+# --- equal follow-up on a synthetic force -------------------------------------------------------------
+
+STREET = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,"
+          "Last outcome category,Context")
+OUTCOMES = "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Outcome type"
+FORCE = "Merseyside Police"
+MONTHS = [f"{y}-{m:02d}" for y in (2019, 2020) for m in range(1, 13)][:18]  # 2019-01 .. 2020-06
+CRIMES_A_MONTH, CHARGE_LAG = 200, 2  # 30% of every month's burglaries charged two months after the crime
+
+
+def _later(month: str, k: int) -> str:
+    y, m = map(int, month.split("-"))
+    y, m = divmod(y * 12 + m - 1 + k, 12)
+    return f"{y}-{m + 1:02d}"
+
+
+def _synthetic_force(data_dir, tmp_path):
+    """A Merseyside zip whose outcomes files, like data.police.uk's, list each month's outcomes of crimes of any
+    earlier month: 30% of burglaries are charged two months after the crime, half closed with no suspect at once."""
+    from tests.measures.test_code_sets import _census_cut
+
+    census, rows = _census_cut(data_dir)
+    lsoas = [(r.split(" : ")[0], r.split(" : ")[1].split(",")[0]) for r in rows]
+    (tmp_path / "census2021-ts021-lsoa.csv").write_text(census, encoding="utf-8")
+    street = {m: [STREET] for m in MONTHS}
+    outcomes = {m: [OUTCOMES] for m in MONTHS}
+    for month in MONTHS:
+        for i in range(CRIMES_A_MONTH):
+            code, name = lsoas[i % len(lsoas)]
+            where = f"{FORCE},{FORCE},-2.9,53.4,On or near Here,{code},{name}"
+            crime_id = f"c{month}-{i:04d}"
+            street[month].append(f"{crime_id},{month},{where},Burglary,Under investigation,")
+            if i % 10 < 3:
+                charged = _later(month, CHARGE_LAG)
+                if charged in outcomes:  # not yet published: the loaded data ends at 2020-06
+                    outcomes[charged].append(f"{crime_id},{charged},{where},Suspect charged")
+            elif i % 10 < 8:
+                outcomes[month].append(f"{crime_id},{month},{where},Investigation complete; no suspect identified")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        for month in MONTHS:
+            z.writestr(f"{month}/{month}-merseyside-street.csv", "\n".join(street[month]) + "\n")
+            z.writestr(f"{month}/{month}-merseyside-outcomes.csv", "\n".join(outcomes[month]) + "\n")
+    (tmp_path / "merseyside-2019-01_2020-06.zip").write_bytes(buffer.getvalue())
+    db = tmp_path / "w.duckdb"
+    with Warehouse.open(db) as wh:
+        report = wh.load([tmp_path / "census2021-ts021-lsoa.csv", tmp_path / "merseyside-2019-01_2020-06.zip"])
+    assert not [f.message for f in report.files if f.status == "refused"]
+    return db
+
+
+def _charged(engine: Engine, within: int) -> Measure:
+    """Burglaries charged within ``within`` months, at the Merseyside plan's force level."""
+    return engine.plan.measures[0].model_copy(update={
+        "id": f"charged_within_{within}", "statistic": "proportion", "aim": "up", "unit": "% of burglaries",
+        "sources": [OutcomeSource(dataset="police_uk_outcomes", outcome_groups=["charged or summonsed"],
+                                  crime_types=["Burglary"], force=FORCE, within_months=within)]})
+
+
+@pytest.mark.filterwarnings("ignore::crimeplan.plan.check.PlanCheckWarning")  # one crime type only
+def test_cohorts_without_their_follow_up_are_not_final_and_the_artefact_is_gone(data_dir, tmp_path):
+    engine = Engine.open(_synthetic_force(data_dir, tmp_path), load_plan("merseyside"))
+    # The artefact: of the outcomes recorded so far, charges fall from 37.5% (3 of 8) to 0 in the last two months,
+    # only because those crimes have not yet had the two months a charge takes.
+    naive = dict(engine.con.execute(
+        """SELECT strftime(s.month, '%Y-%m'), 100.0 * count(*) FILTER (WHERE o.outcome_type = 'Suspect charged')
+                  / count(o.outcome_type)
+           FROM street_crime_current s LEFT JOIN outcome_current o USING (crime_id) GROUP BY 1""").fetchall())
+    assert naive["2019-06"] == pytest.approx(37.5) and naive["2020-06"] == 0
+
+    # Followed for 3 months: 30% in every final cohort, the same in 2020-Q1 as in 2019-Q1: no change.
+    [f] = engine.evaluate(_charged(engine, 3), "force", parse_period("2020-Q1"), parse_period("2019-Q1"))
+    assert f.status == "ok" and f.current[0] == f.baseline[0] == pytest.approx(30.0)
+    assert f.current_denominator[0] == 3 * CRIMES_A_MONTH and f.verdict[0] == "no significant change"
+    # The cohorts of 2020-04 to 2020-06 have fewer than 3 months of outcomes loaded: not final, never judged.
+    [late] = engine.evaluate(_charged(engine, 3), "force", parse_period("2020-Q2"), parse_period("2019-Q2"))
+    assert late.status == "incomplete data" and late.verdict is None
+    assert "2020-04, 2020-05, 2020-06 not final (fewer than the 3 months' follow-up of outcomes loaded)" in late.message
+    assert [m.strftime("%Y-%m") for m in late.missing] == ["2020-04", "2020-05", "2020-06"]
+    # Within 1 month a charge two months on is not counted: 0% in every cohort, final up to 2020-05.
+    [short] = engine.evaluate(_charged(engine, 1), "force", parse_period("2020-05"), parse_period("2019-05"))
+    assert short.status == "ok" and short.current[0] == short.baseline[0] == 0
+    [edge] = engine.evaluate(_charged(engine, 1), "force", parse_period("2020-06"), parse_period("2019-06"))
+    assert edge.status == "incomplete data"
+
+
+# --- the Met's burglaries, on the real data -------------------------------------------------------------
+
+def test_the_met_burglary_charged_share_is_judged_at_equal_follow_up(loaded_db):
+    from crimeplan.plan import load_plan as plan_of
+
+    engine = Engine.open(loaded_db, plan_of("london"))
+    measure = engine.plan.measure("burglary_charged_share")
+    [f] = engine.evaluate(measure, "london", parse_period("2024"), parse_period("2019"))
+    # Counted here from the raw rows: burglaries of the year placed in London, and those with a charge-group
+    # outcome recorded in the crime's own month (the extract holds no later outcome).
+    charged_types = list(CATALOGUE.dataset("police_uk_outcomes").groups["outcome_type"]["charged or summonsed"])
+    counts = {}
+    for year in (2019, 2024):
+        counts[year] = engine.con.execute(
+            """WITH c AS (SELECT DISTINCT crime_id, month FROM street_crime_current
+                          WHERE reported_by = 'Metropolitan Police Service' AND crime_type = 'Burglary'
+                            AND year(month) = ? AND lsoa_code IN (SELECT code FROM area_all WHERE level = 'lsoa'))
+               SELECT count(*) FILTER (WHERE EXISTS (SELECT 1 FROM outcome_current o WHERE o.crime_id = c.crime_id
+                                         AND o.month = c.month AND list_contains(?, o.outcome_type))), count(*)
+               FROM c""", [year, charged_types]).fetchone()
+    assert f.status == "ok"
+    assert (f.baseline_denominator[0], f.current_denominator[0]) == (counts[2019][1], counts[2024][1])
+    assert f.baseline[0] == pytest.approx(100 * counts[2019][0] / counts[2019][1])
+    assert f.current[0] == pytest.approx(100 * counts[2024][0] / counts[2024][1])
+    # The old share of outcome records fell 33 points (36.4% to 2.7%); at equal follow-up both years are near 1%.
+    assert 0.5 < f.current[0] < 2 and 0.5 < f.baseline[0] < 2 and abs(f.change[0]) < 0.5
+
+    # Six months' follow-up cannot be had from the extract: every cohort is not final, and says why.
+    six = measure.model_copy(update={"id": "burglary_charged_within_6", "sources": [measure.sources[0].model_copy(update={"within_months": 6})]})
+    [g] = engine.evaluate(six, "london", parse_period("2024"), parse_period("2019"))
+    assert g.status == "incomplete data" and g.verdict is None
+    assert ("not final (metropolitan-burglary-extract-2018-01_2025-02.zip holds only outcomes recorded within 0 "
+            "months of a crime's month, short of the 6 months' follow-up)") in g.message
+
+
+# --- forces on the funnel, on the real national zip --------------------------------------------------------
+
+def _raw_no_suspect_by_force(data_dir) -> dict[str, dict[str, list[int]]]:
+    """Per force and crime month, from the zip's CSVs read here: [no suspect identified, known last outcome, unknown]."""
+    out: dict[str, dict[str, list[int]]] = {}
+    with zipfile.ZipFile(data_dir / "police-uk" / "national-street-2018-10_2019-02.zip") as z:
+        for name in z.namelist():
+            if not name.endswith("-street.csv"):
+                continue
+            with z.open(name) as raw:
+                for row in csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8-sig")):
+                    cell = out.setdefault(row["Reported by"], {}).setdefault(row["Month"], [0, 0, 0])
+                    if not row["Crime ID"]:
+                        continue  # anti-social behaviour: no Crime ID, no outcome
+                    outcome = row["Last outcome category"]
+                    if outcome in ("", "Status update unavailable"):
+                        cell[2] += 1
+                    else:
+                        cell[1] += 1
+                        cell[0] += outcome == "Investigation complete; no suspect identified"
+    return out
+
+
+def _limit(p0: float, n: int, p: float) -> float:
+    """Spiegelhalter's (2005) interpolated binomial limit, written out here with scipy's binomial."""
+    r = max(0, int(n * p0 - 8 * (n * p0 * (1 - p0)) ** 0.5))  # well below every quantile asked for
+    assert r == 0 or binom.cdf(r, n, p0) < p
+    while binom.cdf(r, n, p0) < p:  # the smallest r with F(r) >= p, counted up one at a time
+        r += 1
+    alpha = (binom.cdf(r, n, p0) - p) / (binom.cdf(r, n, p0) - binom.cdf(r - 1, n, p0))
+    return (r - alpha) / n
+
+
+def test_every_forces_funnel_position_matches_an_independent_count(loaded, data_dir):
+    funnel_data = forces_funnel(loaded.con, "no suspect identified")
+    raw = _raw_no_suspect_by_force(data_dir)
+    assert len(raw) == 41 and funnel_data["file"]["edition"] == "2019-02"
+    months = ["2018-11", "2018-12", "2019-01", "2019-02"]  # every force of the file has these; 2 lack 2018-10
+    assert (funnel_data["first"], funnel_data["last"]) == ("2018-11", "2019-02")
+    totals = {f: [sum(m[k][i] for k in months) for i in range(3)] for f, m in raw.items()}
+    kept = {f: t for f, t in totals.items() if t[1] > 0 and t[2] <= t[1]}
+    left_out = {x["force"]: x["reason"] for x in funnel_data["left_out"]}
+    assert set(left_out) == set(totals) - set(kept)  # every force of the file is shown or left out, saying why
+    assert "Police Service of Northern Ireland" in left_out  # it publishes no outcomes
+    assert "has a Crime ID" in left_out["British Transport Police"]  # its rows in this file carry none
+    p0 = sum(t[0] for t in kept.values()) / sum(t[1] for t in kept.values())
+    assert funnel_data["target"] == pytest.approx(p0 * 100)
+    shown = {f["force"]: f for f in funnel_data["forces"]}
+    assert set(shown) == set(kept)
+    for force, (reached, crimes, unknown) in kept.items():
+        f = shown[force]
+        assert (f["reached"], f["crimes"], f["unknown"]) == (reached, crimes, unknown), force
+        share = reached / crimes
+        lo95, hi95 = (binom.ppf(0.025, crimes, p0), binom.ppf(0.975, crimes, p0))
+        limits = {q: _limit(p0, crimes, q) for q in (0.001, 0.025, 0.975, 0.999)}
+        assert f["limits"]["95%"] == pytest.approx([limits[0.025] * 100, limits[0.975] * 100], abs=1e-9)
+        assert lo95 / crimes - 1 / crimes <= limits[0.025] <= hi95 / crimes  # the limits sit at the quantiles
+        expected = ("above 99.8%" if share > limits[0.999] else "above 95%" if share > limits[0.975] else
+                    "below 99.8%" if share < limits[0.001] else "below 95%" if share < limits[0.025] else "within 95%")
+        assert f["position"] == expected, force
+    # The 2018-10 cohort asked for: the two forces lacking it are left out, saying so.
+    with_october = forces_funnel(loaded.con, "no suspect identified", first=date(2018, 10, 1), last=date(2019, 2, 1))
+    lacking = {x["force"]: x["reason"] for x in with_october["left_out"]}
+    assert "the file lacks its crimes of 2018-10" in lacking["Lancashire Constabulary"]
+    assert "Northumbria Police" in lacking

@@ -128,7 +128,8 @@ def test_measures_say_what_they_count() -> None:
         assert "London-wide only" in PLAN.measure(london_only).definition
         assert PLAN.measure(london_only).levels == ["london"]
     for outcome_share in ("burglary_no_suspect_share", "burglary_charged_share"):
-        assert "burglary outcomes only" in PLAN.measure(outcome_share).definition
+        definition = PLAN.measure(outcome_share).definition
+        assert "extract" in definition and "in the month the burglary was recorded" in definition
 
 
 def test_headline_sources_and_schemes() -> None:
@@ -225,10 +226,12 @@ def test_all_category_measures_name_every_major(con) -> None:
 
 
 def test_outcome_choices_for_charge_and_no_suspect() -> None:
+    # Crime cohorts of burglaries, followed for the crime's own month: all the loaded extract holds.
     [charged] = PLAN.measure("burglary_charged_share").sources
-    assert set(charged.outcome_types) == {"Suspect charged", "Suspect charged as part of another case"}
+    assert charged.outcome_groups == ["charged or summonsed"] and charged.crime_types == ["Burglary"]
     [no_suspect] = PLAN.measure("burglary_no_suspect_share").sources
-    assert no_suspect.outcome_types == ["Investigation complete; no suspect identified"]
+    assert no_suspect.outcome_groups == ["no suspect identified"]
+    assert charged.within_months == no_suspect.within_months == 0
 
 
 def test_arrest_share_counts_both_wordings_of_arrest(con) -> None:

@@ -71,9 +71,9 @@ def test_a_misspelt_category_is_flagged_at_its_line_with_the_closest_name(con, t
         ("burglary", "crime_types: [Burglary]", "crime_types: [Burglry]", "sources[4].crime_types[0]", "Burglary"),
         ("burglary", "force: Metropolitan Police Service", "force: Metropolitan Police Servce", "sources[4].force",
          "Metropolitan Police Service"),
-        # an outcome type
-        ("burglary_charged_share", '"Suspect charged",', '"Suspect chargd",', "sources[0].outcome_types[0]",
-         "Suspect charged"),
+        # an outcome group (the catalogue's)
+        ("burglary_charged_share", "outcome_groups: [charged or summonsed]", "outcome_groups: [charged or sumonsed]",
+         "sources[0].outcome_groups[0]", "charged or summonsed"),
         # a survey measure
         ("pas_trust_mps", "measure: Trust MPS", "measure: Trust MSP", "sources[0].measure", "Trust MPS"),
         # a GLA sheet and a GLA series

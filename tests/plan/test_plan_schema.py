@@ -109,7 +109,8 @@ def test_minimal_plan_parses() -> None:
 def test_every_source_kind_parses() -> None:
     sources = """\
       - dataset: police_uk_outcomes
-        outcome_types: ["Suspect charged"]
+        outcome_groups: [charged or summonsed]
+        crime_types: [Burglary]
         force: Metropolitan Police Service
       - dataset: mopac_pas_london
         measure: '"Good Job" local'
@@ -128,7 +129,8 @@ def test_every_source_kind_parses() -> None:
         text,
     )
     outcome, survey, stop_search, unavailable = parse_plan(text).measure("rape").sources
-    assert isinstance(outcome, OutcomeSource) and outcome.outcome_types == ["Suspect charged"]
+    assert isinstance(outcome, OutcomeSource) and outcome.outcome_groups == ["charged or summonsed"]
+    assert outcome.within_months == 6  # the default follow-up
     assert isinstance(survey, SurveySource) and survey.measure == '"Good Job" local'
     assert isinstance(stop_search, StopSearchSource) and stop_search.numerator == {"outcome": ["Arrest"]}
     assert isinstance(unavailable, UnavailableSource) and unavailable.publisher == "A police force"
@@ -202,7 +204,7 @@ def test_survey_source_requires_a_proportion() -> None:
 def test_outcome_source_requires_a_proportion() -> None:
     text = edit(
         '      - dataset: mps_borough_crime\n        scheme: new\n        categories:\n          - ["SEXUAL OFFENCES", "RAPE"]\n',
-        '      - dataset: police_uk_outcomes\n        outcome_types: ["Suspect charged"]\n',
+        '      - dataset: police_uk_outcomes\n        outcome_groups: [charged or summonsed]\n        crime_types: [Burglary]\n',
     )
     problem = only_problem(text)
     assert problem.startswith(f"line {line_of(text, '- id: rape')}, field measures[0] (rape):")

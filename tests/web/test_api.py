@@ -23,7 +23,8 @@ def test_openapi_document_lists_the_endpoints(client) -> None:
     for path in ("/api/plan", "/api/scorecard", "/api/measures/{measure_id}/series",
                  "/api/measures/{measure_id}/levels/{level}", "/api/areas", "/api/areas/{key}",
                  "/api/areas/{key}/children.geojson", "/api/areas/{key}/crime-mix", "/api/geojson/{level}",
-                 "/api/edition", "/api/measures/{measure_id}/hotspots/{level}", "/api/forces", "/api/forces.csv"):
+                 "/api/edition", "/api/measures/{measure_id}/hotspots/{level}", "/api/forces", "/api/forces.csv",
+                 "/api/outcomes/forces", "/api/outcomes/forces.csv", "/api/areas/{key}/outcomes"):
         assert "get" in paths[path], path
     assert "post" in paths["/api/claims/check"]
     assert "application/yaml" in paths["/api/claims/check"]["post"]["requestBody"]["content"]
@@ -229,7 +230,7 @@ PAGES = ["/", "/?period=FY2021-22&baseline=FY2019-20", "/area/E12000007", "/area
          "/measure/homicide_offences?area=EA&period=2022&baseline=previous", "/measure/burglary?area=E05013570",
          "/measure/pas_trust_mps?area=E05013570", "/measure/knife_crime", "/claims", "/sources",
          "/search?q=Hackney", "/api", "/forces", "/forces?offence=All+burglary&period=2016-12&baseline=2015-12",
-         "/forces?period=2007-12&baseline=2006-12"]
+         "/forces?period=2007-12&baseline=2006-12", "/forces/outcomes", "/forces/outcomes?group=charged+or+summonsed"]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -248,6 +249,27 @@ def test_every_page_returns_200_with_attribution_and_sources(client, service, pa
     assert 'id="page-sources"' in html
     names = {unescape(n) for n in re.findall(r'<span class="source-file">([^<]+)</span>', html)}
     assert names and names <= {f["name"] for f in edition["files"]}
+
+
+def test_the_outcome_endpoints_answer_as_the_facade_does(client, service) -> None:
+    funnel = client.get("/api/outcomes/forces").json()
+    assert funnel == service.outcome_funnel(None, None, None, None, None)
+    assert funnel["group"] == "no suspect identified" and len(funnel["forces"]) >= 35
+    csv_text = client.get("/api/outcomes/forces.csv").text
+    assert csv_text.splitlines()[0].startswith("force,crimes,reached,unknown,share,position")
+    assert len(csv_text.splitlines()) == len(funnel["forces"]) + 2  # the header, the forces, the attribution
+    croydon = client.get("/api/areas/Croydon/outcomes", params={"period": "2019"}).json()
+    assert croydon["status"] == "ok" and croydon["within_months"] == 0 and croydon["crimes"] > 2_500
+    assert croydon == service.outcomes(service.area("Croydon").key, "2019", (), None)
+    six = client.get("/api/areas/Croydon/outcomes", params={"period": "2019", "within": 6}).json()
+    assert six["status"] == "not final" and "short of the 6 months' follow-up" in six["message"]
+    for params, words in (({"within": 99}, "from 0 to 36"), ({"crime_type": "Robbery"}, "no crimes of type 'Robbery'")):
+        r = client.get("/api/areas/Croydon/outcomes", params=params)
+        assert r.status_code == 422 and words in r.json()["detail"]
+    r = client.get("/api/outcomes/forces", params={"group": "no suspect"})
+    assert r.status_code == 422 and "'no suspect identified'" in r.json()["detail"]
+    r = client.get("/api/outcomes/forces", params={"edition": "2030-01"})
+    assert r.status_code == 422 and "edition '2030-01'" in r.json()["detail"]
 
 
 def test_pages_show_the_apis_numbers(client) -> None:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from crimeplan.web.views import fmt_number, fmt_signed
-from crimeplan.present import rate_text
+from crimeplan.present import FUNNEL_POSITION_TEXT, rate_text
 
 pytestmark = pytest.mark.browser
 
@@ -295,6 +295,48 @@ def test_the_forces_page(server, browser, artifacts, axe, query) -> None:
     assert watch.problems == []
 
 
+def test_the_outcome_funnel_page_shows_the_apis_forces(server, browser, artifacts) -> None:
+    """The funnel page: every force of the API in the table and on the chart at its n and share, with its position
+    in words, the chart's limits the API's curve; choosing another group shows that group's figures."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    watch = Watcher(page)
+    page.goto(f"{server}/forces/outcomes")
+    assert _charts_drawn(page) == "rendered"
+    for group in ("no suspect identified", "charged or summonsed"):
+        api = httpx.get(f"{server}/api/outcomes/forces", params={"group": group}).json()
+        if group != "no suspect identified":
+            page.select_option("#group", group)
+            page.click("#funnel-form button")
+            page.wait_for_url("**/forces/outcomes?group=*")
+            assert _charts_drawn(page) == "rendered"
+        shown = page.evaluate("""() => Array.from(document.querySelectorAll('#funnel-table tbody tr')).map(tr => ({
+            force: tr.dataset.force, position: tr.dataset.position,
+            crimes: JSON.parse(tr.querySelector('[data-field=crimes]').dataset.value),
+            reached: JSON.parse(tr.querySelector('[data-field=reached]').dataset.value),
+            share: JSON.parse(tr.querySelector('[data-field=share]').dataset.value),
+            words: tr.querySelector('[data-field=position]').textContent}))""")
+        assert len(shown) == len(api["forces"]) >= 35
+        by_force = {f["force"]: f for f in api["forces"]}
+        for row in shown:
+            f = by_force[row["force"]]
+            assert (row["crimes"], row["reached"], row["share"], row["position"]) == \
+                (f["crimes"], f["reached"], f["share"], f["position"])
+            assert row["words"] == FUNNEL_POSITION_TEXT[f["position"]]
+        traces = page.evaluate("""() => document.getElementById('funnel').data.map(t => ({
+            name: t.name, mode: t.mode, x: t.x, y: t.y}))""")
+        points = {(x, round(y, 9)) for t in traces if t["mode"] == "markers" for x, y in zip(t["x"], t["y"])}
+        assert points == {(f["crimes"], round(f["share"], 9)) for f in api["forces"]}
+        limits = [t for t in traces if t["name"] == "95% limits"]
+        assert sorted(t["y"] for t in limits) == sorted([api["curve"]["95%"]["low"], api["curve"]["95%"]["high"]])
+        assert api["group"] in page.inner_text("h1")
+    assert "national-street-2018-10_2019-02.zip" in page.inner_text("#page-sources")
+    assert "Open Government Licence" in page.inner_text("#attribution")
+    page.screenshot(path=str(artifacts / "outcome-funnel.png"), full_page=True)
+    context.close()
+    assert watch.problems == []
+
+
 @pytest.mark.parametrize("path", ["/", "/area/E12000007", "/area/E09000012", "/measure/burglary", "/claims", "/forces",
                                   "/area/E09000012?period=2021&map=burglary&colour=hotspots"])
 def test_pages_fit_a_phone(server, browser, artifacts, axe, path) -> None:
@@ -352,6 +394,7 @@ SERVED_PAGES = [
     ("sources", "/sources", None),
     ("api", "/api", None),
     ("forces", "/forces", None),
+    ("outcome-funnel", "/forces/outcomes", None),
     ("not-found", "/area/NOWHERE", None),
 ]
 
@@ -361,7 +404,7 @@ MERSEYSIDE_PAGES = [("merseyside-plan", "/"), ("merseyside-force", "/area/mersey
 # The static site (`crimeplan publish`), opened from file://.
 STATIC_PAGES = ["index.html", "area/E12000007.html", "area/EA.html", "area/E09000012.html", "area/E05013570.html",
                 "measure/burglary.html", "claims.html", "search.html?q=hack", "sources.html", "api/index.html",
-                "forces.html"]
+                "forces.html", "forces-outcomes.html"]
 
 
 # Pages answered with an error status on purpose: the browser logs the status as a console error.

@@ -56,8 +56,10 @@ def test_publish_writes_every_page(published_site) -> None:
     assert report.areas == {"london": 1, "bcu": 13, "borough": 33, "ward": 704}
     measures = len(load_plan().measures)  # every measure of the plan gets a page
     assert report.measures == measures
-    assert report.pages == 751 + measures + 6  # areas, measures, plan + claims + sources + forces + search + api index
-    for relative in ("index.html", "claims.html", "sources.html", "forces.html", "search.html", "api/index.html",
+    # areas, measures, plan + claims + sources + forces + outcome funnel + search + api index
+    assert report.pages == 751 + measures + 7
+    for relative in ("index.html", "claims.html", "sources.html", "forces.html", "forces-outcomes.html", "search.html",
+                     "api/index.html", "api/outcomes/forces.json",
                      "area/E12000007.html", "area/EA.html", "area/E09000012.html", "area/E05013570.html",
                      "measure/burglary.html", "measure/burglary.csv", "measure/pas_trust_mps.html",
                      "static/crimeplan.css", "static/crimeplan.js", "static/areas.js"):
@@ -69,6 +71,8 @@ def test_publish_writes_every_page(published_site) -> None:
 
 def test_publish_writes_the_json_the_pages_use(published_site, service) -> None:
     root = published_site.out_dir
+    funnel = json.loads((root / "api" / "outcomes" / "forces.json").read_text())
+    assert funnel == json.loads(json.dumps(service.outcome_funnel(None, None, None, None, None)))
     period, baseline = service.period(None), service.baseline(service.period(None), None)
     for key in ("E12000007", "EA", "E09000012", "E05013570"):
         card = json.loads((root / "api" / "scorecard" / f"{key}.json").read_text())
@@ -168,7 +172,7 @@ def test_publish_replaces_an_earlier_site_but_refuses_nothing_else(tmp_path: Pat
     (out / "stale.html").write_text("stale")
     report = publish(out, service=service)
     assert not (out / "stale.html").exists() and (out / "index.html").read_text() != "old"
-    assert report.pages == 751 + len(load_plan().measures) + 6
+    assert report.pages == 751 + len(load_plan().measures) + 7
 
 
 def test_the_publish_command(loaded_db: Path, tmp_path: Path) -> None:
@@ -179,7 +183,7 @@ def test_the_publish_command(loaded_db: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["publish", str(tmp_path / "site"), "--db", str(loaded_db)])
     assert result.exit_code == 0, result.output
     measures = len(load_plan().measures)
-    assert f"Wrote {751 + measures + 6} pages (1 london, 13 bcu, 33 borough, 704 ward; {measures} measures)" in result.output
+    assert f"Wrote {751 + measures + 7} pages (1 london, 13 bcu, 33 borough, 704 ward; {measures} measures)" in result.output
     assert "index.html" in result.output and "Open Government Licence" in result.output
     assert (tmp_path / "site" / "area" / "E05013570.html").is_file()
     bad = CliRunner().invoke(app, ["publish", str(tmp_path / "other"), "--db", str(loaded_db),

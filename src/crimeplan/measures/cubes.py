@@ -562,11 +562,77 @@ class Compiler:
         return self._category_cube(level, "police_uk_street", source.force, series, chosen, None)
 
     def _outcome(self, source: OutcomeSource, level: str, statistic: str) -> Cube:
-        cats = self.categories("police_uk_outcomes", source.force, level)
-        numerator = np.array([name in source.outcome_types for name in cats.names], dtype=float)
+        """A crime cohort's share reaching some outcomes within its follow-up: value the crimes that did, second
+        the crimes (with a Crime ID) of each month; cohorts without the follow-up loaded are not final."""
+        group_of = load_catalogue().dataset(source.dataset).group_of("outcome_type")
+        outcome_types = sorted(t for t, g in group_of.items() if g in source.outcome_groups)
+        where, params = self._rollup_filter(level)
+        rows = self.con.execute(
+            f"""SELECT r.code, c.month,
+                       count(DISTINCT c.crime_id) FILTER (WHERE list_contains(?, c.outcome_type) AND c.lag_months <= ?),
+                       count(*) FILTER (WHERE c.outcome_type IS NULL)
+                FROM crime_outcome c
+                JOIN area_rollup r ON r.unit_level = c.unit_level AND r.unit_vintage = c.unit_vintage
+                                  AND r.unit_code = c.unit_code
+                WHERE (? IS NULL OR c.reported_by = ?) AND list_contains(?, c.crime_type) AND {where}
+                GROUP BY ALL""",
+            [outcome_types, source.within_months, source.force, source.force, source.crime_types, *params],
+        ).fetchnumpy()
         series = [source.force] if source.force else None
-        # value: the outcomes of the given types; second: every outcome (the denominator)
-        return self._category_cube(level, "police_uk_outcomes", source.force, series, numerator, np.ones(len(cats.names)))
+        cube = self._frame(level, rows, series, "police_uk_street", with_second=True)
+        self._follow_up(cube, source, series)
+        cube.notes.append(
+            f"crimes followed for {source.within_months} months: the share of the crimes recorded in each month "
+            f"with an outcome of the group recorded within {source.within_months} months of the crime's month "
+            f"(the denominator: every crime with a Crime ID); a cohort without that follow-up loaded is not final")
+        return cube
+
+    def _outcome_reach(self, dataset: str, series: list[str] | None) -> dict[int, tuple[float, str]]:
+        """Each loaded outcome month -> (the months after a crime's month its file's records reach, the file's name):
+        infinite for a full outcomes file, the catalogue's ``outcome_follow_up_months`` for a cut-down one."""
+        declared = {f.sha256: f.outcome_follow_up_months for f in load_catalogue().files() if f.sha256}
+        reach: dict[int, tuple[float, str]] = {}
+        for s, period, name, _edition, sha in self._current_slices(dataset):
+            if series and s not in series:
+                continue
+            limit = declared.get(sha)
+            here = (float("inf") if limit is None else float(limit), name)
+            m = month_index(period)
+            reach[m] = min(reach.get(m, here), here)
+        return reach
+
+    def follow_up_months(self, dataset: str, series: list[str] | None, months: list[int],
+                         longest: int = 36) -> dict[int, int]:
+        """For each crime month, the most months of follow-up the loaded outcomes give (-1: not even its own month):
+        every outcome month from the crime's on complete, each from a file reaching that far after a crime."""
+        complete = {month_index(m) for m in self.periods_supplied(dataset, series)}
+        reach = self._outcome_reach(dataset, series)
+        out = {}
+        for m in months:
+            k = -1
+            while k < longest and m + k + 1 in complete and reach.get(m + k + 1, (-1.0, ""))[0] >= k + 1:
+                k += 1
+            out[m] = k
+        return out
+
+    def _follow_up(self, cube: Cube, source: OutcomeSource, series: list[str] | None) -> None:
+        """Mark a crime month unavailable ('not final') unless the outcomes of it and the next ``within_months``
+        months are complete, each from a file whose outcome records reach that far after a crime's month."""
+        n = source.within_months
+        months = [cube.first + int(j) for j in np.flatnonzero(cube.available)]
+        reached = self.follow_up_months(source.dataset, series, months, longest=n)
+        reach = self._outcome_reach(source.dataset, series)
+        for m in months:
+            if reached[m] >= n:
+                continue
+            k = reached[m] + 1  # the first month of follow-up missing
+            if m + k in reach and reach[m + k][0] < k:
+                cube.gaps[month_of(m)] = (f"not final ({reach[m + k][1]} holds only outcomes recorded within "
+                                          f"{int(reach[m + k][0])} months of a crime's month, short of the {n} "
+                                          f"months' follow-up)")
+            else:
+                cube.gaps[month_of(m)] = f"not final (fewer than the {n} months' follow-up of outcomes loaded)"
+            cube.available[m - cube.first] = False
 
     def _homicide(self, source: HomicideSource, level: str, statistic: str) -> Cube:
         where, params = self._rollup_filter(level)

@@ -48,7 +48,6 @@ from crimeplan.plan.schema import (
     OutcomeSource,
     Plan,
     StopSearchSource,
-    StreetCrimeSource,
     SurveySource,
     UnavailableSource,
 )
@@ -62,13 +61,10 @@ from crimeplan.stats.ratio_of_ratios import ratio_of_ratios_arrays
 from crimeplan.stats.spc import u_chart
 
 ALPHA = 0.05
-# A share is judged only from enough records: at least this many in each period, and, for
-# outcomes, records for at least this share of the crimes they belong to (same months, area, force).
+# A share is judged only from enough records: at least this many in each period.
 MIN_SHARE_DENOMINATOR = 50
-MIN_RECORD_COVERAGE = 0.25
 TOO_FEW = Verdict.TOO_FEW
-_TOO_FEW_RULE = (f"a share is judged only with at least {MIN_SHARE_DENOMINATOR} records in each period; "
-                 f"or, for outcomes, records for at least {MIN_RECORD_COVERAGE:.0%} of the crimes of the same months")
+_TOO_FEW_RULE = f"a share is judged only with at least {MIN_SHARE_DENOMINATOR} records in each period"
 SPC_MONTHS = 36  # control limits from the last three years of a monthly series
 
 
@@ -113,8 +109,6 @@ class LevelFigures:
     current_interval: tuple | None = None  # ratio: each ratio's own exact 95% interval (low, high arrays)
     baseline_interval: tuple | None = None
     too_few: np.ndarray | None = None  # shares: too few records to judge (bool per area)
-    current_expected: np.ndarray | None = None  # outcome shares: the crimes the records belong to
-    baseline_expected: np.ndarray | None = None
     missing: list[date] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     provenance: tuple | None = None  # (compiler, dataset, series, first, last): files looked up when asked for
@@ -139,7 +133,6 @@ class LevelFigures:
         pick = lambda arr: None if arr is None else _number(arr[index])  # noqa: E731
         f.current, f.baseline = pick(self.current), pick(self.baseline)
         f.current_denominator, f.baseline_denominator = pick(self.current_denominator), pick(self.baseline_denominator)
-        f.current_expected, f.baseline_expected = pick(self.current_expected), pick(self.baseline_expected)
         f.change, f.low, f.high = pick(self.change), pick(self.low), pick(self.high)
         f.p_value, f.q_value = pick(self.p_value), pick(self.q_value)
         f.areas_tested = 1 if self.at_top else max(self.tested, 1)  # at the top: no control across areas
@@ -170,7 +163,6 @@ class Engine:
         self._populations: dict[str, np.ndarray] = {}
         self._mixes: dict[tuple, dict] = {}
         self._area_index: dict[str, dict[str, int]] = {}
-        self._crime_sources: dict[int, StreetCrimeSource] = {}
 
     @classmethod
     def open(cls, db=None, plan: "Plan | str | None" = None) -> "Engine":
@@ -405,11 +397,6 @@ class Engine:
         with np.errstate(divide="ignore", invalid="ignore"):
             share_c, share_b = successes_c / n_cur * 100, successes_b / n_base * 100
         too_few = (np.nan_to_num(n_cur) < MIN_SHARE_DENOMINATOR) | (np.nan_to_num(n_base) < MIN_SHARE_DENOMINATOR)
-        if isinstance(source, OutcomeSource):
-            expected_c, expected_b, unknown = self._crimes_behind(source, batch[0].level, periods, baselines)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                sparse = (n_cur / expected_c < MIN_RECORD_COVERAGE) | (n_base / expected_b < MIN_RECORD_COVERAGE)
-            too_few |= sparse | unknown
         for i, f in enumerate(batch):
             f.current, f.baseline = share_c[i], share_b[i]
             f.current_denominator, f.baseline_denominator = n_cur[i], n_base[i]
@@ -419,29 +406,7 @@ class Engine:
             f.p_value = np.where(too_few[i], np.nan, changes.p_value[i])
             if f.overlap:  # not independent samples: no interval, no test
                 f.low, f.high, f.p_value = (np.full(len(f.areas), np.nan) for _ in range(3))
-            if isinstance(source, OutcomeSource):
-                f.current_expected, f.baseline_expected = expected_c[i], expected_b[i]
-            f.notes.append(_TOO_FEW_RULE if isinstance(source, OutcomeSource) else _TOO_FEW_RULE.split("; or")[0])
-
-    def _crimes_behind(self, source: OutcomeSource, level: str, periods: list[Period],
-                       baselines: list[Period]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The street-level crimes an outcome share's records belong to, per period and area, and where unknown.
-
-        Outcome records are compared with the crimes of the same months, area and
-        force: a share built from outcome records for a few per cent of the crimes
-        says little about how crimes are resolved.
-        """
-        crimes = StreetCrimeSource(dataset="police_uk_street", crime_types=source.crime_types or ["*"],
-                                   force=source.force)
-        cube = self.cube(self._crime_sources.setdefault(id(source), crimes), level, "count")
-        shape = (len(periods), len(self.compiler.areas(level)))
-        if source.crime_types is None or cube.span() is None:
-            return np.full(shape, np.nan), np.full(shape, np.nan), np.ones(shape, bool)
-        unknown = np.array([bool(cube.missing(p) or cube.missing(b)) for p, b in zip(periods, baselines)])[:, None]
-        unknown = np.broadcast_to(unknown, shape)
-        current, baseline = cube.totals(periods), cube.totals(baselines)
-        current[unknown], baseline[unknown] = np.nan, np.nan
-        return current, baseline, unknown | np.isnan(current) | np.isnan(baseline)
+            f.notes.append(_TOO_FEW_RULE)
 
     def _control_false_discoveries(self, batch: list[LevelFigures], level: str) -> None:
         """Verdicts: at London the test itself; below it, after BH across the level's areas (per period)."""
@@ -751,7 +716,6 @@ def _without_baseline(f: LevelFigures) -> None:
     blank = lambda arr: None if arr is None else np.full(np.shape(arr), np.nan)  # noqa: E731
     f.baseline, f.baseline_denominator, f.baseline_numerator = (
         blank(f.baseline), blank(f.baseline_denominator), blank(f.baseline_numerator))
-    f.baseline_expected = blank(f.baseline_expected)
     f.change, f.low, f.high, f.p_value = blank(f.change), blank(f.low), blank(f.high), blank(f.p_value)
     if f.baseline_interval is not None:
         f.baseline_interval = (blank(f.baseline_interval[0]), blank(f.baseline_interval[1]))
@@ -835,11 +799,7 @@ def _plain(f: LevelFigures, i: int) -> str:
         # baseline first, as in the change: 'from 116 records in the baseline and 901 now'
         n = f" from {_number(f.baseline_denominator[i]):,.0f} records in the baseline and {_number(f.current_denominator[i]):,.0f} now" \
             if f.current_denominator is not None else ""
-        crimes = ""
-        if f.current_expected is not None and _number(f.current_expected[i]) and _number(f.baseline_expected[i]):
-            crimes = (f" (outcome records for {_number(f.baseline_denominator[i]) / _number(f.baseline_expected[i]):.0%} and "
-                      f"{_number(f.current_denominator[i]) / _number(f.current_expected[i]):.0%} of the crimes)")
-        return f"{head}{n}{crimes}: too few records to judge whether this is a real change."
+        return f"{head}{n}: too few records to judge whether this is a real change."
     if verdict == Verdict.EXACT:
         return (f"{head}: a count of everyone in post (the file does not say whether heads or full-time "
                 f"equivalents), not a sample, so the change is exact.")

@@ -80,9 +80,8 @@ def level_table(engine: Engine, measure: Measure | str, level: str, period: Peri
             "change": clean(f.change), "interval": [clean(f.low), clean(f.high)] if f.low is not None or f.high is not None else None,
             "p_value": clean(f.p_value), "q_value": clean(f.q_value), "significant": f.significant,
             "verdict": f.verdict, "rag": rag, "rag_text": RAG_TEXT[rag], "plain": f.plain,
-            # a share's denominators (and the crimes outcome records belong to): never a bare %
-            **({"current_denominator": clean(f.current_denominator), "baseline_denominator": clean(f.baseline_denominator),
-                "current_crimes": clean(f.current_expected), "baseline_crimes": clean(f.baseline_expected)}
+            # a share's denominators: never a bare %
+            **({"current_denominator": clean(f.current_denominator), "baseline_denominator": clean(f.baseline_denominator)}
                if measure.statistic == "proportion" else {}),
             # a ratio's counts of people: read by disclosure to withhold small ones, never published
             **({"_counts": [clean(f.current_numerator), clean(f.current_denominator), clean(f.baseline_numerator),

@@ -58,8 +58,6 @@ class SourceFigure:
     baseline: float | None = None
     current_denominator: float | None = None  # a share's denominator, or a survey's sample size
     baseline_denominator: float | None = None
-    current_expected: float | None = None  # outcome shares: the crimes the records belong to
-    baseline_expected: float | None = None
     change: float | None = None  # % for counts, rates and harm; percentage points for proportions
     change_unit: str = "%"
     low: float | None = None
@@ -91,8 +89,6 @@ class SourceFigure:
             "baseline": clean(self.baseline),
             "current_denominator": clean(self.current_denominator),
             "baseline_denominator": clean(self.baseline_denominator),
-            "current_crimes": clean(self.current_expected),
-            "baseline_crimes": clean(self.baseline_expected),
             "change": clean(self.change),
             "change_unit": self.change_unit,
             "interval": [clean(self.low), clean(self.high)] if self.low is not None or self.high is not None else None,

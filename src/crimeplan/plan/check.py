@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 
 import duckdb
 
+from crimeplan.catalogue import load_catalogue
 from crimeplan.geography import load_geography
 from crimeplan.measures.cubes import native_level, reaches
 from crimeplan.plan import plan_origin
@@ -320,16 +321,14 @@ class _Checker:
                 self.unknown(m, _source_path(j, "crime_types", k), crime_type, "crime type", names, where)
 
     def outcome(self, m: int, j: int, s: OutcomeSource) -> None:
-        types = self._force(m, j, s.dataset, s.force)
-        if types is not None:
-            names = set().union(*types.values())
-            where = s.dataset + (f" reported by {s.force}" if s.force else "")
-            for k, outcome_type in enumerate(s.outcome_types):
-                if outcome_type not in names:
-                    self.unknown(m, _source_path(j, "outcome_types", k), outcome_type, "outcome type", names, where)
-        if not s.crime_types or not self.published.counted(s.dataset):
-            return  # nothing to add to 'not loaded'
-        # The crimes the outcomes belong to are read from the street-level crimes.
+        groups = load_catalogue().dataset(s.dataset).groups.get("outcome_type", {})
+        for k, group in enumerate(s.outcome_groups):
+            if group not in groups:
+                self.unknown(m, _source_path(j, "outcome_groups", k), group, "outcome group", set(groups),
+                             f"the catalogue's groups of {s.dataset} outcome types")
+        if self._force(m, j, s.dataset, s.force) is None:
+            return  # not loaded (said), or an unknown force (said)
+        # The cohort is the street-level crimes the outcomes belong to.
         street = self.published.counted("police_uk_street")
         if not street:
             return self.report(WARNING, m, ("sources", j, "crime_types"), "police_uk_street",

@@ -68,6 +68,9 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+DEFAULT_FOLLOW_UP_MONTHS = 6  # an outcome share's follow-up unless a plan says otherwise
+
+
 class _SourceBase(_Strict):
     dataset: str
     label: str | None = None  # how the source is named to users; a default is derived
@@ -93,12 +96,21 @@ class StreetCrimeSource(_SourceBase):
 
 
 class OutcomeSource(_SourceBase):
+    """The share of a cohort of crimes reaching some outcomes within a follow-up (statistic ``proportion``).
+
+    The cohort is the street-level crimes of ``crime_types`` recorded in a period's months
+    (with a Crime ID); the numerator those of them with an outcome of ``outcome_groups`` (the
+    catalogue's groups of the outcome type) recorded within ``within_months`` months of the
+    crime's month. Cohorts followed for the same time compare fairly: a share of the outcomes
+    recorded so far does not (recent crimes have not yet had time to reach one).
+    """
+
     kind: Literal["outcome"] = "outcome"
-    outcome_types: list[str] = Field(min_length=1)  # the numerator; the denominator is every outcome
+    outcome_groups: list[str] = Field(min_length=1)
+    crime_types: list[str] = Field(min_length=1)
     force: str | None = None
-    # The street-level crime types the outcomes belong to: the crimes that should have
-    # outcome records, so that a share from a handful of records is not judged.
-    crime_types: list[str] | None = None
+    # Six months: long enough for most charges of volume crime; 0 = the month the crime was recorded.
+    within_months: int = Field(default=DEFAULT_FOLLOW_UP_MONTHS, ge=0, le=36)
 
 
 class HomicideSource(_SourceBase):

@@ -12,6 +12,8 @@
   shares built from counts): Wilson and Newcombe intervals.
 * :mod:`~crimeplan.stats.hotspots` — hot and cold spots among areas: Getis–Ord
   Gi* with FDR control.
+* :mod:`~crimeplan.stats.funnel` — which institutions' shares lie outside the
+  exact binomial limits around the overall share (Spiegelhalter 2005 funnel plots).
 
 Every result is a frozen dataclass whose ``to_dict()`` is JSON-safe (undefined
 values are None, never NaN or infinity) and carries a plain-English sentence or

@@ -16,6 +16,8 @@
   dataset, variant (category scheme or reporting force), unit, category and
   month. data.police.uk records with no location are summed by force (unit
   level 'force').
+- ``crime_outcome``: data.police.uk crimes of the forces that publish outcomes,
+  each linked by Crime ID to the outcomes it reached and when (crime cohorts).
 - ``coverage`` and ``field_coverage``: complete, partial or absent, per dataset,
   series and period, and the fields left empty (``coverage.py``).
 """
@@ -60,6 +62,8 @@ def refresh(con: duckdb.DuckDBPyConnection, changed: dict[str, set[str]] | None 
             datasets = sorted({d for table in COUNTED_TABLES & set(changed) for d in changed[table]})
             if datasets:
                 _refresh_monthly_counts(con, datasets)
+        if everything or {"street_crime", "outcome"} & set(changed):
+            _refresh_crime_outcome(con)
         coverage.refresh(con, None if everything else sorted({d for ds in changed.values() for d in ds}))
         con.execute("COMMIT")
     except BaseException:
@@ -269,25 +273,58 @@ def _refresh_monthly_counts(con: duckdb.DuckDBPyConnection, datasets: list[str] 
         FROM recorded_crime_current WHERE {only} GROUP BY ALL""",
         params,
     )
-    # data.police.uk LSOA codes: 2011 codes until 2023, 2021 codes after; most codes are
-    # in both sets (unchanged LSOAs), which roll up identically either way. Every record
-    # keeps its LSOA (London's roll up to wards and boroughs, every force's to its local
-    # authority and force); records with no location are kept by force.
     for table, category in (("street_crime", "crime_type"), ("outcome", "outcome_type")):
         con.execute(
             f"""INSERT INTO monthly_counts
-            SELECT r.dataset, r.reported_by, CASE WHEN r.lsoa_code IS NULL THEN 'force' ELSE 'lsoa' END,
+            SELECT dataset, reported_by, unit_level, unit_vintage, unit_code, NULL, {category}, month, count(*)
+            FROM ({_police_units(f"SELECT * FROM {table}_current WHERE {only}")})
+            GROUP BY ALL""",
+            params,
+        )
+
+
+def _police_units(records: str) -> str:
+    """``records`` (data.police.uk rows) each with the unit it is counted in: unit_level, unit_vintage, unit_code.
+
+    data.police.uk LSOA codes are 2011 codes until 2023 and 2021 codes after; most codes
+    are in both sets (unchanged LSOAs), which roll up identically either way. Every record
+    keeps its LSOA (London's roll up to wards and boroughs, every force's to its local
+    authority and force); records with no location are kept by force.
+    """
+    return f"""SELECT r.*, CASE WHEN r.lsoa_code IS NULL THEN 'force' ELSE 'lsoa' END AS unit_level,
                    CASE WHEN r.lsoa_code IS NULL THEN ''
-                        ELSE coalesce(v.vintage, CASE WHEN r.month < DATE '2023-01-01' THEN '2011' ELSE '2021' END) END,
-                   coalesce(r.lsoa_code, r.reported_by),
-                   NULL, r.{category}, r.month, count(*)
-            FROM (SELECT * FROM {table}_current WHERE {only}) r
+                        ELSE coalesce(v.vintage, CASE WHEN r.month < DATE '2023-01-01' THEN '2011' ELSE '2021' END)
+                   END AS unit_vintage,
+                   coalesce(r.lsoa_code, r.reported_by) AS unit_code
+            FROM ({records}) r
             LEFT JOIN (SELECT code, CASE WHEN count(*) = 2 THEN 'both' ELSE any_value(vintage) END AS vintage
                        FROM area_current WHERE level = 'lsoa' GROUP BY code) v0 ON v0.code = r.lsoa_code
             LEFT JOIN (SELECT code, vintage FROM area_current WHERE level = 'lsoa') v
               ON v.code = r.lsoa_code
              AND v.vintage = CASE WHEN v0.vintage <> 'both' THEN v0.vintage
-                                  WHEN r.month < DATE '2023-01-01' THEN '2011' ELSE '2021' END
-            GROUP BY ALL""",
-            params,
-        )
+                                  WHEN r.month < DATE '2023-01-01' THEN '2011' ELSE '2021' END"""
+
+
+def _refresh_crime_outcome(con: duckdb.DuckDBPyConnection) -> None:
+    """Link each street-level crime of a force publishing outcomes to its outcomes, by Crime ID (``crime_outcome``).
+
+    A crime listed twice (data.police.uk repeats some rows, same Crime ID and month) counts
+    once, in its first month. An outcome's lag is whole calendar months from the crime's
+    month to the month the outcome was recorded: what a cohort's follow-up is counted in.
+    """
+    con.execute("DELETE FROM crime_outcome")
+    crimes = _police_units(
+        """SELECT * FROM street_crime_current
+           WHERE crime_id IS NOT NULL AND reported_by IN (SELECT DISTINCT reported_by FROM outcome_current)""")
+    con.execute(
+        f"""INSERT INTO crime_outcome
+        WITH crimes AS (
+            SELECT reported_by, crime_type, month, unit_level, unit_vintage, unit_code, crime_id FROM ({crimes})
+            QUALIFY row_number() OVER (PARTITION BY reported_by, crime_id ORDER BY month, unit_code) = 1)
+        SELECT c.*, NULL, NULL FROM crimes c
+        UNION ALL
+        SELECT c.*, o.outcome_type, min(date_diff('month', c.month, o.month))
+        FROM crimes c JOIN outcome_current o ON o.crime_id = c.crime_id AND o.reported_by = c.reported_by
+        WHERE o.outcome_type IS NOT NULL AND o.month IS NOT NULL
+        GROUP BY ALL"""
+    )

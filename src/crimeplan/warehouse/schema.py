@@ -29,7 +29,8 @@ from crimeplan.sources.records import RECORD_KINDS
 # 3: coverage and field_coverage (derived; rebuilt when an older warehouse is opened).
 # 4: derived_area (force -> local authority -> LSOA from data.police.uk) and the area_all view.
 # 5: stop_search_point (every search location placed in the loaded LSOAs and wards).
-SCHEMA_VERSION = 5
+# 6: crime_outcome (data.police.uk crimes linked by Crime ID to their outcomes, for cohorts).
+SCHEMA_VERSION = 6
 
 # Whole-dataset slices (reference data) use this period.
 WHOLE = "DATE '0001-01-01'"
@@ -385,6 +386,14 @@ DERIVED_DDL = [
         dataset VARCHAR, variant VARCHAR,
         unit_level VARCHAR, unit_vintage VARCHAR, unit_code VARCHAR,
         major VARCHAR, category VARCHAR, month DATE, count BIGINT
+    )""",
+    # Crime cohorts of the forces that publish outcomes files: each street-level crime with a
+    # Crime ID once (outcome_type NULL: the cohort's denominator), and each type of outcome it
+    # reached, with the months from the crime's month to the first outcome of that type.
+    """CREATE TABLE IF NOT EXISTS crime_outcome (
+        reported_by VARCHAR, crime_type VARCHAR, month DATE,
+        unit_level VARCHAR, unit_vintage VARCHAR, unit_code VARCHAR,
+        crime_id VARCHAR, outcome_type VARCHAR, lag_months INTEGER
     )""",
 ]
 

@@ -31,7 +31,7 @@ from crimeplan import ATTRIBUTION, __version__
 from crimeplan.errors import CrimeplanError
 from crimeplan.measures.periods import SYNTAX
 from crimeplan.plan.schema import Plan
-from crimeplan.report import fairness_csv, forces_csv, priorities_csv, scorecard_csv
+from crimeplan.report import fairness_csv, forces_csv, funnel_csv, priorities_csv, scorecard_csv
 from crimeplan.web import views
 from crimeplan.core import SERIES_BY, BadParameter, NotFound, Crimeplan, dumps
 
@@ -334,6 +334,16 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
             return render("forces.html", views.forces_page(svc, default_links(), data, query))
         return await cached(request, HTML, produce)
 
+    @app.get("/forces/outcomes", include_in_schema=False)
+    async def outcome_funnel_page(request: Request, group: str | None = None, edition: str | None = None,
+                                  first: str | None = Query(None, alias="from"), last: str | None = Query(None, alias="to"),
+                                  highlight: str | None = None) -> Response:
+        def produce() -> bytes:
+            data = svc.outcome_funnel(group, edition, first, last, highlight)
+            query = {"group": group, "edition": edition, "from": first, "to": last, "highlight": highlight}
+            return render("outcome_funnel.html", views.outcome_funnel_page(svc, default_links(), data, query))
+        return await cached(request, HTML, produce)
+
     @app.get("/search", include_in_schema=False)
     async def search_page(request: Request, q: str = "") -> Response:
         return await cached(request, HTML, lambda: render("search.html", views.search_page(svc, default_links(), q)))
@@ -613,6 +623,43 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
         def produce() -> bytes:
             return forces_csv(svc.forces(tuple(offence or ()), period, baseline, highlight)).encode("utf-8")
         return await cached(request, CSV, produce)
+
+    @app.get("/api/outcomes/forces", summary="Forces compared on an outcome (funnel plot)", tags=["figures"],
+             description="Every force of one data.police.uk street-file edition (default the file holding most "
+                         "forces): the share of its crimes of the same months whose last outcome, as of that edition, "
+                         "is in an outcome group of the catalogue, with exact binomial 95% and 99.8% funnel limits "
+                         "around the share of all forces (Spiegelhalter 2005), each force's position, the "
+                         "overdispersion φ and positions allowing for it; forces lacking a month or most outcomes "
+                         "are left out with the reason. The JSON of `crimeplan outcome-funnel --format json`.")
+    async def api_outcome_funnel(request: Request,
+                                 group: str | None = Query(None, description="An outcome group (default 'no suspect identified')."),
+                                 edition: str | None = Query(None, description="The street files' edition, YYYY-MM."),
+                                 first: str | None = Query(None, alias="from", description="The first crime month, YYYY-MM."),
+                                 last: str | None = Query(None, alias="to", description="The last crime month, YYYY-MM."),
+                                 highlight: str | None = Query(None, description=HIGHLIGHT_HELP)) -> Response:
+        return await cached(request, JSON, lambda: dumps(svc.outcome_funnel(group, edition, first, last, highlight)))
+
+    @app.get("/api/outcomes/forces.csv", summary="Forces compared on an outcome, as CSV", tags=["figures"])
+    async def api_outcome_funnel_csv(request: Request, group: str | None = Query(None),
+                                     edition: str | None = Query(None),
+                                     first: str | None = Query(None, alias="from"), last: str | None = Query(None, alias="to"),
+                                     highlight: str | None = Query(None, description=HIGHLIGHT_HELP)) -> Response:
+        return await cached(request, CSV, lambda: funnel_csv(svc.outcome_funnel(group, edition, first, last,
+                                                                                highlight)).encode("utf-8"))
+
+    @app.get("/api/areas/{key}/outcomes", summary="What happened to an area's crimes", tags=["figures"],
+             description="Of an area's data.police.uk crimes recorded in a period (a cohort), the share reaching "
+                         "each outcome group of the catalogue within a follow-up of N months after the crime's "
+                         "month, with Wilson 95% intervals and the crimes (n); a cohort without N months of "
+                         "outcomes loaded is 'not final' and says why. The JSON of `crimeplan outcomes`.")
+    async def api_area_outcomes(request: Request, key: str,
+                                period: str | None = Query(None, description=PERIOD_HELP),
+                                crime_type: list[str] | None = Query(None, description="A data.police.uk crime type; repeat for several."),
+                                within: int | None = Query(None, description="Months of follow-up (0 to 36).")) -> Response:
+        def produce() -> bytes:
+            found = svc.area(key)
+            return dumps(svc.outcomes(found.key, svc.period(period), tuple(crime_type or ()), within))
+        return await cached(request, JSON, produce)
 
     @app.get("/api/edition", summary="The data edition", tags=["plan"],
              description="The files supplying the current figures (name, dataset, edition, sha256, load time) and "

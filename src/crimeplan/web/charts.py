@@ -289,3 +289,38 @@ def sparkline(values: list[float | None], in_period: list[bool], in_baseline: li
 
 
 __all__ = ["OKABE_ITO", "category_choropleth", "change_chart", "choropleth", "mix_chart", "series_chart", "sparkline"]
+
+
+def funnel_chart(data: dict) -> dict:
+    """A funnel plot: each force's share against its number of crimes, with the 95% and 99.8% limits around the
+    share of all the forces' crimes together (``measures.outcomes.forces_funnel``); the highlighted force in
+    vermillion. Limits are dashed (95%) and dotted (99.8%), so they differ by more than colour."""
+    curve, target = data["curve"], data["target"]
+    traces = [{"type": "scatter", "mode": "lines", "x": [curve["n"][0], curve["n"][-1]], "y": [target, target],
+               "name": f"all forces {target:.1f}%", "line": {"color": "#000000", "width": 1.5}, "hoverinfo": "skip"}]
+    for name, dash in (("95%", "dash"), ("99.8%", "dot")):
+        for side in ("low", "high"):
+            traces.append({"type": "scatter", "mode": "lines", "x": curve["n"], "y": curve[name][side],
+                           "name": f"{name} limits", "legendgroup": name, "showlegend": side == "low",
+                           "line": {"color": "#595959", "width": 1.2, "dash": dash}, "hoverinfo": "skip"})
+    for highlighted, colour, symbol, size, label in ((False, OKABE_ITO["blue"], "circle", 8, "force"),
+                                                     (True, OKABE_ITO["vermillion"], "diamond", 13, "highlighted")):
+        picked = [f for f in data["forces"] if bool(f["highlighted"]) == highlighted]
+        if not picked:
+            continue
+        traces.append({
+            "type": "scatter", "mode": "markers", "name": label, "x": [f["crimes"] for f in picked],
+            "y": [f["share"] for f in picked],
+            "marker": {"color": colour, "symbol": symbol, "size": size, "line": {"color": "#000000", "width": 0.5}},
+            "text": [f"{f['force']}: {f['share']:.1f}% of {f['crimes']:,} crimes, {f['position_text']}" for f in picked],
+            "hoverinfo": "text",
+        })
+    return {"data": traces, "layout": {
+        "height": 460, "font": FONT, "showlegend": True, "legend": {"orientation": "h", "y": -0.18},
+        "margin": {"l": 56, "r": 16, "t": 16, "b": 80},
+        "xaxis": {"title": {"text": "crimes with a known last outcome (log scale)"}, "type": "log",
+                  "gridcolor": "#e5e5e5"},
+        "yaxis": {"title": {"text": f"% {data['group']}"}, "ticksuffix": "%", "gridcolor": "#e5e5e5"},
+        "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "#ffffff", "hovermode": "closest",
+        "hoverlabel": HOVERLABEL, "modebar": MODEBAR,
+    }, "config": CONFIG}

@@ -60,6 +60,9 @@ STATIC_API = [
     ("api/claims/check.json", "The example claims, checked."),
     ("api/forces.json", "Every territorial police force: recorded crime (all offences excluding fraud), the latest "
                         "12 months against the year before, with intervals, q values and trends."),
+    ("api/outcomes/forces.json", "Every force of the street files holding most forces on a funnel plot (Spiegelhalter "
+                                 "2005): the share of its crimes whose last outcome is 'no suspect identified', with "
+                                 "the 95% and 99.8% limits and its position."),
 ]
 
 
@@ -165,6 +168,10 @@ def publish(out_dir: str | Path, service: Crimeplan | None = None, db: str | Pat
         forces = svc.forces((), None, None, None)
         page("forces.html", "forces.html", views.forces_page(svc, links(0), forces))
         as_json("api/forces.json", forces)
+    if svc.outcome_funnel_loaded():  # street files of several forces: forces compared on an outcome
+        funnel = svc.outcome_funnel(None, None, None, None, None)
+        page("forces-outcomes.html", "outcome_funnel.html", views.outcome_funnel_page(svc, links(0), funnel))
+        as_json("api/outcomes/forces.json", funnel)
     step("sources")
     page("api/index.html", "api.html", views.static_api_page(svc, links(1), STATIC_API))
     as_json("api/plan.json", svc.plan_dict())

@@ -22,6 +22,7 @@ from crimeplan.claims import APPROXIMATE_POINTS, APPROXIMATE_RELATIVE
 from crimeplan.present import (
     AIM_TEXT, MINUS, Rag, Status, gini_text, interval, number, persistence_text, rank_text, rate_text, ratio_text, share_text,
     signed, withheld_text, change_text, difference_text, fairness_headline, located_text, survey_gap_text,
+    percent_text, FUNNEL_POSITION_TEXT,
 )
 from crimeplan import disclosure
 from crimeplan.errors import CrimeplanError
@@ -177,6 +178,17 @@ class Links:
             return self.api_json("forces")
         params = {k: v for k, v in (query or {}).items() if v}
         return "/api/forces" + (f"?{urlencode(params, doseq=True)}" if params else "")
+
+    @property
+    def outcome_funnel(self) -> str:
+        return self.prefix + "forces-outcomes.html" if self.static else "/forces/outcomes"
+
+    def outcome_funnel_json(self, query: dict | None = None) -> str:
+        """The figures of the outcome funnel page: live for the choices made, or the static site's file."""
+        if self.static:
+            return self.api_json("outcomes/forces")
+        params = {k: v for k, v in (query or {}).items() if v}
+        return "/api/outcomes/forces" + (f"?{urlencode(params, doseq=True)}" if params else "")
 
     @property
     def search(self) -> str:
@@ -1159,6 +1171,33 @@ def forces_page(svc: Crimeplan, links: Links, data: dict, query: dict | None = N
     )
     if compared:
         model["charts"].append("forces-figure")
+    return model
+
+
+def outcome_funnel_page(svc: Crimeplan, links: Links, data: dict, query: dict | None = None) -> dict:
+    """Forces compared on the share of crimes whose last outcome is in a group: the funnel plot and its table."""
+    rows = [{**f, "position_text": FUNNEL_POSITION_TEXT[f["position"]],
+             "position_overdispersed_text": FUNNEL_POSITION_TEXT[f["position_overdispersed"]],
+             "share_text": percent_text(f["share"]), "crimes_text": fmt_number(f["crimes"]),
+             "reached_text": fmt_number(f["reached"]), "unknown_text": fmt_number(f["unknown"]),
+             "limits_95_text": f"{percent_text(f['limits']['95%'][0])} to {percent_text(f['limits']['95%'][1])}",
+             "limits_998_text": f"{percent_text(f['limits']['99.8%'][0])} to {percent_text(f['limits']['99.8%'][1])}"}
+            for f in data["forces"]]
+    figure = charts.funnel_chart({**data, "forces": rows})
+    tally = {}
+    for r in rows:
+        tally[r["position"]] = tally.get(r["position"], 0) + 1
+    model = base_model(svc, links, f"Forces compared: {data['group']}",
+                       _files([{"name": data["file"]["name"], "edition": data["file"]["edition"],
+                                "sha256": data["file"]["sha256"]}]))
+    model.update(
+        page="outcome-funnel", funnel=data, rows=rows, figure=json_script(figure), figure_id="funnel-figure",
+        target_text=percent_text(data["target"]),
+        tally=[{"position": FUNNEL_POSITION_TEXT[p], "count": tally[p]} for p in FUNNEL_POSITION_TEXT if p in tally],
+        groups=[g for g in svc.outcome_group_names()], chosen={"group": data["group"]},
+        api_href=links.outcome_funnel_json((query or {})), action=links.outcome_funnel,
+    )
+    model["charts"].append("funnel-figure")
     return model
 
 

@@ -1,0 +1,255 @@
+"""What happens after a crime is recorded: an area's outcome mix at equal follow-up, and forces compared.
+
+Two questions, two forms of data.police.uk's outcomes:
+
+- :func:`outcome_mix` — of the crimes recorded in an area in a period (a cohort), the
+  share reaching each outcome group within N months of the crime's month, from the
+  outcomes files (each outcome with the month it was recorded, linked by Crime ID:
+  ``crime_outcome``). A cohort without N months of outcomes loaded is not final.
+- :func:`forces_funnel` — every force of one street-file edition by the share of its
+  crimes whose *last* outcome (``Last outcome category``, as of that edition) is in a
+  group, on a funnel plot (``stats.funnel``). The street files carry no outcome dates:
+  all forces' crimes of the same months from the same edition have had the same time,
+  which is what makes them comparable; recent months' crimes have had less, so the
+  figure is that edition's, never a final one.
+
+The groups are the catalogue's (``groups`` of the outcome fields), never Python's.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+
+from crimeplan import ATTRIBUTION
+from crimeplan.catalogue import load_catalogue
+from crimeplan.errors import CrimeplanError
+from crimeplan.measures.periods import Period, month_index, month_of
+from crimeplan.plan.schema import DEFAULT_FOLLOW_UP_MONTHS, OutcomeSource
+from crimeplan.stats.funnel import funnel
+from crimeplan.stats.survey import wilson_interval
+
+OUTCOMES = "police_uk_outcomes"
+STREET = "police_uk_street"
+STATUS_UNKNOWN = "status unavailable"  # the catalogue's group for 'Status update unavailable': not an outcome
+CURVE_POINTS = 60
+FUNNEL_METHOD = (
+    "Funnel plot (Spiegelhalter 2005, Statistics in Medicine 24:1185-1202): each force's share against its number of "
+    "crimes, with exact binomial 95% and 99.8% limits around the share of all the forces' crimes together (the "
+    "binomial quantiles, interpolated between whole counts). A force outside the 99.8% limits differs from the "
+    "others by more than chance would give 1 time in 500; the limits say nothing of why (recording practice, crime "
+    "mix, or investigation).")
+
+
+class OutcomesError(CrimeplanError):
+    """An outcomes question that cannot be answered as asked (an unknown group, crime type or edition)."""
+
+
+def outcome_groups(dataset: str = OUTCOMES, field: str = "outcome_type") -> dict[str, tuple[str, ...]]:
+    """The catalogue's outcome groups, in its order: group -> the published categories."""
+    return dict(load_catalogue().dataset(dataset).groups[field])
+
+
+# --- an area's cohort ------------------------------------------------------------------------------
+
+def longest_follow_up(con, force: str | None) -> int | None:
+    """The most months of follow-up the loaded outcomes files of ``force`` allow, where a file declares a limit
+    (catalogue ``outcome_follow_up_months``); None when none does (as far as the loaded months reach)."""
+    declared = {f.sha256: f.outcome_follow_up_months for f in load_catalogue().files() if f.sha256}
+    limits = [declared.get(sha) for (sha,) in con.execute(
+        """SELECT DISTINCT f.sha256 FROM current_slices c JOIN files f USING (file_id)
+           WHERE c.dataset = ? AND (? IS NULL OR c.series = ?)""", [OUTCOMES, force, force]).fetchall()]
+    limits = [x for x in limits if x is not None]
+    return min(limits) if limits else None
+
+
+def outcome_mix(engine, area, period: Period, crime_types: list[str] | None = None, within: int | None = None,
+                force: str | None = None) -> dict:
+    """Of ``area``'s crimes of ``crime_types`` recorded in ``period``, the share reaching each outcome group within
+    ``within`` months of the crime's month, with Wilson 95% intervals; 'not final' when the follow-up is not loaded.
+
+    Defaults: the plan's force, every crime type it has outcomes for, and the standard follow-up
+    (DEFAULT_FOLLOW_UP_MONTHS) or the most the loaded files allow when that is less.
+    """
+    from crimeplan.measures.engine import Engine
+
+    force = force or engine.plan.force
+    known = _crime_types(engine.con, force)
+    crime_types = list(crime_types) if crime_types else sorted(known)
+    limit = longest_follow_up(engine.con, force)
+    if within is None:
+        within = DEFAULT_FOLLOW_UP_MONTHS if limit is None else min(DEFAULT_FOLLOW_UP_MONTHS, limit)
+    unknown = [t for t in crime_types if t not in known]
+    if unknown:
+        raise OutcomesError(f"no crimes of type {', '.join(map(repr, unknown))} with outcomes"
+                            f"{f' reported by {force}' if force else ''}; types with outcomes: "
+                            f"{', '.join(sorted(known)) or 'none loaded'}")
+    groups = outcome_groups()
+    out = {"area": area.to_dict(), "period": period.label, "period_text": period.describe(),
+           "crime_types": crime_types, "force": force, "within_months": within, "longest_follow_up": limit,
+           "groups": [], "attribution": ATTRIBUTION,
+           "follow_up": (f"crimes followed for {within} months: an outcome counts when it was recorded within {within} "
+                         f"months of the month the crime was recorded" if within else
+                         "crimes followed for the month they were recorded: an outcome counts when it was recorded "
+                         "in the same month as the crime")}
+
+    def cube_of(names: list[str]):
+        source = OutcomeSource(dataset=OUTCOMES, outcome_groups=names, crime_types=crime_types, force=force,
+                               within_months=within)
+        return engine.compiler.cube(source, area.level, "proportion")
+
+    any_outcome = cube_of(list(groups))
+    missing = any_outcome.missing(period)
+    out["files"] = engine.compiler.provenance(OUTCOMES, any_outcome.series, period.start, period.end)
+    if missing:
+        status, message = Engine._gap(any_outcome, "data.police.uk outcomes", any_outcome.span(), missing)
+        out.update(status="not final" if any("not final" in g for g in any_outcome.gaps.values()) else status,
+                   message=message, crimes=None)
+        return out
+    i = any_outcome.index().get(area.code)
+    crimes = float(any_outcome.totals([period], "second")[0][i]) if i is not None else float("nan")
+    if not crimes or np.isnan(crimes):
+        out.update(status="no crimes", message=f"no {', '.join(crime_types)} with a Crime ID recorded in "
+                                               f"{area.name} in {period.describe()}", crimes=0)
+        return out
+    rows = [(g, cube_of([g])) for g in groups if g != STATUS_UNKNOWN]
+    reached_any = float(any_outcome.totals([period])[0][i])
+    rows_out = [_share_row(g, float(c.totals([period])[0][i]), crimes) for g, c in rows]
+    rows_out.append(_share_row(f"no outcome within {within} months" if within else "no outcome in the month recorded",
+                               crimes - reached_any, crimes))
+    out.update(status="ok", message="", crimes=crimes, groups=rows_out,
+               note="a crime can reach more than one group (closed with no suspect, then charged when one is "
+                    "found): the shares need not add up to 100%")
+    return out
+
+
+def _share_row(group: str, reached: float, crimes: float) -> dict:
+    interval = wilson_interval(reached / crimes, crimes)
+    return {"group": group, "crimes": crimes, "reached": reached, "share": reached / crimes * 100,
+            "low": interval.low * 100, "high": interval.high * 100}
+
+
+def _crime_types(con, force: str | None) -> set[str]:
+    return {t for (t,) in con.execute(
+        "SELECT DISTINCT crime_type FROM crime_outcome WHERE (? IS NULL OR reported_by = ?)", [force, force]).fetchall()}
+
+
+# --- forces compared ---------------------------------------------------------------------------------
+
+def street_editions(con) -> list[dict]:
+    """The loaded street files with the forces and months each holds, most forces first."""
+    rows = con.execute(
+        """SELECT f.file_id, f.name, f.edition, f.sha256, count(DISTINCT s.reported_by), min(s.month), max(s.month)
+           FROM street_crime s JOIN files f USING (file_id) WHERE s.dataset = ?
+           GROUP BY ALL ORDER BY 5 DESC, f.edition DESC, f.name""", [STREET]).fetchall()
+    return [{"file_id": r[0], "name": r[1], "edition": r[2], "sha256": r[3], "forces": r[4],
+             "first": r[5].strftime("%Y-%m"), "last": r[6].strftime("%Y-%m")} for r in rows]
+
+
+def forces_funnel(con, group: str = "no suspect identified", edition: str | None = None,
+                  first: date | None = None, last: date | None = None, highlight: str | None = None) -> dict:
+    """Every force of one street file, by the share of its crimes whose last outcome (as of the file's edition) is
+    in ``group``, on a funnel plot. The months default to those every force of the file has."""
+    groups = outcome_groups(STREET, "last_outcome_category")
+    if group not in groups or group == STATUS_UNKNOWN:
+        raise OutcomesError(f"{group!r} is not an outcome group; expected one of "
+                            f"{', '.join(repr(g) for g in groups if g != STATUS_UNKNOWN)}")
+    files = street_editions(con)
+    if edition is not None:
+        files = [f for f in files if f["edition"] == edition]
+        if not files:
+            raise OutcomesError(f"no street file of edition {edition!r} is loaded; editions: "
+                                f"{', '.join(sorted({f['edition'] for f in street_editions(con)})) or 'none'}")
+    if not files:
+        raise OutcomesError("no data.police.uk street files are loaded")
+    chosen = files[0]
+    rows = con.execute(
+        """SELECT reported_by, month,
+                  count(*) FILTER (WHERE crime_id IS NOT NULL AND list_contains(?, last_outcome_category)),
+                  count(*) FILTER (WHERE crime_id IS NOT NULL AND last_outcome_category IS NOT NULL
+                                     AND NOT list_contains(?, last_outcome_category)),
+                  count(*) FILTER (WHERE crime_id IS NOT NULL AND (last_outcome_category IS NULL
+                                                                   OR list_contains(?, last_outcome_category))),
+                  count(*) FILTER (WHERE crime_id IS NULL)
+           FROM street_crime WHERE file_id = ? AND dataset = ? GROUP BY ALL""",
+        [list(groups[group]), list(groups[STATUS_UNKNOWN]), list(groups[STATUS_UNKNOWN]), chosen["file_id"], STREET],
+    ).fetchall()
+    by_force: dict[str, dict[int, tuple[int, int, int]]] = {}
+    without_id: dict[str, int] = {}
+    for force, month, reached, known, unknown, no_id in rows:  # known: a last outcome given (reached among them)
+        by_force.setdefault(force, {})[month_index(month)] = (reached, known, unknown)
+        without_id[force] = without_id.get(force, 0) + no_id
+    file_months = sorted({m for months in by_force.values() for m in months})
+    common = sorted(set.intersection(*(set(m) for m in by_force.values())))
+    lo = month_index(first) if first else (common[0] if common else file_months[0])
+    hi = month_index(last) if last else (common[-1] if common else file_months[-1])
+    if lo > hi or lo < file_months[0] or hi > file_months[-1]:
+        raise OutcomesError(f"{chosen['name']} holds crimes of {chosen['first']} to {chosen['last']}; asked for "
+                            f"{month_of(lo):%Y-%m} to {month_of(hi):%Y-%m}")
+    wanted = list(range(lo, hi + 1))
+    compared, left_out = [], []
+    for force in sorted(by_force):
+        months = by_force[force]
+        lacking = [m for m in wanted if m not in months]
+        if lacking:
+            left_out.append({"force": force, "reason": f"the file lacks its crimes of {_months(lacking)}: its cohort "
+                                                       f"would not be the other forces'"})
+            continue
+        reached = sum(months[m][0] for m in wanted)
+        known = sum(months[m][1] for m in wanted)
+        unknown = sum(months[m][2] for m in wanted)
+        if known + unknown == 0:
+            left_out.append({"force": force, "reason": f"none of its {without_id[force]:,} records in the file has "
+                                                       f"a Crime ID (anti-social behaviour has none; crimes should), "
+                                                       f"so none can carry an outcome"})
+            continue
+        if known == 0 or unknown > known:
+            left_out.append({"force": force, "reason": f"no outcome is known for {unknown:,} of its "
+                                                       f"{known + unknown:,} crimes (no last outcome given, or "
+                                                       f"'Status update unavailable')"})
+            continue
+        compared.append({"force": force, "crimes": known, "reached": reached, "unknown": unknown})
+    if len(compared) < 2:
+        raise OutcomesError(f"fewer than two forces of {chosen['name']} can be compared")
+    f = funnel([c["reached"] for c in compared], [c["crimes"] for c in compared])
+    for k, c in enumerate(compared):
+        c.update(share=f.share[k] * 100, z=float(f.z[k]), position=f.position[k],
+                 position_overdispersed=f.position_overdispersed[k],
+                 limits={name: [float(low[k] * 100), float(high[k] * 100)] for name, (low, high) in f.limits.items()},
+                 highlighted=c["force"] == highlight)
+    n_max = max(c["crimes"] for c in compared)
+    grid = np.unique(np.geomspace(max(10, min(c["crimes"] for c in compared) / 2), n_max * 1.1, CURVE_POINTS).round())
+    curve = f.curve(grid)
+    return {
+        "group": group, "categories": list(groups[group]), "dataset": STREET,
+        "file": {k: chosen[k] for k in ("name", "edition", "sha256")},
+        "first": f"{month_of(lo):%Y-%m}", "last": f"{month_of(hi):%Y-%m}",
+        "target": f.target * 100, "phi": f.phi, "overdispersion_p": f.overdispersion_p,
+        "overdispersed": bool(f.overdispersion_p < 0.05), "highlight": highlight,
+        "forces": sorted(compared, key=lambda c: -c["share"]), "left_out": left_out,
+        "curve": {"n": grid.tolist(), **{name: {"low": (low * 100).tolist(), "high": (high * 100).tolist()}
+                                         for name, (low, high) in curve.items()}},
+        "method": FUNNEL_METHOD, "attribution": ATTRIBUTION,
+        "notes": [
+            f"the last outcome of each crime as of the {chosen['edition']} edition of the street files: crimes of "
+            f"recent months have had less time to reach an outcome, so this is that edition's figure, not a final "
+            f"one; every force's crimes are of the same months ({month_of(lo):%Y-%m} to {month_of(hi):%Y-%m}) from "
+            f"the same edition, so the forces compare at equal follow-up",
+            "the denominator is each force's crimes with a Crime ID and a known last outcome: crimes with no last "
+            "outcome given or 'Status update unavailable' are counted apart (unknown), never as outcomes; a force "
+            "whose outcome is unknown for more of its crimes than it is known is left out",
+            (f"the forces vary more than the binomial limits allow (overdispersion φ = {f.phi:.1f}, p "
+             f"{'< 0.001' if f.overdispersion_p < 0.001 else f'= {f.overdispersion_p:.3f}'}): many lie outside them, "
+             f"and each force's position is also given against the limits widened by √φ (Spiegelhalter's "
+             f"multiplicative overdispersion), fairer to forces that differ for reasons of recording")
+            if f.overdispersion_p < 0.05 else
+            f"the forces vary no more than the binomial limits allow (overdispersion φ = {f.phi:.2f})",
+        ],
+    }
+
+
+def _months(months: list[int]) -> str:
+    from crimeplan.present import months_text
+
+    return months_text([month_of(m) for m in months])
