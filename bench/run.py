@@ -747,6 +747,69 @@ def bench_placement(data: Path, repeat: int, work: Path) -> list[str]:
     ]
 
 
+OUTCOMES_SETUP = """
+from datetime import date
+from crimeplan.measures import Engine
+from crimeplan.measures.outcomes import time_to_outcome
+from crimeplan.measures.periods import Period
+engine = Engine.open({db!r})
+london = engine.areas.get("E12000007")
+every_month = Period("year", date(2018, 1, 1), date(2025, 2, 1))
+"""
+
+# Baseline: the same cumulative incidence as an analyst would write it with pandas, row by row to each crime's
+# first outcome, from every crime_outcome row of London's burglaries.
+OUTCOMES_PANDAS = """
+import numpy as np
+from crimeplan.measures.outcomes import outcome_groups
+from crimeplan.stats.aalen_johansen import aalen_johansen
+groups = [g for g in outcome_groups() if g != "status unavailable"]
+rank = {t: k for k, g in enumerate(groups) for t in outcome_groups()[g]}
+rows = engine.con.execute(\"\"\"SELECT c.crime_id, c.month, c.outcome_type, c.lag_months FROM crime_outcome c
+    JOIN area_rollup r ON r.unit_level = c.unit_level AND r.unit_vintage = c.unit_vintage AND r.unit_code = c.unit_code
+    WHERE r.level = 'london' AND c.crime_type = 'Burglary'\"\"\").df()
+rows["rank"] = rows.outcome_type.map(rank)
+firsts = rows.dropna(subset=["rank"]).sort_values(["lag_months", "rank"]).groupby("crime_id").first()
+crimes = rows[rows.outcome_type.isna()].set_index("crime_id")
+follow = engine.compiler.follow_up_months("police_uk_outcomes", ["Metropolitan Police Service"],
+    sorted({m.year * 12 + m.month - 1 for m in crimes.month}))
+reach = crimes.month.map(lambda m: follow[m.year * 12 + m.month - 1])
+lag = firsts.lag_months.reindex(crimes.index)
+hit = lag.notna() & (lag <= reach)
+events = np.zeros((len(groups), int(reach.max()) + 1))
+for crime, k in firsts.loc[hit[hit].index, "rank"].items():
+    events[int(k), int(lag[crime])] += 1
+censored = np.bincount(reach[~hit].astype(int), minlength=events.shape[1]).astype(float)
+aalen_johansen(events, censored)
+"""
+
+
+def bench_outcomes(data: Path, repeat: int, work: Path) -> list[str]:
+    """Time to outcome (Aalen–Johansen) for every Met burglary of the extract (issue 12)."""
+    db = loaded_warehouse(data, work)
+    setup = OUTCOMES_SETUP.format(db=str(db))
+    crimes = _count(db, "SELECT count(*) FROM crime_outcome WHERE outcome_type IS NULL AND crime_type = 'Burglary'")
+    ours = run_case("crimeplan: time_to_outcome, London, every month 2018-01 to 2025-02",
+                    "time_to_outcome(engine, london, every_month, ['Burglary'], 'Metropolitan Police Service')",
+                    repeat, setup=setup, records=crimes)
+    pandas = run_case("pandas: the same curves from every row", OUTCOMES_PANDAS, repeat, setup=setup, records=crimes)
+    return [
+        "## Time to outcome for every Met burglary (issue 12)",
+        "",
+        f"{crimes:,} burglaries with a Crime ID, each linked to its outcomes (crime_outcome); each crime's first "
+        "outcome, its follow-up and the Aalen–Johansen curves of every outcome group.",
+        "",
+        "| case | median s | peak RSS MB |",
+        "|---|---:|---:|",
+        *[f"| {m.name} (runs: {', '.join(f'{x:.2f}' for x in m.seconds)}) | {m.median:.2f} | {m.rss:,.0f} |"
+          for m in (ours, pandas)],
+        "",
+        f"- Time to outcome: **{ours.median:.2f} s** (target < 1 s: {'met' if ours.median < 1 else 'NOT met'}); "
+        f"{pandas.median / ours.median:.1f}x faster than pandas.",
+        "",
+    ]
+
+
 def _count(db: Path, sql: str) -> int:
     import duckdb
 
@@ -758,7 +821,7 @@ def _count(db: Path, sql: str) -> int:
 
 
 SECTIONS = {"load": bench_load, "scorecard": bench_scorecard, "web": bench_web, "national": bench_national,
-            "placement": bench_placement}
+            "placement": bench_placement, "outcomes": bench_outcomes}
 
 
 def main() -> None:

@@ -807,12 +807,7 @@ def forces(
                   + (f"; {s['not comparable']} not comparable" if s["not comparable"] else "") + ".")
     if data["highlight"]:
         console.print(f"▶ {data['highlight']} (highlighted).")
-    console.print("Left out: " + "; ".join(f"{x['force']}: {x['reason']}" for x in data["left_out"]) + ".")
-    console.print(f"[dim]{data['method']}[/]")
-    for note in data["notes"]:
-        console.print(f"[dim]{note}[/]")
-    console.print(f"[dim]Source: {', '.join(f['name'] + ' (edition ' + f['edition'] + ')' for f in data['files'])}.[/]")
-    console.print(f"[dim]{data['attribution']}[/]")
+    _print_forces_footer(data, data["files"])
 
 
 @app.command()
@@ -851,6 +846,17 @@ def outcomes(
             table.add_row(g["group"], f"{g['reached']:,.0f}", percent_text(g["share"], g["low"], g["high"]))
         console.print(table)
         console.print(f"n = {data['crimes']:,.0f} crimes with a Crime ID; {data['note']}.")
+        tto = data["time_to_outcome"]
+        if tto["months"]:
+            last = tto["months"][-1]
+            reached = "; ".join(f"{g['group']} {percent_text(g['incidence'][-1], g['low'][-1], g['high'][-1])}"
+                                for g in tto["groups"] if g["incidence"][-1] > 0)
+            console.print(f"Time to a first outcome ({tto['crimes']:,} crimes, followed up to {last} months after "
+                          f"the crime's month as the loaded outcomes allow), by month {last}: {reached}; "
+                          f"{percent_text(tto['open'][-1])} still open."
+                          + (f" Half the charges came by month {tto['median_months_to_charge']}."
+                             if tto["median_months_to_charge"] is not None else ""))
+            console.print(f"[dim]{tto['method']}.[/]")
     if data["longest_follow_up"] is not None:
         console.print(f"[dim]The loaded outcomes reach {data['longest_follow_up']} months after a crime's month "
                       f"(catalogue outcome_follow_up_months).[/]")
@@ -891,12 +897,17 @@ def outcome_funnel(
         table.add_row(name, f"{f['crimes']:,}", percent_text(f["share"]), FUNNEL_POSITION_TEXT[f["position"]],
                       FUNNEL_POSITION_TEXT[f["position_overdispersed"]])
     console.print(table)
+    _print_forces_footer(data, [data["file"]])
+
+
+def _print_forces_footer(data: dict, files: list[dict]) -> None:
+    """What a comparison of forces ends with: the forces left out and why, the method, notes, files, attribution."""
     if data["left_out"]:
         console.print("Left out: " + "; ".join(f"{x['force']}: {x['reason']}" for x in data["left_out"]) + ".")
     console.print(f"[dim]{data['method']}[/]")
     for note in data["notes"]:
         console.print(f"[dim]{note}[/]")
-    console.print(f"[dim]Source: {data['file']['name']} (edition {data['file']['edition']}).[/]")
+    console.print(f"[dim]Source: {', '.join(f['name'] + ' (edition ' + f['edition'] + ')' for f in files)}.[/]")
     console.print(f"[dim]{data['attribution']}[/]")
 
 

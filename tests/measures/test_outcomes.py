@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import io
 import zipfile
 from datetime import date
@@ -12,7 +13,7 @@ from scipy.stats import binom
 
 from crimeplan.catalogue import load_catalogue
 from crimeplan.measures import Engine
-from crimeplan.measures.outcomes import forces_funnel
+from crimeplan.measures.outcomes import forces_funnel, time_to_outcome
 from crimeplan.measures.periods import parse_period
 from crimeplan.plan import load_plan
 from crimeplan.plan.schema import Measure, OutcomeSource
@@ -131,6 +132,18 @@ def test_cohorts_without_their_follow_up_are_not_final_and_the_artefact_is_gone(
     [edge] = engine.evaluate(_charged(engine, 1), "force", parse_period("2020-06"), parse_period("2019-06"))
     assert edge.status == "incomplete data"
 
+    # Time to outcome: half closed with no suspect in the crime's month, 30% charged two months on, 20% open;
+    # the crimes of 2019 are followed for 17 (2019-01) down to 6 (2019-12) months, censored after that.
+    curves = time_to_outcome(engine, engine.areas.get("merseyside"), parse_period("2019"), ["Burglary"], FORCE)
+    assert curves["crimes"] == 12 * CRIMES_A_MONTH and curves["months"] == list(range(18))
+    by_group = {g["group"]: g["incidence"] for g in curves["groups"]}
+    assert by_group["no suspect identified"] == pytest.approx([50.0] * 18)
+    assert by_group["charged or summonsed"] == pytest.approx([0.0, 0.0] + [30.0] * 16)
+    assert curves["open"][2:] == pytest.approx([20.0] * 16) and curves["median_months_to_charge"] == CHARGE_LAG
+    # Open: all 2,400; 1,200 after the closures; 480 after the charges; 440 once 2019-12's 40 open crimes end at 6.
+    assert curves["at_risk"][:4] == [2400, 1200, 1200, 480] and curves["at_risk"][7] == 440
+    assert curves["at_risk"][-1] == 40  # only 2019-01's open crimes are followed to month 17
+
 
 # --- the Met's burglaries, on the real data -------------------------------------------------------------
 
@@ -232,3 +245,28 @@ def test_every_forces_funnel_position_matches_an_independent_count(loaded, data_
     lacking = {x["force"]: x["reason"] for x in with_october["left_out"]}
     assert "the file lacks its crimes of 2018-10" in lacking["Lancashire Constabulary"]
     assert "Northumbria Police" in lacking
+
+
+def test_the_outcome_commands_print_the_figures_with_their_follow_up(loaded_db):
+    from typer.testing import CliRunner
+
+    from crimeplan.cli import app
+
+    runner = CliRunner()
+    shown = runner.invoke(app, ["outcomes", "--area", "Croydon", "--period", "2019", "--db", str(loaded_db)])
+    assert shown.exit_code == 0, shown.output
+    assert "crimes followed for the month they were recorded" in shown.output and "n = 2,748 crimes" in shown.output
+    assert "charged or summonsed" in shown.output and "Aalen-Johansen" in shown.output
+    data = json.loads(runner.invoke(app, ["outcomes", "--area", "Croydon", "--period", "2019", "--format", "json",
+                                          "--db", str(loaded_db)]).output)
+    charged = next(g for g in data["groups"] if g["group"] == "charged or summonsed")
+    assert (charged["reached"], charged["crimes"]) == (34, 2748) and charged["low"] < charged["share"] < charged["high"]
+    not_final = runner.invoke(app, ["outcomes", "--area", "Croydon", "--period", "2019", "--within", "6",
+                                    "--db", str(loaded_db)])
+    assert not_final.exit_code == 0 and "not final" in not_final.output
+    bad = runner.invoke(app, ["outcomes", "--crime-type", "Robbery", "--db", str(loaded_db)])
+    assert bad.exit_code != 0 and "no crimes of type 'Robbery'" in bad.output
+    table = runner.invoke(app, ["outcome-funnel", "--format", "csv", "--db", str(loaded_db)])
+    lines = table.output.strip().splitlines()
+    assert lines[0].startswith("force,crimes,reached") and len(lines) == 38 + 2
+    assert lines[-1].startswith("# Contains public sector information licensed under the Open Government Licence")

@@ -471,7 +471,7 @@ class Compiler:
             members[code] = {older} if not listed_now else ({older, newer} if then else {newer})
         return (older, newer), members
 
-    def _rollup_filter(self, level: str) -> tuple[str, list]:
+    def rollup_filter(self, level: str) -> tuple[str, list]:
         name, vintages = self.geography.table_level(level)
         return "r.level = ? AND list_contains(?, r.vintage)", [name, list(vintages)]
 
@@ -484,7 +484,7 @@ class Compiler:
         """
         key = (dataset, variant, level)
         if key not in self._categories:
-            where, params = self._rollup_filter(level)
+            where, params = self.rollup_filter(level)
             rows_of = """FROM monthly_counts m
                     WHERE m.dataset = ? AND (? IS NULL OR m.variant = ?)"""
             names = [c for (c,) in self.con.execute(
@@ -566,7 +566,7 @@ class Compiler:
         the crimes (with a Crime ID) of each month; cohorts without the follow-up loaded are not final."""
         group_of = load_catalogue().dataset(source.dataset).group_of("outcome_type")
         outcome_types = sorted(t for t, g in group_of.items() if g in source.outcome_groups)
-        where, params = self._rollup_filter(level)
+        where, params = self.rollup_filter(level)
         rows = self.con.execute(
             f"""SELECT r.code, c.month,
                        count(DISTINCT c.crime_id) FILTER (WHERE list_contains(?, c.outcome_type) AND c.lag_months <= ?),
@@ -635,7 +635,7 @@ class Compiler:
             cube.available[m - cube.first] = False
 
     def _homicide(self, source: HomicideSource, level: str, statistic: str) -> Cube:
-        where, params = self._rollup_filter(level)
+        where, params = self.rollup_filter(level)
         filters, values = _conditions(source.where, "h.")
         yearly = self.con.execute(
             "SELECT count(*) = count(*) FILTER (WHERE month IS NULL) FROM homicide_victim_current WHERE dataset = ?",

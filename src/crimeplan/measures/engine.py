@@ -525,7 +525,7 @@ class Engine:
                 else:
                     t = spec["sum_of_table"]
                     figures, unit_level, unit_vintages = self._published_residents(t), t["level"], [t["vintage"]]
-                where, params = self.compiler._rollup_filter(level)
+                where, params = self.compiler.rollup_filter(level)
                 rows = dict(self.con.execute(
                     f"""SELECT r.code, sum(b.persons) FROM (SELECT unnest(?) AS code, unnest(?) AS persons) b
                         JOIN area_rollup r ON r.unit_level = ? AND list_contains(?, r.unit_vintage) AND r.unit_code = b.code
@@ -574,7 +574,7 @@ class Engine:
             if not all(m in supplied for m in period.months):
                 continue
             keys, weights, note = self.compiler.harm_weights(scheme)
-            where, params = self.compiler._rollup_filter(level)
+            where, params = self.compiler.rollup_filter(level)
             rows = self.con.execute(
                 f"""SELECT r.code, m.major, m.category, sum(m.count) AS n,
                           any_value(coalesce(list_extract(?, list_position(?, m.major || ' / ' || m.category)), 0)) AS w
@@ -616,7 +616,7 @@ class Engine:
             return population
         covered = self.cube(source, below, "count").covered()
         residents = self.population(below)
-        (unit_level, unit_vintages), (where, params) = self.geography.table_level(below), self.compiler._rollup_filter(level)
+        (unit_level, unit_vintages), (where, params) = self.geography.table_level(below), self.compiler.rollup_filter(level)
         parents = dict(self.con.execute(
             f"""SELECT r.unit_code, r.code FROM area_rollup r
                 WHERE r.unit_level = ? AND list_contains(?, r.unit_vintage) AND {where}""",

@@ -27,6 +27,7 @@ from crimeplan.catalogue import load_catalogue
 from crimeplan.errors import CrimeplanError
 from crimeplan.measures.periods import Period, month_index, month_of
 from crimeplan.plan.schema import DEFAULT_FOLLOW_UP_MONTHS, OutcomeSource
+from crimeplan.stats.aalen_johansen import aalen_johansen
 from crimeplan.stats.funnel import funnel
 from crimeplan.stats.survey import wilson_interval
 
@@ -120,8 +121,67 @@ def outcome_mix(engine, area, period: Period, crime_types: list[str] | None = No
                                crimes - reached_any, crimes))
     out.update(status="ok", message="", crimes=crimes, groups=rows_out,
                note="a crime can reach more than one group (closed with no suspect, then charged when one is "
-                    "found): the shares need not add up to 100%")
+                    "found): the shares need not add up to 100%",
+               time_to_outcome=time_to_outcome(engine, area, period, crime_types, force))
     return out
+
+
+AJ_METHOD = ("Aalen-Johansen cumulative incidence (Aalen and Johansen 1978, Scandinavian Journal of Statistics "
+             "5:141-150): the share of the crimes reaching each outcome group first by each month since the crime's "
+             "month, the other groups competing and crimes still open at the end of their loaded follow-up censored; "
+             "95% limits from Greenwood's variance on the log(-log) scale")
+
+
+def time_to_outcome(engine, area, period: Period, crime_types: list[str], force: str | None) -> dict:
+    """The cumulative share of ``area``'s crimes of ``period`` reaching each outcome group first, by months since the
+    crime (Aalen–Johansen), each crime followed as far as the loaded outcomes reach for its month."""
+    groups = [g for g in outcome_groups() if g != STATUS_UNKNOWN]
+    members = outcome_groups()
+    types = [t for g in groups for t in members[g]]
+    ranks = [k for k, g in enumerate(groups) for _ in members[g]]
+    where, params = engine.compiler.rollup_filter(area.level)
+    rows = engine.con.execute(
+        f"""SELECT (year(min(c.month)) * 12 + month(min(c.month)) - 1)::INTEGER,
+                   min(greatest(c.lag_months, 0) * 100 + list_extract(?, list_position(?, c.outcome_type)))
+                       FILTER (WHERE c.outcome_type IS NOT NULL AND list_contains(?, c.outcome_type))
+            FROM crime_outcome c
+            JOIN area_rollup r ON r.unit_level = c.unit_level AND r.unit_vintage = c.unit_vintage
+                              AND r.unit_code = c.unit_code
+            WHERE r.code = ? AND {where} AND (? IS NULL OR c.reported_by = ?) AND list_contains(?, c.crime_type)
+              AND c.month BETWEEN ? AND ?
+            GROUP BY c.crime_id""",
+        [ranks, types, types, area.code, *params, force, force, crime_types, period.start, period.end],
+    ).fetchnumpy()
+    months = np.asarray(rows[next(iter(rows))], dtype=np.int64)
+    first = np.ma.filled(np.ma.asarray(rows[list(rows)[1]], dtype=float), np.nan)
+    series = [force] if force else None
+    follow = engine.compiler.follow_up_months(OUTCOMES, series, sorted(set(months.tolist())))
+    reach = np.array([follow[m] for m in months], dtype=np.int64) if months.size else np.zeros(0, np.int64)
+    followed = reach >= 0
+    out = {"method": AJ_METHOD, "groups": [], "crimes": int(followed.sum()), "not_followed": int((~followed).sum())}
+    if not followed.any():
+        return out | {"months": [], "at_risk": []}
+    reach, first = reach[followed], first[followed]
+    lag = np.where(np.isnan(first), -1, first // 100).astype(np.int64)
+    rank = np.where(np.isnan(first), -1, first % 100).astype(np.int64)
+    happened = (lag >= 0) & (lag <= reach)
+    width = int(reach.max()) + 1
+    events = np.zeros((len(groups), width))
+    np.add.at(events, (rank[happened], lag[happened]), 1)
+    censored = np.bincount(reach[~happened], minlength=width).astype(float)
+    ci = aalen_johansen(events, censored)
+    curves = []
+    for k, g in enumerate(groups):
+        curves.append({"group": g, "incidence": (ci.incidence[k] * 100).tolist(), "low": (ci.low[k] * 100).tolist(),
+                       "high": (ci.high[k] * 100).tolist()})
+    charged = curves[0]["incidence"] if groups[0] == "charged or summonsed" else None
+    median = None
+    if charged and charged[-1] > 0:  # half of the charges within the follow-up came by this month
+        median = next(t for t, v in enumerate(charged) if v >= charged[-1] / 2)
+    return out | {"months": ci.times.tolist(), "at_risk": ci.at_risk.tolist(), "groups": curves,
+                  "open": (ci.survival * 100).tolist(), "median_months_to_charge": median,
+                  "median_note": ("the month by which half of the charges reached within the follow-up had come "
+                                  "(a charge after the follow-up is not seen)")}
 
 
 def _share_row(group: str, reached: float, crimes: float) -> dict:
