@@ -46,6 +46,20 @@ def test_before_any_censoring_the_variance_is_the_binomial_one():
     assert low == pytest.approx(expected_low)
 
 
+def test_without_censoring_the_variance_is_binomial_at_every_month():
+    # 20 crimes, none censored until the end: F_k(t) is a plain share of 20, its variance F(1 - F)/20 at every t.
+    events = np.array([[2, 3, 1, 0], [4, 0, 2, 1]])
+    censored = np.array([0, 0, 0, 7])
+    ci = aalen_johansen(events, censored)
+    z = 1.959963984540054
+    for k in range(2):
+        shares = np.cumsum(events[k]) / 20
+        assert ci.incidence[k] == pytest.approx(shares)
+        for f, low in zip(shares, ci.low[k]):
+            se = np.sqrt(f * (1 - f) / 20)
+            assert low == pytest.approx(np.exp(-np.exp(np.log(-np.log(f)) + z * se / (f * abs(np.log(f))))))
+
+
 def test_no_outcome_yet_has_the_exact_upper_limit():
     ci = aalen_johansen(np.array([[0, 3]]), np.array([0, 7]))
     assert ci.incidence[0][0] == 0 and ci.high[0][0] == pytest.approx(1 - 0.025 ** (1 / 10))

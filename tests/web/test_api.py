@@ -254,7 +254,7 @@ def test_every_page_returns_200_with_attribution_and_sources(client, service, pa
 def test_the_outcome_endpoints_answer_as_the_facade_does(client, service) -> None:
     funnel = client.get("/api/outcomes/forces").json()
     assert funnel == service.outcome_funnel(None, None, None, None, None)
-    assert funnel["group"] == "no suspect identified" and len(funnel["forces"]) >= 35
+    assert funnel["group"] == "no suspect identified" and len(funnel["forces"]) >= 25
     csv_text = client.get("/api/outcomes/forces.csv").text
     assert csv_text.splitlines()[0].startswith("force,crimes,reached,unknown,share,position")
     assert len(csv_text.splitlines()) == len(funnel["forces"]) + 2  # the header, the forces, the attribution

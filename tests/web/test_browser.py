@@ -316,7 +316,7 @@ def test_the_outcome_funnel_page_shows_the_apis_forces(server, browser, artifact
             reached: JSON.parse(tr.querySelector('[data-field=reached]').dataset.value),
             share: JSON.parse(tr.querySelector('[data-field=share]').dataset.value),
             words: tr.querySelector('[data-field=position]').textContent}))""")
-        assert len(shown) == len(api["forces"]) >= 35
+        assert len(shown) == len(api["forces"]) >= 25
         by_force = {f["force"]: f for f in api["forces"]}
         for row in shown:
             f = by_force[row["force"]]

@@ -34,6 +34,9 @@ from crimeplan.stats.survey import wilson_interval
 OUTCOMES = "police_uk_outcomes"
 STREET = "police_uk_street"
 STATUS_UNKNOWN = "status unavailable"  # the catalogue's group for 'Status update unavailable': not an outcome
+OPEN = "under investigation"  # a status, not an outcome: a crime under investigation is still open
+NOT_OUTCOMES = (STATUS_UNKNOWN, OPEN)
+MAX_UNKNOWN_SHARE = 0.10  # a force whose last outcome is unknown for more of its crimes is left off the funnel
 CURVE_POINTS = 60
 FUNNEL_METHOD = (
     "Funnel plot (Spiegelhalter 2005, Statistics in Medicine 24:1185-1202): each force's share against its number of "
@@ -100,21 +103,26 @@ def outcome_mix(engine, area, period: Period, crime_types: list[str] | None = No
                                within_months=within)
         return engine.compiler.cube(source, area.level, "proportion")
 
-    any_outcome = cube_of(list(groups))
+    outcomes = [g for g in groups if g not in NOT_OUTCOMES]
+    any_outcome = cube_of(outcomes)
     missing = any_outcome.missing(period)
     out["files"] = engine.compiler.provenance(OUTCOMES, any_outcome.series, period.start, period.end)
     if missing:
         status, message = Engine._gap(any_outcome, "data.police.uk outcomes", any_outcome.span(), missing)
-        out.update(status="not final" if any("not final" in g for g in any_outcome.gaps.values()) else status,
-                   message=message, crimes=None)
+        not_final = any("not final" in any_outcome.gaps.get(m, "") for m in missing)
+        out.update(status="not final" if not_final else status, message=message, crimes=None)
         return out
     i = any_outcome.index().get(area.code)
     crimes = float(any_outcome.totals([period], "second")[0][i]) if i is not None else float("nan")
-    if not crimes or np.isnan(crimes):
+    if np.isnan(crimes):  # the force's files do not cover the area: unknown, never 0
+        out.update(status="not covered", message=f"{force or 'no force'} publishes no crimes for {area.name}",
+                   crimes=None)
+        return out
+    if not crimes:
         out.update(status="no crimes", message=f"no {', '.join(crime_types)} with a Crime ID recorded in "
                                                f"{area.name} in {period.describe()}", crimes=0)
         return out
-    rows = [(g, cube_of([g])) for g in groups if g != STATUS_UNKNOWN]
+    rows = [(g, cube_of([g])) for g in outcomes]
     reached_any = float(any_outcome.totals([period])[0][i])
     rows_out = [_share_row(g, float(c.totals([period])[0][i]), crimes) for g, c in rows]
     rows_out.append(_share_row(f"no outcome within {within} months" if within else "no outcome in the month recorded",
@@ -129,13 +137,14 @@ def outcome_mix(engine, area, period: Period, crime_types: list[str] | None = No
 AJ_METHOD = ("Aalen-Johansen cumulative incidence (Aalen and Johansen 1978, Scandinavian Journal of Statistics "
              "5:141-150): the share of the crimes reaching each outcome group first by each month since the crime's "
              "month, the other groups competing and crimes still open at the end of their loaded follow-up censored; "
-             "95% limits from Greenwood's variance on the log(-log) scale")
+             "95% limits from Greenwood's variance on the log(-log) scale; a crime reaching two groups in the same "
+             "month counts in the first of the catalogue's order (charged or summonsed first)")
 
 
 def time_to_outcome(engine, area, period: Period, crime_types: list[str], force: str | None) -> dict:
     """The cumulative share of ``area``'s crimes of ``period`` reaching each outcome group first, by months since the
     crime (Aalen–Johansen), each crime followed as far as the loaded outcomes reach for its month."""
-    groups = [g for g in outcome_groups() if g != STATUS_UNKNOWN]
+    groups = [g for g in outcome_groups() if g not in NOT_OUTCOMES]
     members = outcome_groups()
     types = [t for g in groups for t in members[g]]
     ranks = [k for k, g in enumerate(groups) for _ in members[g]]
@@ -191,8 +200,11 @@ def _share_row(group: str, reached: float, crimes: float) -> dict:
 
 
 def _crime_types(con, force: str | None) -> set[str]:
+    """The crime types with outcomes: any of their crimes linked to an outcome (an outcomes file cut down to some
+    types, like the Met's burglary extract, leaves the others' crimes with none: their shares would read 0%)."""
     return {t for (t,) in con.execute(
-        "SELECT DISTINCT crime_type FROM crime_outcome WHERE (? IS NULL OR reported_by = ?)", [force, force]).fetchall()}
+        """SELECT DISTINCT crime_type FROM crime_outcome
+           WHERE outcome_type IS NOT NULL AND (? IS NULL OR reported_by = ?)""", [force, force]).fetchall()}
 
 
 # --- forces compared ---------------------------------------------------------------------------------
@@ -232,7 +244,11 @@ def forces_funnel(con, group: str = "no suspect identified", edition: str | None
                   count(*) FILTER (WHERE crime_id IS NOT NULL AND (last_outcome_category IS NULL
                                                                    OR list_contains(?, last_outcome_category))),
                   count(*) FILTER (WHERE crime_id IS NULL)
-           FROM street_crime WHERE file_id = ? AND dataset = ? GROUP BY ALL""",
+           FROM (SELECT * FROM street_crime WHERE file_id = ? AND dataset = ?
+                 -- a row repeated (the same Crime ID, month and crime type) is one crime: its first row counts
+                 QUALIFY crime_id IS NULL OR row_number() OVER (
+                     PARTITION BY reported_by, month, crime_type, crime_id ORDER BY part_id, line) = 1)
+           GROUP BY ALL""",
         [list(groups[group]), list(groups[STATUS_UNKNOWN]), list(groups[STATUS_UNKNOWN]), chosen["file_id"], STREET],
     ).fetchall()
     by_force: dict[str, dict[int, tuple[int, int, int]]] = {}
@@ -241,7 +257,7 @@ def forces_funnel(con, group: str = "no suspect identified", edition: str | None
         by_force.setdefault(force, {})[month_index(month)] = (reached, known, unknown)
         without_id[force] = without_id.get(force, 0) + no_id
     file_months = sorted({m for months in by_force.values() for m in months})
-    common = sorted(set.intersection(*(set(m) for m in by_force.values())))
+    common = _longest_run(set.intersection(*(set(m) for m in by_force.values())))
     lo = month_index(first) if first else (common[0] if common else file_months[0])
     hi = month_index(last) if last else (common[-1] if common else file_months[-1])
     if lo > hi or lo < file_months[0] or hi > file_months[-1]:
@@ -264,14 +280,17 @@ def forces_funnel(con, group: str = "no suspect identified", edition: str | None
                                                        f"a Crime ID (anti-social behaviour has none; crimes should), "
                                                        f"so none can carry an outcome"})
             continue
-        if known == 0 or unknown > known:
+        if known == 0 or unknown > MAX_UNKNOWN_SHARE * (known + unknown):
             left_out.append({"force": force, "reason": f"no outcome is known for {unknown:,} of its "
-                                                       f"{known + unknown:,} crimes (no last outcome given, or "
-                                                       f"'Status update unavailable')"})
+                                                       f"{known + unknown:,} crimes ({unknown / (known + unknown):.0%}: "
+                                                       f"no last outcome given, or 'Status update unavailable'), "
+                                                       f"more than the {MAX_UNKNOWN_SHARE:.0%} a share of the known "
+                                                       f"ones can stand for"})
             continue
         compared.append({"force": force, "crimes": known, "reached": reached, "unknown": unknown})
     if len(compared) < 2:
-        raise OutcomesError(f"fewer than two forces of {chosen['name']} can be compared")
+        raise OutcomesError(f"fewer than two forces of {chosen['name']} can be compared in {month_of(lo):%Y-%m} to "
+                            f"{month_of(hi):%Y-%m}: " + "; ".join(f"{x['force']}: {x['reason']}" for x in left_out))
     f = funnel([c["reached"] for c in compared], [c["crimes"] for c in compared])
     for k, c in enumerate(compared):
         c.update(share=f.share[k] * 100, z=float(f.z[k]), position=f.position[k],
@@ -298,7 +317,8 @@ def forces_funnel(con, group: str = "no suspect identified", edition: str | None
             f"the same edition, so the forces compare at equal follow-up",
             "the denominator is each force's crimes with a Crime ID and a known last outcome: crimes with no last "
             "outcome given or 'Status update unavailable' are counted apart (unknown), never as outcomes; a force "
-            "whose outcome is unknown for more of its crimes than it is known is left out",
+            f"whose outcome is unknown for more than {MAX_UNKNOWN_SHARE:.0%} of its crimes is left out; a crime "
+            "listed twice (the same Crime ID, month and crime type) counts once",
             (f"the forces vary more than the binomial limits allow (overdispersion φ = {f.phi:.1f}, p "
              f"{'< 0.001' if f.overdispersion_p < 0.001 else f'= {f.overdispersion_p:.3f}'}): many lie outside them, "
              f"and each force's position is also given against the limits widened by √φ (Spiegelhalter's "
@@ -307,6 +327,17 @@ def forces_funnel(con, group: str = "no suspect identified", edition: str | None
             f"the forces vary no more than the binomial limits allow (overdispersion φ = {f.phi:.2f})",
         ],
     }
+
+
+def _longest_run(months: set[int]) -> list[int]:
+    """The longest run of consecutive months (the latest of equal runs): a cohort has no holes."""
+    best: list[int] = []
+    run: list[int] = []
+    for m in sorted(months):
+        run = run + [m] if run and m == run[-1] + 1 else [m]
+        if len(run) >= len(best):
+            best = run
+    return best
 
 
 def _months(months: list[int]) -> str:
