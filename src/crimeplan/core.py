@@ -44,7 +44,8 @@ from crimeplan.measures.levels import (
 )
 from crimeplan.measures.maps import Boundaries
 from crimeplan.measures.outcomes import (
-    STATUS_UNKNOWN, STREET, OutcomesError, forces_funnel, outcome_groups, outcome_mix, street_editions,
+    STATUS_UNKNOWN, STREET, OutcomesError, forces_funnel, outcome_crime_types, outcome_groups, outcome_mix,
+    street_editions,
 )
 from crimeplan.measures.periods import PeriodError, parse_period
 from crimeplan.plan import load_plan
@@ -569,6 +570,15 @@ class Crimeplan:
             return outcome_mix(self.engine, self.area(key), parse_period(period), list(crime_types), within)
         except OutcomesError as exc:
             raise BadParameter(str(exc)) from None
+
+    def has_outcomes(self, key: str) -> bool:
+        """Whether an area has a Victims section: the force's whole area and the two levels below it, when crimes
+        of the plan's force are linked to outcomes in the loaded data."""
+        level, levels = self.geography.top, set()
+        while level is not None and len(levels) < 3:
+            levels.add(level)
+            level = self.geography.child(level)
+        return self.area(key).level in levels and bool(outcome_crime_types(self.engine.con, self.plan.force))
 
     def outcome_group_names(self) -> list[str]:
         """The outcome groups a funnel can compare (the catalogue's, less 'status unavailable')."""

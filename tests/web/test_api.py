@@ -266,6 +266,16 @@ def test_the_outcome_endpoints_answer_as_the_facade_does(client, service) -> Non
     for params, words in (({"within": 99}, "from 0 to 36"), ({"crime_type": "Robbery"}, "no crimes of type 'Robbery'")):
         r = client.get("/api/areas/Croydon/outcomes", params=params)
         assert r.status_code == 422 and words in r.json()["detail"]
+    # The borough page's Victims section shows the API's figures, group by group.
+    from crimeplan.present import percent_text
+
+    page = client.get("/area/Croydon", params={"period": "2019"}).text
+    section = page[page.index('<section id="victims">'):]
+    section = section[: section.index("</section>")]
+    for g in croydon["groups"]:
+        assert f'<tr data-group="{g["group"]}"><th scope="row">{g["group"]}</th>' in section
+        assert percent_text(g["share"], g["low"], g["high"]) in section
+    assert "n = 2,748 crimes with a Crime ID" in section and 'href="/forces/outcomes"' in section
     r = client.get("/api/outcomes/forces", params={"group": "no suspect"})
     assert r.status_code == 422 and "'no suspect identified'" in r.json()["detail"]
     r = client.get("/api/outcomes/forces", params={"edition": "2030-01"})

@@ -79,7 +79,7 @@ def outcome_mix(engine, area, period: Period, crime_types: list[str] | None = No
     from crimeplan.measures.engine import Engine
 
     force = force or engine.plan.force
-    known = _crime_types(engine.con, force)
+    known = outcome_crime_types(engine.con, force)
     crime_types = list(crime_types) if crime_types else sorted(known)
     limit = longest_follow_up(engine.con, force)
     if within is None:
@@ -99,9 +99,11 @@ def outcome_mix(engine, area, period: Period, crime_types: list[str] | None = No
                          "in the same month as the crime")}
 
     def cube_of(names: list[str]):
-        source = OutcomeSource(dataset=OUTCOMES, outcome_groups=names, crime_types=crime_types, force=force,
-                               within_months=within)
-        return engine.compiler.cube(source, area.level, "proportion")
+        key = (tuple(names), tuple(crime_types), force, within)
+        if key not in _SOURCES:  # one source per question, so the engine builds each level's cube once
+            _SOURCES[key] = OutcomeSource(dataset=OUTCOMES, outcome_groups=names, crime_types=crime_types,
+                                          force=force, within_months=within)
+        return engine.cube(_SOURCES[key], area.level, "proportion")
 
     outcomes = [g for g in groups if g not in NOT_OUTCOMES]
     any_outcome = cube_of(outcomes)
@@ -193,13 +195,16 @@ def time_to_outcome(engine, area, period: Period, crime_types: list[str], force:
                                   "(a charge after the follow-up is not seen)")}
 
 
+_SOURCES: dict[tuple, OutcomeSource] = {}
+
+
 def _share_row(group: str, reached: float, crimes: float) -> dict:
     interval = wilson_interval(reached / crimes, crimes)
     return {"group": group, "crimes": crimes, "reached": reached, "share": reached / crimes * 100,
             "low": interval.low * 100, "high": interval.high * 100}
 
 
-def _crime_types(con, force: str | None) -> set[str]:
+def outcome_crime_types(con, force: str | None) -> set[str]:
     """The crime types with outcomes: any of their crimes linked to an outcome (an outcomes file cut down to some
     types, like the Met's burglary extract, leaves the others' crimes with none: their shares would read 0%)."""
     return {t for (t,) in con.execute(

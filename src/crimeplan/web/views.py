@@ -931,11 +931,12 @@ def area_page(svc: Crimeplan, links: Links, area: Area, period: str, baseline: s
     trust = trust_section(svc, links, area, period, baseline)
     needs = needs_section(svc, links, area, period, baseline)
     fair = fairness_section(svc, links, area, period, baseline) if svc.has_fairness(area.key) else None
+    victims = victims_section(svc, links, area, period) if svc.has_outcomes(area.key) else None
     panels = panel_sections(svc, links, area, period, baseline)
     crumbs = [{"name": a.name, "href": links.area(a.key)} for a in svc.engine.areas.ancestors(area)]
     files = _files(section["card"]["sources"], mix["files"], the_map["files"] if the_map else [],
                    trust["files"] if trust else [], needs["files"] if needs else [],
-                   fair["files"] if fair else [], *[p["files"] for p in panels])
+                   fair["files"] if fair else [], victims["files"] if victims else [], *[p["files"] for p in panels])
     model = base_model(svc, links, f"{area.name} — {area.level_name}", files, crumbs + [{"name": area.name, "href": None}])
     model.update(
         page="area", area=area.to_dict(),
@@ -946,7 +947,8 @@ def area_page(svc: Crimeplan, links: Links, area: Area, period: str, baseline: s
         selectors=selectors(svc, links, period, baseline, f"/area/{quote(area.key, safe=':')}",
                             {"map": map_measure, "colour": the_map["colour"] if colour and the_map else None,
                              "wards": wards}),
-        scorecard=section, map=the_map, mix=mix, trust=trust, needs=needs, fairness=fair, panels=panels,
+        scorecard=section, map=the_map, mix=mix, trust=trust, needs=needs, fairness=fair, victims=victims,
+        panels=panels,
         api_href=links.api_json(f"scorecard/{area.key}" if links.static else f"scorecard?area={area.key}"),
     )
     if the_map and the_map["figure"]:
@@ -1172,6 +1174,32 @@ def forces_page(svc: Crimeplan, links: Links, data: dict, query: dict | None = N
     if compared:
         model["charts"].append("forces-figure")
     return model
+
+
+def victims_section(svc: Crimeplan, links: Links, area: Area, period: str) -> dict:
+    """What happened to the area's crimes of the period: each outcome group's share with its interval and n, at the
+    follow-up the loaded outcomes allow, the time to a first outcome in words, and the forces' funnel."""
+    data = svc.outcomes(area.key, period, (), None)
+    out = {"status": data["status"], "message": data.get("message", ""), "follow_up": data["follow_up"],
+           "crime_types": ", ".join(data["crime_types"]), "period_text": data["period_text"], "files": data["files"],
+           "funnel_href": links.outcome_funnel, "api_href": links.api_json(f"areas/{area.key}/outcomes")
+           if not links.static else None, "rows": [], "curves_text": ""}
+    if data["status"] != "ok":
+        return out
+    out["crimes_text"] = fmt_number(data["crimes"])
+    out["note"] = data["note"]
+    out["rows"] = [{"group": g["group"], "reached_text": fmt_number(g["reached"]),
+                    "share_text": percent_text(g["share"], g["low"], g["high"])} for g in data["groups"]]
+    tto = data["time_to_outcome"]
+    if tto["months"]:
+        last = tto["months"][-1]
+        first = [g for g in tto["groups"] if g["incidence"][-1] > 0]
+        out["curves_text"] = (f"Followed up to {last} months after the crime's month (as far as the loaded outcomes "
+                              f"reach), the share reaching each group first: "
+                              + "; ".join(f"{g['group']} {percent_text(g['incidence'][-1], g['low'][-1], g['high'][-1])}"
+                                          for g in first)
+                              + f"; {percent_text(tto['open'][-1])} still open.")
+    return out
 
 
 def outcome_funnel_page(svc: Crimeplan, links: Links, data: dict, query: dict | None = None) -> dict:
