@@ -23,6 +23,7 @@ from crimeplan import disclosure
 from crimeplan.present import (
     Rag, Status, gini_text, number, partial_period, persistence_text, rank_text, rate_text, ratio_text, share_text, signed,
     withheld_text, difference_text, located_text, survey_gaps_text, percent_text, FUNNEL_POSITION_TEXT,
+    time_to_outcome_text,
 )
 
 app = typer.Typer(
@@ -848,14 +849,7 @@ def outcomes(
         console.print(f"n = {data['crimes']:,.0f} crimes with a Crime ID; {data['note']}.")
         tto = data["time_to_outcome"]
         if tto["months"]:
-            last = tto["months"][-1]
-            reached = "; ".join(f"{g['group']} {percent_text(g['incidence'][-1], g['low'][-1], g['high'][-1])}"
-                                for g in tto["groups"] if g["incidence"][-1] > 0)
-            console.print(f"Time to a first outcome ({tto['crimes']:,} crimes, followed up to {last} months after "
-                          f"the crime's month as the loaded outcomes allow), by month {last}: {reached}; "
-                          f"{percent_text(tto['open'][-1])} still open."
-                          + (f" Half the charges came by month {tto['median_months_to_charge']}."
-                             if tto["median_months_to_charge"] is not None else ""))
+            console.print(time_to_outcome_text(tto))
             console.print(f"[dim]{tto['method']}.[/]")
     if data["longest_follow_up"] is not None:
         console.print(f"[dim]The loaded outcomes reach {data['longest_follow_up']} months after a crime's month "

@@ -429,11 +429,15 @@ class Crimeplan:
     def has_fairness(self, key: str) -> bool:
         """Whether an area has Fairness figures: the force's whole area and the two levels below it (London,
         BCUs, boroughs), when the force's stop-and-search files are loaded."""
+        return self.area(key).level in self._section_levels() and self.fairness_covered()
+
+    def _section_levels(self) -> set[str]:
+        """The levels an area page's force-wide sections (Fairness, Victims) reach: the top and the two below."""
         level, levels = self.geography.top, set()
         while level is not None and len(levels) < 3:
             levels.add(level)
             level = self.geography.child(level)
-        return self.area(key).level in levels and self.fairness_covered()
+        return levels
 
     def fairness_summary(self, key: str, period: str, baseline: str) -> dict | None:
         """The Fairness figures a scorecard carries: each group's rate ratio to White with its interval and its
@@ -574,11 +578,8 @@ class Crimeplan:
     def has_outcomes(self, key: str) -> bool:
         """Whether an area has a Victims section: the force's whole area and the two levels below it, when crimes
         of the plan's force are linked to outcomes in the loaded data."""
-        level, levels = self.geography.top, set()
-        while level is not None and len(levels) < 3:
-            levels.add(level)
-            level = self.geography.child(level)
-        return self.area(key).level in levels and bool(outcome_crime_types(self.engine.con, self.plan.force))
+        return self.area(key).level in self._section_levels() and bool(outcome_crime_types(self.engine.con,
+                                                                                           self.plan.force))
 
     def outcome_group_names(self) -> list[str]:
         """The outcome groups a funnel can compare (the catalogue's, less 'status unavailable')."""

@@ -197,6 +197,22 @@ def percent_text(value: float | None, low: float | None = None, high: float | No
     return _with_interval(value, (low, high) if low is not None else None, lambda v: f"{v:.1f}%")
 
 
+def time_to_outcome_text(tto: dict) -> str:
+    """The time to a first outcome (measures.outcomes.time_to_outcome) in words: each group reached by the end of the
+    follow-up with its 95% interval, the share still open, and when half the charges had come."""
+    if not tto["months"]:
+        return ""
+    last = tto["months"][-1]
+    reached = "; ".join(f"{g['group']} {percent_text(g['incidence'][-1], g['low'][-1], g['high'][-1])}"
+                        for g in tto["groups"] if g["incidence"][-1] > 0)
+    text = (f"Followed up to {last} months after the crime's month (as far as the loaded outcomes reach), the share "
+            f"of the {tto['crimes']:,} crimes reaching each group first: {reached}; "
+            f"{percent_text(tto['open'][-1])} still open.")
+    if tto["median_months_to_charge"] is not None:
+        text += f" Half the charges came by month {tto['median_months_to_charge']}."
+    return text
+
+
 # Where a share falls on a funnel plot (stats.funnel positions), in words.
 FUNNEL_POSITION_TEXT = {
     "above 99.8%": "above the 99.8% limit",

@@ -587,7 +587,7 @@ class Compiler:
             f"(the denominator: every crime with a Crime ID); a cohort without that follow-up loaded is not final")
         return cube
 
-    def _outcome_reach(self, dataset: str, series: list[str] | None) -> dict[int, tuple[float, str]]:
+    def outcome_reach(self, dataset: str, series: list[str] | None) -> dict[int, tuple[float, str]]:
         """Each loaded outcome month -> (the months after a crime's month its file's records reach, the file's name):
         infinite for a full outcomes file, the catalogue's ``outcome_follow_up_months`` for a cut-down one."""
         declared = {f.sha256: f.outcome_follow_up_months for f in load_catalogue().files() if f.sha256}
@@ -606,7 +606,7 @@ class Compiler:
         """For each crime month, the most months of follow-up the loaded outcomes give (-1: not even its own month):
         every outcome month from the crime's on complete, each from a file reaching that far after a crime."""
         complete = {month_index(m) for m in self.periods_supplied(dataset, series)}
-        reach = self._outcome_reach(dataset, series)
+        reach = self.outcome_reach(dataset, series)
         out = {}
         for m in months:
             k = -1
@@ -621,7 +621,7 @@ class Compiler:
         n = source.within_months
         months = [cube.first + int(j) for j in np.flatnonzero(cube.available)]
         reached = self.follow_up_months(source.dataset, series, months, longest=n)
-        reach = self._outcome_reach(source.dataset, series)
+        reach = self.outcome_reach(source.dataset, series)
         for m in months:
             if reached[m] >= n:
                 continue

@@ -57,15 +57,12 @@ def outcome_groups(dataset: str = OUTCOMES, field: str = "outcome_type") -> dict
 
 # --- an area's cohort ------------------------------------------------------------------------------
 
-def longest_follow_up(con, force: str | None) -> int | None:
+def longest_follow_up(compiler, force: str | None) -> int | None:
     """The most months of follow-up the loaded outcomes files of ``force`` allow, where a file declares a limit
     (catalogue ``outcome_follow_up_months``); None when none does (as far as the loaded months reach)."""
-    declared = {f.sha256: f.outcome_follow_up_months for f in load_catalogue().files() if f.sha256}
-    limits = [declared.get(sha) for (sha,) in con.execute(
-        """SELECT DISTINCT f.sha256 FROM current_slices c JOIN files f USING (file_id)
-           WHERE c.dataset = ? AND (? IS NULL OR c.series = ?)""", [OUTCOMES, force, force]).fetchall()]
-    limits = [x for x in limits if x is not None]
-    return min(limits) if limits else None
+    limits = [reach for reach, _ in compiler.outcome_reach(OUTCOMES, [force] if force else None).values()]
+    finite = [int(x) for x in limits if x != float("inf")]
+    return min(finite) if finite else None
 
 
 def outcome_mix(engine, area, period: Period, crime_types: list[str] | None = None, within: int | None = None,
@@ -81,7 +78,7 @@ def outcome_mix(engine, area, period: Period, crime_types: list[str] | None = No
     force = force or engine.plan.force
     known = outcome_crime_types(engine.con, force)
     crime_types = list(crime_types) if crime_types else sorted(known)
-    limit = longest_follow_up(engine.con, force)
+    limit = longest_follow_up(engine.compiler, force)
     if within is None:
         within = DEFAULT_FOLLOW_UP_MONTHS if limit is None else min(DEFAULT_FOLLOW_UP_MONTHS, limit)
     unknown = [t for t in crime_types if t not in known]

@@ -22,7 +22,7 @@ from crimeplan.claims import APPROXIMATE_POINTS, APPROXIMATE_RELATIVE
 from crimeplan.present import (
     AIM_TEXT, MINUS, Rag, Status, gini_text, interval, number, persistence_text, rank_text, rate_text, ratio_text, share_text,
     signed, withheld_text, change_text, difference_text, fairness_headline, located_text, survey_gap_text,
-    percent_text, FUNNEL_POSITION_TEXT,
+    percent_text, time_to_outcome_text, FUNNEL_POSITION_TEXT,
 )
 from crimeplan import disclosure
 from crimeplan.errors import CrimeplanError
@@ -1190,15 +1190,7 @@ def victims_section(svc: Crimeplan, links: Links, area: Area, period: str) -> di
     out["note"] = data["note"]
     out["rows"] = [{"group": g["group"], "reached_text": fmt_number(g["reached"]),
                     "share_text": percent_text(g["share"], g["low"], g["high"])} for g in data["groups"]]
-    tto = data["time_to_outcome"]
-    if tto["months"]:
-        last = tto["months"][-1]
-        first = [g for g in tto["groups"] if g["incidence"][-1] > 0]
-        out["curves_text"] = (f"Followed up to {last} months after the crime's month (as far as the loaded outcomes "
-                              f"reach), the share reaching each group first: "
-                              + "; ".join(f"{g['group']} {percent_text(g['incidence'][-1], g['low'][-1], g['high'][-1])}"
-                                          for g in first)
-                              + f"; {percent_text(tto['open'][-1])} still open.")
+    out["curves_text"] = time_to_outcome_text(data["time_to_outcome"])
     return out
 
 
@@ -1220,6 +1212,7 @@ def outcome_funnel_page(svc: Crimeplan, links: Links, data: dict, query: dict | 
                                 "sha256": data["file"]["sha256"]}]))
     model.update(
         page="outcome-funnel", funnel=data, rows=rows, figure=json_script(figure), figure_id="funnel-figure",
+        highlight_shown=any(r["highlighted"] for r in rows),
         target_text=percent_text(data["target"]),
         tally=[{"position": FUNNEL_POSITION_TEXT[p], "count": tally[p]} for p in FUNNEL_POSITION_TEXT if p in tally],
         groups=[g for g in svc.outcome_group_names()], chosen={"group": data["group"]},
