@@ -266,6 +266,13 @@ def forces_funnel(con, group: str = "no suspect identified", edition: str | None
         raise OutcomesError(f"{chosen['name']} holds crimes of {chosen['first']} to {chosen['last']}; asked for "
                             f"{month_of(lo):%Y-%m} to {month_of(hi):%Y-%m}")
     wanted = list(range(lo, hi + 1))
+    # The coverage model's verdict on each force's months: a partial month (half a month's crimes) would be judged.
+    incomplete: dict[str, list[str]] = {}
+    for force, period, status, reason in con.execute(
+            """SELECT series, period, status, reason FROM coverage
+               WHERE dataset = ? AND status <> 'complete' AND period BETWEEN ? AND ? ORDER BY period""",
+            [STREET, month_of(lo), month_of(hi)]).fetchall():
+        incomplete.setdefault(force, []).append(f"{period:%Y-%m} {status} ({reason})")
     compared, left_out = [], []
     for force in sorted(by_force):
         months = by_force[force]
@@ -273,6 +280,9 @@ def forces_funnel(con, group: str = "no suspect identified", edition: str | None
         if lacking:
             left_out.append({"force": force, "reason": f"the file lacks its crimes of {_months(lacking)}: its cohort "
                                                        f"would not be the other forces'"})
+            continue
+        if force in incomplete:
+            left_out.append({"force": force, "reason": "its months are not all complete: " + "; ".join(incomplete[force])})
             continue
         reached = sum(months[m][0] for m in wanted)
         known = sum(months[m][1] for m in wanted)
