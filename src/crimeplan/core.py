@@ -44,7 +44,7 @@ from crimeplan.measures.levels import (
 )
 from crimeplan.measures.maps import Boundaries
 from crimeplan.measures.outcomes import (
-    STATUS_UNKNOWN, STREET, OutcomesError, forces_funnel, outcome_crime_types, outcome_groups, outcome_mix,
+    AREA_FUNNEL_GROUP, STATUS_UNKNOWN, STREET, OutcomesError, areas_funnel, forces_funnel, outcome_crime_types, outcome_groups, outcome_mix,
     street_editions,
 )
 from crimeplan.measures.periods import PeriodError, parse_period
@@ -432,10 +432,14 @@ class Crimeplan:
         return self.area(key).level in self._section_levels() and self.fairness_covered()
 
     def _section_levels(self) -> set[str]:
-        """The levels an area page's force-wide sections (Fairness, Victims) reach: the top and the two below."""
-        level, levels = self.geography.top, set()
-        while level is not None and len(levels) < 3:
-            levels.add(level)
+        """The levels an area page's Fairness section reaches: the top and the two below."""
+        return set(self._level_chain()[:3])
+
+    def _level_chain(self) -> list[str]:
+        """The geography's levels from the top down its chain of children (London: london, bcu, borough, ward)."""
+        level, levels = self.geography.top, []
+        while level is not None and level not in levels:
+            levels.append(level)
             level = self.geography.child(level)
         return levels
 
@@ -576,9 +580,9 @@ class Crimeplan:
             raise BadParameter(str(exc)) from None
 
     def has_outcomes(self, key: str) -> bool:
-        """Whether an area has a Victims section: the force's whole area and the two levels below it, when crimes
-        of the plan's force are linked to outcomes in the loaded data."""
-        return self.area(key).level in self._section_levels() and bool(outcome_crime_types(self.engine.con,
+        """Whether an area has a Victims section: the force's whole area and every level down its chain of children
+        (the crimes are counted where they happened), when crimes of the plan's force are linked to outcomes."""
+        return self.area(key).level in self._level_chain() and bool(outcome_crime_types(self.engine.con,
                                                                                            self.plan.force))
 
     def outcome_group_names(self) -> list[str]:
@@ -597,6 +601,23 @@ class Crimeplan:
             months = [parse_period(m).start if m else None for m in (first, last)]
             return forces_funnel(self.engine.con, group or "no suspect identified", edition or None, *months,
                                  highlight or self.plan.force)
+        except (OutcomesError, PeriodError) as exc:
+            raise BadParameter(str(exc)) from None
+
+    def outcome_funnel_levels(self) -> list[str]:
+        """The levels whose areas an outcome funnel compares: every level below the top down its chain."""
+        return self._level_chain()[1:]
+
+    @memoised
+    def outcome_areas_funnel(self, level: str, period: str, group: str | None, highlight: str | None) -> dict:
+        """Every area of a level compared on the share of its crimes of ``period`` reaching an outcome group within
+        the follow-up the loaded outcomes allow (a funnel plot), ``highlight`` (an area's key or name) marked."""
+        below = self.outcome_funnel_levels()
+        if level not in below:
+            raise BadParameter(f"level must be one of {', '.join(below)} (got {level!r})")
+        try:
+            key = self.area(highlight).key if highlight else None
+            return areas_funnel(self.engine, level, parse_period(period), group or AREA_FUNNEL_GROUP, highlight=key)
         except (OutcomesError, PeriodError) as exc:
             raise BadParameter(str(exc)) from None
 

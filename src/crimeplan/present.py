@@ -203,6 +203,9 @@ def time_to_outcome_text(tto: dict) -> str:
     if not tto["months"]:
         return ""
     last = tto["months"][-1]
+    if last == 0:  # the crime's own month only: the shares above are all there is, no time to speak of
+        return ("The loaded outcomes follow each crime for the month it was recorded only, so there is no time to "
+                "outcome to show beyond the shares above.")
     reached = "; ".join(f"{g['group']} {percent_text(g['incidence'][-1], g['low'][-1], g['high'][-1])}"
                         for g in tto["groups"] if g["incidence"][-1] > 0)
     text = (f"Followed up to {last} months after the crime's month (as far as the loaded outcomes reach), the share "

@@ -119,10 +119,24 @@ def funnel_csv(data: dict) -> str:
     """Forces on the outcome funnel, one row each, with their limits at their number of crimes."""
     base = {"group": data["group"], "first": data["first"], "last": data["last"], "edition": data["file"]["edition"],
             "target": data["target"]}
-    rows = [base | f | {"low_95": f["limits"]["95%"][0], "high_95": f["limits"]["95%"][1],
-                        "low_99_8": f["limits"]["99.8%"][0], "high_99_8": f["limits"]["99.8%"][1]}
-            for f in data["forces"]]
-    return rows_csv(rows, FUNNEL_COLUMNS, footer=data.get("attribution"))
+    return rows_csv(_with_limits(data["forces"], base), FUNNEL_COLUMNS, footer=data.get("attribution"))
+
+
+AREAS_FUNNEL_COLUMNS = ["key", "code", "name", "parent", "crimes", "reached", "share", "position",
+                        "position_overdispersed", "low_95", "high_95", "low_99_8", "high_99_8", "group", "level",
+                        "period", "within_months", "target"]
+
+
+def areas_funnel_csv(data: dict) -> str:
+    """The areas of a level on the outcome funnel, one row each, with their limits at their number of crimes."""
+    base = {k: data[k] for k in ("group", "level", "period", "within_months")} | {"target": data.get("target")}
+    rows = _with_limits(data["areas"], base) or [base | {"name": f"{data['status']}: {data['message']}"}]
+    return rows_csv(rows, AREAS_FUNNEL_COLUMNS, footer=data.get("attribution"))
+
+
+def _with_limits(rows: list[dict], base: dict) -> list[dict]:
+    return [base | r | {"low_95": r["limits"]["95%"][0], "high_95": r["limits"]["95%"][1],
+                        "low_99_8": r["limits"]["99.8%"][0], "high_99_8": r["limits"]["99.8%"][1]} for r in rows]
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

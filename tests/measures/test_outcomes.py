@@ -148,6 +148,13 @@ def test_cohorts_without_their_follow_up_are_not_final_and_the_artefact_is_gone(
     # Open: all 2,400; 1,200 after the closures; 480 after the charges; 440 once 2019-12's 40 open crimes end at 6.
     assert curves["at_risk"][:4] == [2400, 1200, 1200, 480] and curves["at_risk"][7] == 440
     assert curves["at_risk"][-1] == 40  # only 2019-01's open crimes are followed to month 17
+    # Drawn as steps on the page: one line per group reached, month by month; no chart of a single month.
+    from crimeplan.web.charts import time_to_outcome_chart
+
+    figure = time_to_outcome_chart(curves)
+    assert [t["name"] for t in figure["data"]] == ["charged or summonsed", "no suspect identified"]
+    assert figure["data"][0]["x"] == list(range(18)) and figure["data"][0]["y"] == by_group["charged or summonsed"]
+    assert time_to_outcome_chart(curves | {"months": [0]}) is None
 
 
 # --- the Met's burglaries, on the real data -------------------------------------------------------------
@@ -283,3 +290,69 @@ def test_the_outcome_commands_print_the_figures_with_their_follow_up(loaded_db):
     lines = table.output.strip().splitlines()
     assert lines[0].startswith("force,crimes,reached") and len(lines) == 30 + 2
     assert lines[-1].startswith("# Contains public sector information licensed under the Open Government Licence")
+
+
+# --- boroughs and wards on the funnel, on the real Met extract ------------------------------------------------
+
+def _raw_charged_by_borough(data_dir, year: int) -> dict[str, list[int]]:
+    """Per borough (the LSOA name's prefix), read here from the extract's CSVs: [burglaries of ``year`` with a
+    Crime ID, those with a charge-group outcome recorded in the crime's own month], each crime once."""
+    charged_types = set(CATALOGUE.dataset("police_uk_outcomes").groups["outcome_type"]["charged or summonsed"])
+    crimes: dict[str, tuple[str, str]] = {}  # crime ID -> (month, borough), its first row
+    charged: set[tuple[str, str]] = set()  # (crime ID, outcome month)
+    with zipfile.ZipFile(data_dir / "police-uk" / "metropolitan-burglary-extract-2018-01_2025-02.zip") as z:
+        for name in sorted(z.namelist()):
+            if not name.startswith(f"{year}-"):
+                continue
+            with z.open(name) as raw:
+                for row in csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8-sig")):
+                    if not row["Crime ID"]:
+                        continue
+                    if name.endswith("-street.csv") and row["Crime type"] == "Burglary" and row["LSOA name"]:
+                        crimes.setdefault(row["Crime ID"], (row["Month"], row["LSOA name"].rsplit(" ", 1)[0]))
+                    elif name.endswith("-outcomes.csv") and row["Outcome type"] in charged_types:
+                        charged.add((row["Crime ID"], row["Month"]))
+    out: dict[str, list[int]] = {}
+    for crime_id, (month, borough) in crimes.items():
+        cell = out.setdefault(borough, [0, 0])
+        cell[0] += 1
+        cell[1] += (crime_id, month) in charged
+    return out
+
+
+def test_every_boroughs_funnel_position_matches_an_independent_count(loaded_db, data_dir):
+    from crimeplan.core import Crimeplan
+    from crimeplan.measures.outcomes import areas_funnel
+
+    engine = Engine.open(loaded_db, load_plan("london"))
+    data = areas_funnel(engine, "borough", parse_period("2019"), highlight="E09000008")
+    raw = _raw_charged_by_borough(data_dir, 2019)
+    assert data["status"] == "ok" and data["within_months"] == 0
+    shown = {a["name"]: a for a in data["areas"]}
+    assert len(shown) == 32 and "City of London" not in shown  # the City of London Police's, not the Met's
+    [city] = data["left_out"]
+    assert city["name"] == "City of London" and "policed by the City of London Police" in city["reason"]
+    assert shown["Croydon"]["highlighted"] and sum(a["highlighted"] for a in data["areas"]) == 1
+    assert (shown["Croydon"]["crimes"], shown["Croydon"]["reached"]) == (2748, 34)  # as the Victims section
+    p0 = sum(raw[b][1] for b in shown) / sum(raw[b][0] for b in shown)
+    assert data["target"] == pytest.approx(p0 * 100)
+    for borough, a in shown.items():
+        crimes, reached = raw[borough]
+        assert (a["crimes"], a["reached"]) == (crimes, reached), borough
+        share = reached / crimes
+        limits = {q: _limit(p0, crimes, q) for q in (0.001, 0.025, 0.975, 0.999)}
+        assert a["limits"]["99.8%"] == pytest.approx([limits[0.001] * 100, limits[0.999] * 100], abs=1e-9)
+        expected = ("above 99.8%" if share > limits[0.999] else "above 95%" if share > limits[0.975] else
+                    "below 99.8%" if share < limits[0.001] else "below 95%" if share < limits[0.025] else "within 95%")
+        assert a["position"] == expected, borough
+
+    # Wards where the numbers allow: fewer than 10 crimes, or another force's, and the ward is left out saying so.
+    wards = Crimeplan(engine).outcome_areas_funnel("ward", "2019", None, "Croydon")
+    assert wards["status"] == "ok" and not any(a["highlighted"] for a in wards["areas"])  # Croydon is no ward
+    assert all(a["crimes"] >= 10 for a in wards["areas"])
+    reasons = [x["reason"] for x in wards["left_out"]]
+    assert any("fewer than the 10" in r for r in reasons) and any("policed by" in r for r in reasons)
+    assert len(wards["areas"]) + len(wards["left_out"]) == len(engine.areas.level("ward"))
+    # Six months' follow-up is not in the extract: no area is placed, and the answer says why.
+    six = areas_funnel(engine, "borough", parse_period("2019"), within=6)
+    assert six["status"] == "not final" and not six["areas"] and "short of the 6 months' follow-up" in six["message"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.stats import binom
 
 from crimeplan.stats.funnel import binomial_limit, funnel
 
@@ -66,3 +67,12 @@ def test_bad_input_is_refused_with_what_was_expected():
         funnel([5], [3])
     with pytest.raises(ValueError, match="strictly between 0 and 1"):
         funnel([0, 0], [10, 10])
+
+
+def test_a_lower_limit_is_never_below_zero():
+    # 1.2% of 50 cases: the 0.1% quantile is r_p = 0, where the interpolation would give −α/n (−1.9%).
+    p0, n, p = 0.012, 50, 0.001
+    f0 = binom.cdf(0, n, p0)
+    assert f0 >= p and (0 - (f0 - p) / f0) / n < 0  # what the bare formula gives
+    assert binomial_limit(p0, n, p) == 0.0
+    assert binomial_limit(p0, np.array([50, 5000]), p)[1] > 0  # where r_p > 0 the formula stands

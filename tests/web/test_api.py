@@ -24,7 +24,8 @@ def test_openapi_document_lists_the_endpoints(client) -> None:
                  "/api/measures/{measure_id}/levels/{level}", "/api/areas", "/api/areas/{key}",
                  "/api/areas/{key}/children.geojson", "/api/areas/{key}/crime-mix", "/api/geojson/{level}",
                  "/api/edition", "/api/measures/{measure_id}/hotspots/{level}", "/api/forces", "/api/forces.csv",
-                 "/api/outcomes/forces", "/api/outcomes/forces.csv", "/api/areas/{key}/outcomes"):
+                 "/api/outcomes/forces", "/api/outcomes/forces.csv", "/api/areas/{key}/outcomes",
+                 "/api/outcomes/areas", "/api/outcomes/areas.csv"):
         assert "get" in paths[path], path
     assert "post" in paths["/api/claims/check"]
     assert "application/yaml" in paths["/api/claims/check"]["post"]["requestBody"]["content"]
@@ -267,7 +268,7 @@ def test_the_outcome_endpoints_answer_as_the_facade_does(client, service) -> Non
         r = client.get("/api/areas/Croydon/outcomes", params=params)
         assert r.status_code == 422 and words in r.json()["detail"]
     # The borough page's Victims section shows the API's figures, group by group.
-    from crimeplan.present import percent_text
+    from crimeplan.present import FUNNEL_POSITION_TEXT, percent_text
 
     page = client.get("/area/Croydon", params={"period": "2019"}).text
     section = page[page.index('<section id="victims">'):]
@@ -276,6 +277,24 @@ def test_the_outcome_endpoints_answer_as_the_facade_does(client, service) -> Non
         assert f'<tr data-group="{g["group"]}"><th scope="row">{g["group"]}</th>' in section
         assert percent_text(g["share"], g["low"], g["high"]) in section
     assert "n = 2,748 crimes with a Crime ID" in section and 'href="/forces/outcomes"' in section
+    # The boroughs on the funnel, Croydon marked: in the API as the façade gives it, and on the page in words.
+    boroughs = client.get("/api/outcomes/areas", params={"level": "borough", "period": "2019",
+                                                         "highlight": "Croydon"}).json()
+    assert boroughs == _json(service.outcome_areas_funnel("borough", "2019", None, "Croydon"))
+    mine = next(a for a in boroughs["areas"] if a["highlighted"])
+    assert mine["name"] == "Croydon" and (mine["crimes"], mine["reached"]) == (2748, 34)
+    assert (f"Croydon: <strong>{percent_text(mine['share'])}</strong> of 2,748 crimes charged or summonsed, "
+            f"{FUNNEL_POSITION_TEXT[mine['position']]} around the {percent_text(boroughs['target'])} of all 32 "
+            f"boroughs compared") in section
+    assert section.count("<tr") >= 33 and '<tr class="highlight"><th scope="row"><a href="/area/E09000008?period=2019">Croydon' in section
+    table = client.get("/api/outcomes/areas.csv", params={"level": "ward", "period": "2019"}).text.splitlines()
+    wards = client.get("/api/outcomes/areas", params={"level": "ward", "period": "2019"}).json()
+    assert table[0].startswith("key,code,name,parent,crimes,reached,share,position") and len(table) == len(wards["areas"]) + 2
+    for params, words in (({"level": "lsoa"}, "level must be one of bcu, borough, ward"),
+                          ({"group": "status unavailable"}, "not an outcome group"),
+                          ({"highlight": "Nowhere"}, "Nowhere")):
+        r = client.get("/api/outcomes/areas", params=params)
+        assert r.status_code in (404, 422) and words in r.json()["detail"], params
     r = client.get("/api/outcomes/forces", params={"group": "no suspect"})
     assert r.status_code == 422 and "'no suspect identified'" in r.json()["detail"]
     r = client.get("/api/outcomes/forces", params={"edition": "2030-01"})

@@ -59,7 +59,8 @@ def test_publish_writes_every_page(published_site) -> None:
     # areas, measures, plan + claims + sources + forces + outcome funnel + search + api index
     assert report.pages == 751 + measures + 7
     for relative in ("index.html", "claims.html", "sources.html", "forces.html", "forces-outcomes.html", "search.html",
-                     "api/index.html", "api/outcomes/forces.json",
+                     "api/index.html", "api/outcomes/forces.json", "api/outcomes/areas/ward.json",
+                     "api/areas/E09000012/outcomes.json", "api/areas/E05013570/outcomes.json",
                      "area/E12000007.html", "area/EA.html", "area/E09000012.html", "area/E05013570.html",
                      "measure/burglary.html", "measure/burglary.csv", "measure/pas_trust_mps.html",
                      "static/crimeplan.css", "static/crimeplan.js", "static/areas.js"):
@@ -73,6 +74,12 @@ def test_publish_writes_the_json_the_pages_use(published_site, service) -> None:
     root = published_site.out_dir
     funnel = json.loads((root / "api" / "outcomes" / "forces.json").read_text())
     assert funnel == json.loads(json.dumps(service.outcome_funnel(None, None, None, None, None)))
+    period = service.period(None)
+    for level in ("bcu", "borough", "ward"):  # the funnels the area pages draw, unmarked
+        areas = json.loads((root / "api" / "outcomes" / "areas" / f"{level}.json").read_text())
+        assert areas == json.loads(json.dumps(service.outcome_areas_funnel(level, period, None, None)))
+    hackney = (root / "area" / "E09000012.html").read_text()
+    assert 'href="../api/outcomes/areas/borough.json"' in hackney and "Hackney: <strong>" in hackney
     period, baseline = service.period(None), service.baseline(service.period(None), None)
     for key in ("E12000007", "EA", "E09000012", "E05013570"):
         card = json.loads((root / "api" / "scorecard" / f"{key}.json").read_text())

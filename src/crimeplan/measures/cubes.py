@@ -579,7 +579,12 @@ class Compiler:
             [outcome_types, source.within_months, source.force, source.force, source.crime_types, *params],
         ).fetchnumpy()
         series = [source.force] if source.force else None
-        cube = self._frame(level, rows, series, "police_uk_street", with_second=True)
+        covered = None
+        other = self.other_force_areas(level) if level != self.geography.top else set()
+        if other:  # another force's areas: the few crimes the Met records there are not a cohort of the area's
+            mentioned = set(rows[next(iter(rows))].tolist())
+            covered = np.array([a in mentioned and a not in other for a in self.areas(level)])
+        cube = self._frame(level, rows, series, "police_uk_street", with_second=True, covered=covered)
         self._follow_up(cube, source, series)
         cube.notes.append(
             f"crimes followed for {source.within_months} months: the share of the crimes recorded in each month "

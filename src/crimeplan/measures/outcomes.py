@@ -75,32 +75,14 @@ def outcome_mix(engine, area, period: Period, crime_types: list[str] | None = No
     """
     from crimeplan.measures.engine import Engine
 
-    force = force or engine.plan.force
-    known = outcome_crime_types(engine.con, force)
-    crime_types = list(crime_types) if crime_types else sorted(known)
-    limit = longest_follow_up(engine.compiler, force)
-    if within is None:
-        within = DEFAULT_FOLLOW_UP_MONTHS if limit is None else min(DEFAULT_FOLLOW_UP_MONTHS, limit)
-    unknown = [t for t in crime_types if t not in known]
-    if unknown:
-        raise OutcomesError(f"no crimes of type {', '.join(map(repr, unknown))} with outcomes"
-                            f"{f' reported by {force}' if force else ''}; types with outcomes: "
-                            f"{', '.join(sorted(known)) or 'none loaded'}")
+    force, crime_types, within, limit = _cohort(engine, crime_types, within, force)
     groups = outcome_groups()
     out = {"area": area.to_dict(), "period": period.label, "period_text": period.describe(),
            "crime_types": crime_types, "force": force, "within_months": within, "longest_follow_up": limit,
-           "groups": [], "attribution": ATTRIBUTION,
-           "follow_up": (f"crimes followed for {within} months: an outcome counts when it was recorded within {within} "
-                         f"months of the month the crime was recorded" if within else
-                         "crimes followed for the month they were recorded: an outcome counts when it was recorded "
-                         "in the same month as the crime")}
+           "groups": [], "attribution": ATTRIBUTION, "follow_up": _follow_up_text(within)}
 
     def cube_of(names: list[str]):
-        key = (tuple(names), tuple(crime_types), force, within)
-        if key not in _SOURCES:  # one source per question, so the engine builds each level's cube once
-            _SOURCES[key] = OutcomeSource(dataset=OUTCOMES, outcome_groups=names, crime_types=crime_types,
-                                          force=force, within_months=within)
-        return engine.cube(_SOURCES[key], area.level, "proportion")
+        return _cohort_cube(engine, names, crime_types, force, within, area.level)
 
     outcomes = [g for g in groups if g not in NOT_OUTCOMES]
     any_outcome = cube_of(outcomes)
@@ -114,8 +96,7 @@ def outcome_mix(engine, area, period: Period, crime_types: list[str] | None = No
     i = any_outcome.index().get(area.code)
     crimes = float(any_outcome.totals([period], "second")[0][i]) if i is not None else float("nan")
     if np.isnan(crimes):  # the force's files do not cover the area: unknown, never 0
-        out.update(status="not covered", message=f"{force or 'no force'} publishes no crimes for {area.name}",
-                   crimes=None)
+        out.update(status="not covered", message=f"{area.name}: {_not_covered(engine, area, force)}", crimes=None)
         return out
     if not crimes:
         out.update(status="no crimes", message=f"no {', '.join(crime_types)} with a Crime ID recorded in "
@@ -193,6 +174,49 @@ def time_to_outcome(engine, area, period: Period, crime_types: list[str], force:
 
 
 _SOURCES: dict[tuple, OutcomeSource] = {}
+
+
+def _cohort(engine, crime_types: list[str] | None, within: int | None, force: str | None):
+    """A cohort's force, crime types and follow-up, defaults filled in: the plan's force, every crime type it has
+    outcomes for, the standard follow-up or the most the loaded files allow when that is less; unknown types refused.
+    Returns (force, crime types, within, the longest follow-up the files allow or None)."""
+    force = force or engine.plan.force
+    known = outcome_crime_types(engine.con, force)
+    crime_types = list(crime_types) if crime_types else sorted(known)
+    limit = longest_follow_up(engine.compiler, force)
+    if within is None:
+        within = DEFAULT_FOLLOW_UP_MONTHS if limit is None else min(DEFAULT_FOLLOW_UP_MONTHS, limit)
+    unknown = [t for t in crime_types if t not in known]
+    if unknown:
+        raise OutcomesError(f"no crimes of type {', '.join(map(repr, unknown))} with outcomes"
+                            f"{f' reported by {force}' if force else ''}; types with outcomes: "
+                            f"{', '.join(sorted(known)) or 'none loaded'}")
+    return force, crime_types, within, limit
+
+
+def _cohort_cube(engine, names: list[str], crime_types: list[str], force: str | None, within: int, level: str):
+    """The cube of a level's crimes reaching any of the outcome groups ``names`` within ``within`` months (its
+    second: the crimes). One source per question, so the engine builds each level's cube once."""
+    key = (tuple(names), tuple(crime_types), force, within)
+    if key not in _SOURCES:
+        _SOURCES[key] = OutcomeSource(dataset=OUTCOMES, outcome_groups=names, crime_types=crime_types,
+                                      force=force, within_months=within)
+    return engine.cube(_SOURCES[key], level, "proportion")
+
+
+def _not_covered(engine, area, force: str | None) -> str:
+    """Why an area has no cohort: another force polices it (the City of London), or the files hold none of it."""
+    if area.code in engine.compiler.other_force_areas(area.level):
+        names = " or ".join(o["name"] for o in engine.geography.other_forces)
+        return f"policed by {names}, not {force}: the few crimes {force} records there are no cohort of it"
+    return f"{force or 'no force'} publishes no crimes for it"
+
+
+def _follow_up_text(within: int) -> str:
+    return (f"crimes followed for {within} months: an outcome counts when it was recorded within {within} months of "
+            f"the month the crime was recorded" if within else
+            "crimes followed for the month they were recorded: an outcome counts when it was recorded in the same "
+            "month as the crime")
 
 
 def _share_row(group: str, reached: float, crimes: float) -> dict:
@@ -303,24 +327,14 @@ def forces_funnel(con, group: str = "no suspect identified", edition: str | None
     if len(compared) < 2:
         raise OutcomesError(f"fewer than two forces of {chosen['name']} can be compared in {month_of(lo):%Y-%m} to "
                             f"{month_of(hi):%Y-%m}: " + "; ".join(f"{x['force']}: {x['reason']}" for x in left_out))
-    f = funnel([c["reached"] for c in compared], [c["crimes"] for c in compared])
-    for k, c in enumerate(compared):
-        c.update(share=f.share[k] * 100, z=float(f.z[k]), position=f.position[k],
-                 position_overdispersed=f.position_overdispersed[k],
-                 limits={name: [float(low[k] * 100), float(high[k] * 100)] for name, (low, high) in f.limits.items()},
-                 highlighted=c["force"] == highlight)
-    n_max = max(c["crimes"] for c in compared)
-    grid = np.unique(np.geomspace(max(10, min(c["crimes"] for c in compared) / 2), n_max * 1.1, CURVE_POINTS).round())
-    curve = f.curve(grid)
+    for c in compared:
+        c["highlighted"] = c["force"] == highlight
+    placed = _place(compared)
     return {
         "group": group, "categories": list(groups[group]), "dataset": STREET,
         "file": {k: chosen[k] for k in ("name", "edition", "sha256")},
-        "first": f"{month_of(lo):%Y-%m}", "last": f"{month_of(hi):%Y-%m}",
-        "target": f.target * 100, "phi": f.phi, "overdispersion_p": f.overdispersion_p,
-        "overdispersed": bool(f.overdispersion_p < 0.05), "highlight": highlight,
+        "first": f"{month_of(lo):%Y-%m}", "last": f"{month_of(hi):%Y-%m}", **placed, "highlight": highlight,
         "forces": sorted(compared, key=lambda c: -c["share"]), "left_out": left_out,
-        "curve": {"n": grid.tolist(), **{name: {"low": (low * 100).tolist(), "high": (high * 100).tolist()}
-                                         for name, (low, high) in curve.items()}},
         "method": FUNNEL_METHOD, "attribution": ATTRIBUTION,
         "notes": [
             f"the last outcome of each crime as of the {chosen['edition']} edition of the street files: crimes of "
@@ -331,14 +345,99 @@ def forces_funnel(con, group: str = "no suspect identified", edition: str | None
             "outcome given or 'Status update unavailable' are counted apart (unknown), never as outcomes; a force "
             f"whose outcome is unknown for more than {MAX_UNKNOWN_SHARE:.0%} of its crimes is left out; a crime "
             "listed twice (the same Crime ID, month and crime type) counts once",
-            (f"the forces vary more than the binomial limits allow (overdispersion φ = {f.phi:.1f}, p "
-             f"{'< 0.001' if f.overdispersion_p < 0.001 else f'= {f.overdispersion_p:.3f}'}): many lie outside them, "
-             f"and each force's position is also given against the limits widened by √φ (Spiegelhalter's "
-             f"multiplicative overdispersion), fairer to forces that differ for reasons of recording")
-            if f.overdispersion_p < 0.05 else
-            f"the forces vary no more than the binomial limits allow (overdispersion φ = {f.phi:.2f})",
+            _dispersion_text(placed, "forces"),
         ],
     }
+
+
+AREA_MIN_CRIMES = 10  # an area with fewer crimes in the cohort is left off its level's funnel: its share says little
+AREA_FUNNEL_GROUP = "charged or summonsed"
+
+
+def areas_funnel(engine, level: str, period: Period, group: str = AREA_FUNNEL_GROUP,
+                 crime_types: list[str] | None = None, within: int | None = None, force: str | None = None,
+                 highlight: str | None = None) -> dict:
+    """Every area of ``level`` by the share of its crimes of ``period`` reaching ``group`` within ``within`` months,
+    on a funnel plot, ``highlight`` (an area's key) marked. Every area's crimes are of the same months and followed
+    for the same time, so they compare at equal follow-up; a period without that follow-up loaded is 'not final'
+    and no area is placed."""
+    from crimeplan.measures.engine import Engine
+
+    outcomes = [g for g in outcome_groups() if g not in NOT_OUTCOMES]
+    if group not in outcomes:
+        raise OutcomesError(f"{group!r} is not an outcome group; expected one of "
+                            f"{', '.join(repr(g) for g in outcomes)}")
+    force, crime_types, within, limit = _cohort(engine, crime_types, within, force)
+    areas = engine.areas.level(level)
+    any_outcome = _cohort_cube(engine, outcomes, crime_types, force, within, level)
+    out = {"group": group, "categories": list(outcome_groups()[group]), "dataset": OUTCOMES, "level": level,
+           "level_name": engine.geography.plural(level), "period": period.label, "period_text": period.describe(),
+           "crime_types": crime_types, "force": force, "within_months": within, "longest_follow_up": limit,
+           "follow_up": _follow_up_text(within), "highlight": highlight, "areas": [], "left_out": [],
+           "files": engine.compiler.provenance(OUTCOMES, any_outcome.series, period.start, period.end),
+           "method": FUNNEL_METHOD.replace("force", "area"), "attribution": ATTRIBUTION}
+    missing = any_outcome.missing(period)
+    if missing:
+        status, message = Engine._gap(any_outcome, "data.police.uk outcomes", any_outcome.span(), missing)
+        not_final = any("not final" in any_outcome.gaps.get(m, "") for m in missing)
+        return out | {"status": "not final" if not_final else status, "message": message}
+    index = any_outcome.index()
+    crimes = any_outcome.totals([period], "second")[0]
+    reached = _cohort_cube(engine, [group], crime_types, force, within, level).totals([period])[0]
+    compared, left_out = [], []
+    for area in areas:
+        i = index.get(area.code)
+        n = float(crimes[i]) if i is not None else float("nan")
+        row = {"key": area.key, "code": area.code, "name": area.name, "parent": area.parent_name}
+        if np.isnan(n):  # the force's files do not cover the area: unknown, never 0
+            left_out.append(row | {"reason": _not_covered(engine, area, force)})
+        elif n < AREA_MIN_CRIMES:
+            left_out.append(row | {"crimes": n, "reason": f"{n:,.0f} crimes, fewer than the "
+                                                          f"{AREA_MIN_CRIMES} a share needs to say anything"})
+        else:
+            compared.append(row | {"crimes": n, "reached": float(reached[i]), "highlighted": area.key == highlight})
+    if len(compared) < 2 or not 0 < sum(c["reached"] for c in compared) < sum(c["crimes"] for c in compared):
+        return out | {"status": "too few", "left_out": left_out,
+                      "message": f"{len(compared)} {out['level_name']} with {AREA_MIN_CRIMES} crimes or more"
+                                 f"{'' if len(compared) < 2 else f', and every one or none {group}'}: no funnel"}
+    placed = _place(compared)
+    return out | placed | {
+        "status": "ok", "message": "", "areas": sorted(compared, key=lambda c: -c["share"]), "left_out": left_out,
+        "notes": [
+            f"the crimes ({', '.join(crime_types)}) recorded in each of the {out['level_name']} in "
+            f"{period.describe()}: "
+            f"{out['follow_up']}; every area's crimes are of the same months and followed for the same time, so "
+            f"they compare at equal follow-up",
+            f"the denominator is each area's crimes with a Crime ID; an area with fewer than {AREA_MIN_CRIMES} is "
+            f"left out, and so is one the force's files do not cover",
+            _dispersion_text(placed, out["level_name"]),
+        ]}
+
+
+def _place(rows: list[dict]) -> dict:
+    """Each row's share, z-score, limits at its n and position on the funnel of all the rows (their ``reached`` of
+    their ``crimes``), written into the rows; returns the target, the overdispersion and the funnel's curve."""
+    f = funnel([r["reached"] for r in rows], [r["crimes"] for r in rows])
+    for k, r in enumerate(rows):
+        r.update(share=f.share[k] * 100, z=float(f.z[k]), position=f.position[k],
+                 position_overdispersed=f.position_overdispersed[k],
+                 limits={name: [float(low[k] * 100), float(high[k] * 100)] for name, (low, high) in f.limits.items()})
+    sizes = [r["crimes"] for r in rows]
+    grid = np.unique(np.geomspace(max(1, min(sizes) / 2), max(sizes) * 1.1, CURVE_POINTS).round())
+    return {"target": f.target * 100, "phi": f.phi, "overdispersion_p": f.overdispersion_p,
+            "overdispersed": bool(f.overdispersion_p < 0.05),
+            "curve": {"n": grid.tolist(), **{name: {"low": (low * 100).tolist(), "high": (high * 100).tolist()}
+                                             for name, (low, high) in f.curve(grid).items()}}}
+
+
+def _dispersion_text(placed: dict, what: str) -> str:
+    if not placed["overdispersed"]:
+        return f"the {what} vary no more than the binomial limits allow (overdispersion φ = {placed['phi']:.2f})"
+    p = placed["overdispersion_p"]
+    return (f"the {what} vary more than the binomial limits allow (overdispersion φ = {placed['phi']:.1f}, p "
+            f"{'< 0.001' if p < 0.001 else f'= {p:.3f}'}): many lie outside them, and each one's position is also "
+            f"given against the limits widened by √φ (Spiegelhalter's multiplicative overdispersion), fairer to "
+            f"{what} that differ for reasons of recording")
 
 
 def _longest_run(months: set[int]) -> list[int]:

@@ -10,7 +10,8 @@ interpolated between whole counts so that the funnel is smooth (his equation 6):
     limit_p = (r_p - α) / n
 
 with p = 0.025 and 0.975 for the 95% limits, 0.001 and 0.999 for the 99.8% limits (about
-2 and 3 standard deviations). Overdispersion (section 5 of the paper, and Spiegelhalter
+2 and 3 standard deviations), and never below 0: where r_p = 0 the interpolation would give
+−α/n. Overdispersion (section 5 of the paper, and Spiegelhalter
 2005, "Handling over-dispersion of performance indicators", Qual Saf Health Care
 14:347–351): φ = Σ z_i² / I from the z-scores z_i = (y_i/n_i − p0) / √(p0(1 − p0)/n_i),
 winsorised at their 10th and 90th centiles; I·φ is referred to χ² on I − 1 degrees of
@@ -37,7 +38,8 @@ def binomial_limit(p0: float, n: np.ndarray | float, p: float) -> np.ndarray:
     f_r, f_below = binom.cdf(r, n, p0), binom.cdf(r - 1, n, p0)
     with np.errstate(divide="ignore", invalid="ignore"):
         alpha = np.where(f_r > f_below, (f_r - p) / (f_r - f_below), 0.0)
-        return (r - alpha) / n
+        # At r_p = 0 the interpolation reaches below 0 (−α/n): no share can, so the limit is 0 there.
+        return np.clip((r - alpha) / n, 0.0, 1.0)
 
 
 @dataclass

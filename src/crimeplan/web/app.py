@@ -31,7 +31,7 @@ from crimeplan import ATTRIBUTION, __version__
 from crimeplan.errors import CrimeplanError
 from crimeplan.measures.periods import SYNTAX
 from crimeplan.plan.schema import Plan
-from crimeplan.report import fairness_csv, forces_csv, funnel_csv, priorities_csv, scorecard_csv
+from crimeplan.report import areas_funnel_csv, fairness_csv, forces_csv, funnel_csv, priorities_csv, scorecard_csv
 from crimeplan.web import views
 from crimeplan.core import SERIES_BY, BadParameter, NotFound, Crimeplan, dumps
 
@@ -646,6 +646,27 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
                                      highlight: str | None = Query(None, description=HIGHLIGHT_HELP)) -> Response:
         return await cached(request, CSV, lambda: funnel_csv(svc.outcome_funnel(group, edition, first, last,
                                                                                 highlight)).encode("utf-8"))
+
+    @app.get("/api/outcomes/areas", summary="Areas compared on an outcome (funnel plot)", tags=["figures"],
+             description="Every area of a level (BCUs, boroughs, wards): the share of its data.police.uk crimes "
+                         "recorded in the period reaching an outcome group within the follow-up the loaded outcomes "
+                         "allow, with exact binomial 95% and 99.8% funnel limits around the share of all the areas "
+                         "(Spiegelhalter 2005), each area's position, the overdispersion φ and positions allowing "
+                         "for it; areas another force polices or with fewer than 10 crimes are left out with the "
+                         "reason; a period without the follow-up loaded is 'not final' and places no area.")
+    async def api_outcome_areas(request: Request,
+                                level: str = Query("borough", description="The level compared (bcu, borough, ward)."),
+                                period: str | None = Query(None, description=PERIOD_HELP),
+                                group: str | None = Query(None, description="An outcome group (default 'charged or summonsed')."),
+                                highlight: str | None = Query(None, description="An area to mark (key, code or name).")) -> Response:
+        return await cached(request, JSON, lambda: dumps(svc.outcome_areas_funnel(level, svc.period(period), group,
+                                                                                  highlight)))
+
+    @app.get("/api/outcomes/areas.csv", summary="Areas compared on an outcome, as CSV", tags=["figures"])
+    async def api_outcome_areas_csv(request: Request, level: str = Query("borough"), period: str | None = Query(None),
+                                    group: str | None = Query(None), highlight: str | None = Query(None)) -> Response:
+        return await cached(request, CSV, lambda: areas_funnel_csv(svc.outcome_areas_funnel(
+            level, svc.period(period), group, highlight)).encode("utf-8"))
 
     @app.get("/api/areas/{key}/outcomes", summary="What happened to an area's crimes", tags=["figures"],
              description="Of an area's data.police.uk crimes recorded in a period (a cohort), the share reaching "

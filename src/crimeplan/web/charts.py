@@ -288,39 +288,74 @@ def sparkline(values: list[float | None], in_period: list[bool], in_baseline: li
     }
 
 
-__all__ = ["OKABE_ITO", "category_choropleth", "change_chart", "choropleth", "mix_chart", "series_chart", "sparkline"]
+__all__ = ["OKABE_ITO", "category_choropleth", "change_chart", "choropleth", "funnel_chart", "mix_chart", "series_chart",
+           "sparkline", "time_to_outcome_chart"]
 
 
-def funnel_chart(data: dict) -> dict:
-    """A funnel plot: each force's share against its number of crimes, with the 95% and 99.8% limits around the
-    share of all the forces' crimes together (``measures.outcomes.forces_funnel``); the highlighted force in
-    vermillion. Limits are dashed (95%) and dotted (99.8%), so they differ by more than colour."""
+def funnel_chart(data: dict, rows: list[dict], label: str = "force", whole: str = "all forces",
+                 x_title: str = "crimes with a known last outcome (log scale)", legend: str = "force") -> dict:
+    """A funnel plot: each row's share against its number of crimes, with the 95% and 99.8% limits around the
+    share of all the rows' crimes together (``measures.outcomes``: forces or the areas of a level); the highlighted
+    row in vermillion. Limits are dashed (95%) and dotted (99.8%), so they differ by more than colour. ``label`` is
+    the rows' name field, ``whole`` names the target line, ``legend`` the rows' markers."""
     curve, target = data["curve"], data["target"]
     traces = [{"type": "scatter", "mode": "lines", "x": [curve["n"][0], curve["n"][-1]], "y": [target, target],
-               "name": f"all forces {target:.1f}%", "line": {"color": "#000000", "width": 1.5}, "hoverinfo": "skip"}]
+               "name": f"{whole} {target:.1f}%", "line": {"color": "#000000", "width": 1.5}, "hoverinfo": "skip"}]
     for name, dash in (("95%", "dash"), ("99.8%", "dot")):
         for side in ("low", "high"):
             traces.append({"type": "scatter", "mode": "lines", "x": curve["n"], "y": curve[name][side],
                            "name": f"{name} limits", "legendgroup": name, "showlegend": side == "low",
                            "line": {"color": "#595959", "width": 1.2, "dash": dash}, "hoverinfo": "skip"})
-    for highlighted, colour, symbol, size, label in ((False, OKABE_ITO["blue"], "circle", 8, "force"),
-                                                     (True, OKABE_ITO["vermillion"], "diamond", 13, "highlighted")):
-        picked = [f for f in data["forces"] if bool(f["highlighted"]) == highlighted]
+    for highlighted, colour, symbol, size, name in ((False, OKABE_ITO["blue"], "circle", 8, legend),
+                                                    (True, OKABE_ITO["vermillion"], "diamond", 13, "highlighted")):
+        picked = [f for f in rows if bool(f["highlighted"]) == highlighted]
         if not picked:
             continue
         traces.append({
-            "type": "scatter", "mode": "markers", "name": label, "x": [f["crimes"] for f in picked],
+            "type": "scatter", "mode": "markers", "name": name, "x": [f["crimes"] for f in picked],
             "y": [f["share"] for f in picked],
             "marker": {"color": colour, "symbol": symbol, "size": size, "line": {"color": "#000000", "width": 0.5}},
-            "text": [f"{f['force']}: {f['share']:.1f}% of {f['crimes']:,} crimes, {f['position_text']}" for f in picked],
+            "text": [f"{f[label]}: {f['share']:.1f}% of {f['crimes']:,.0f} crimes, {f['position_text']}"
+                     for f in picked],
             "hoverinfo": "text",
         })
     return {"data": traces, "layout": {
         "height": 460, "font": FONT, "showlegend": True, "legend": {"orientation": "h", "y": -0.18},
         "margin": {"l": 56, "r": 16, "t": 16, "b": 80},
-        "xaxis": {"title": {"text": "crimes with a known last outcome (log scale)"}, "type": "log",
-                  "gridcolor": "#e5e5e5"},
+        "xaxis": {"title": {"text": x_title}, "type": "log", "gridcolor": "#e5e5e5"},
         "yaxis": {"title": {"text": f"% {data['group']}"}, "ticksuffix": "%", "gridcolor": "#e5e5e5"},
+        "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "#ffffff", "hovermode": "closest",
+        "hoverlabel": HOVERLABEL, "modebar": MODEBAR,
+    }, "config": CONFIG}
+
+
+# Colours of at least 3:1 on white (WCAG 1.4.11), told apart by dash as well.
+CURVE_COLOURS = [OKABE_ITO["vermillion"], OKABE_ITO["blue"], OKABE_ITO["green"], OKABE_ITO["black"], "#595959",
+                 "#A6468A"]
+CURVE_DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"]
+
+
+def time_to_outcome_chart(tto: dict) -> dict | None:
+    """Cumulative share of the crimes reaching each outcome group first, by months since the crime's month, as
+    steps (``measures.outcomes.time_to_outcome``); each group by colour and dash. None with fewer than two months:
+    a curve needs a follow-up to draw."""
+    months = tto.get("months") or []
+    if len(months) < 2:
+        return None
+    traces = []
+    for k, g in enumerate(c for c in tto["groups"] if max(c["incidence"]) > 0):
+        traces.append({"type": "scatter", "mode": "lines", "x": months, "y": g["incidence"], "name": g["group"],
+                       "line": {"shape": "hv", "color": CURVE_COLOURS[k % len(CURVE_COLOURS)],
+                                "dash": CURVE_DASHES[k % len(CURVE_DASHES)], "width": 2},
+                       "customdata": [[lo, hi] for lo, hi in zip(g["low"], g["high"])],
+                       "hovertemplate": f"{g['group']}: %{{y:.1f}}% by month %{{x}} "
+                                        f"(%{{customdata[0]:.1f}} to %{{customdata[1]:.1f}})<extra></extra>"})
+    return {"data": traces, "layout": {
+        "height": 400, "font": FONT, "showlegend": True, "legend": {"orientation": "h", "y": -0.22},
+        "margin": {"l": 56, "r": 16, "t": 16, "b": 90},
+        "xaxis": {"title": {"text": "months since the crime's month"}, "dtick": 1, "gridcolor": "#e5e5e5"},
+        "yaxis": {"title": {"text": "% of the crimes reaching it first"}, "ticksuffix": "%", "rangemode": "tozero",
+                  "gridcolor": "#e5e5e5"},
         "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "#ffffff", "hovermode": "closest",
         "hoverlabel": HOVERLABEL, "modebar": MODEBAR,
     }, "config": CONFIG}

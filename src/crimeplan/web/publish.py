@@ -60,6 +60,12 @@ STATIC_API = [
     ("api/claims/check.json", "The example claims, checked."),
     ("api/forces.json", "Every territorial police force: recorded crime (all offences excluding fraud), the latest "
                         "12 months against the year before, with intervals, q values and trends."),
+    ("api/areas/{key}/outcomes.json", "What happened to an area's crimes of the period (London, BCUs, boroughs, "
+                                      "wards): each outcome group's share with its 95% interval and n at the "
+                                      "follow-up the loaded outcomes allow, and the time to a first outcome."),
+    ("api/outcomes/areas/{level}.json", "Every BCU, borough or ward on a funnel plot (Spiegelhalter 2005): the share "
+                                        "of its crimes charged or summonsed at equal follow-up, with the 95% and "
+                                        "99.8% limits and its position."),
     ("api/outcomes/forces.json", "Every force of the street files holding most forces on a funnel plot (Spiegelhalter "
                                  "2005): the share of its crimes whose last outcome is 'no suspect identified', with "
                                  "the 95% and 99.8% limits and its position."),
@@ -183,6 +189,9 @@ def publish(out_dir: str | Path, service: Crimeplan | None = None, db: str | Pat
                 as_json(f"api/measures/{m.id}/levels/{level}.json", svc.levels(m.id, level, period, baseline))
                 if level in svc.geography.hotspot_levels:
                     as_json(f"api/measures/{m.id}/hotspots/{level}.json", svc.hotspots(m.id, level, period, baseline))
+    if svc.has_outcomes(london.key):  # every level below the top on the outcome funnel
+        for level in svc.outcome_funnel_levels():
+            as_json(f"api/outcomes/areas/{level}.json", svc.outcome_areas_funnel(level, period, None, None))
     step("api")
 
     # Every area: its page, scorecard, detail, children's boundaries and crime mix.
@@ -202,6 +211,8 @@ def publish(out_dir: str | Path, service: Crimeplan | None = None, db: str | Pat
             w.write(f"area/{area.key}-priorities.csv", priorities_csv(needs["priorities"]).encode("utf-8"), "other")
         if svc.has_fairness(area.key):
             as_json(f"api/areas/{area.key}/fairness.json", svc.fairness(area.key, period, baseline))
+        if svc.has_outcomes(area.key):
+            as_json(f"api/areas/{area.key}/outcomes.json", svc.outcomes(area.key, period, (), None))
         report.areas[area.level] = report.areas.get(area.level, 0) + 1
         step(area.name)
 

@@ -190,6 +190,12 @@ class Links:
         params = {k: v for k, v in (query or {}).items() if v}
         return "/api/outcomes/forces" + (f"?{urlencode(params, doseq=True)}" if params else "")
 
+    def outcome_areas_json(self, level: str, period: str, highlight: str) -> str:
+        """The areas of a level on the outcome funnel: live (the area marked), or the static site's file."""
+        if self.static:
+            return self.api_json(f"outcomes/areas/{level}")
+        return "/api/outcomes/areas?" + urlencode({"level": level, "period": period, "highlight": highlight})
+
     @property
     def search(self) -> str:
         return self.prefix + "search.html" if self.static else "/search"
@@ -957,6 +963,10 @@ def area_page(svc: Crimeplan, links: Links, area: Area, period: str, baseline: s
         model["charts"].append(mix["figure_id"])
     if needs and needs["figure"]:
         model["charts"].append(needs["figure_id"])
+    if victims and victims["curves"]:
+        model["charts"].append(victims["curves"]["figure_id"])
+    if victims and (victims["areas_funnel"] or {}).get("figure"):
+        model["charts"].append(victims["areas_funnel"]["figure_id"])
     for figure, figure_id in ((fair or {}).get("figure"), "fairness-figure"), ((fair or {}).get("map_figure"),
                                                                                 "fairness-map-figure"):
         if figure:
@@ -1178,12 +1188,14 @@ def forces_page(svc: Crimeplan, links: Links, data: dict, query: dict | None = N
 
 def victims_section(svc: Crimeplan, links: Links, area: Area, period: str) -> dict:
     """What happened to the area's crimes of the period: each outcome group's share with its interval and n, at the
-    follow-up the loaded outcomes allow, the time to a first outcome in words, and the forces' funnel."""
+    follow-up the loaded outcomes allow, the time to a first outcome (in words, and as curves where the follow-up
+    runs beyond the crime's own month), the areas of its level on a funnel plot with the area marked, and the
+    forces' funnel."""
     data = svc.outcomes(area.key, period, (), None)
     out = {"status": data["status"], "message": data.get("message", ""), "follow_up": data["follow_up"],
            "crime_types": ", ".join(data["crime_types"]), "period_text": data["period_text"], "files": data["files"],
-           "funnel_href": links.outcome_funnel, "api_href": links.api_json(f"areas/{area.key}/outcomes")
-           if not links.static else None, "rows": [], "curves_text": ""}
+           "funnel_href": links.outcome_funnel, "api_href": links.api_json(f"areas/{area.key}/outcomes"),
+           "rows": [], "curves_text": "", "curves": None, "areas_funnel": None}
     if data["status"] != "ok":
         return out
     out["crimes_text"] = fmt_number(data["crimes"])
@@ -1191,6 +1203,38 @@ def victims_section(svc: Crimeplan, links: Links, area: Area, period: str) -> di
     out["rows"] = [{"group": g["group"], "reached_text": fmt_number(g["reached"]),
                     "share_text": percent_text(g["share"], g["low"], g["high"])} for g in data["groups"]]
     out["curves_text"] = time_to_outcome_text(data["time_to_outcome"])
+    curves = charts.time_to_outcome_chart(data["time_to_outcome"])
+    if curves:
+        out["curves"] = {"figure": json_script(curves), "figure_id": "outcome-curves-figure"}
+    level = area.level if area.level != svc.geography.top else svc.geography.child(area.level)
+    if level is not None:
+        out["areas_funnel"] = areas_funnel_section(svc, links, level, period, area)
+    return out
+
+
+def areas_funnel_section(svc: Crimeplan, links: Links, level: str, period: str, area: Area) -> dict:
+    """The areas of ``level`` on the outcome funnel, ``area`` marked where it is one of them, its position in words."""
+    data = svc.outcome_areas_funnel(level, period, None, area.key)
+    out = {"status": data["status"], "message": data["message"], "group": data["group"],
+           "level_name": data["level_name"], "level_word": svc.geography.level(level).word,
+           "left_out": len(data["left_out"]),
+           "api_href": links.outcome_areas_json(level, period, area.key)}
+    if data["status"] != "ok":
+        return out
+    rows = [{**a, "position_text": FUNNEL_POSITION_TEXT[a["position"]],
+             "position_overdispersed_text": FUNNEL_POSITION_TEXT[a["position_overdispersed"]],
+             "share_text": percent_text(a["share"]), "crimes_text": fmt_number(a["crimes"]),
+             "reached_text": fmt_number(a["reached"]), "href": links.area(a["key"])} for a in data["areas"]]
+    mine = next((r for r in rows if r["highlighted"]), None)
+    tally: dict[str, int] = {}
+    for r in rows:
+        tally[r["position"]] = tally.get(r["position"], 0) + 1
+    out.update(
+        rows=rows, target_text=percent_text(data["target"]), compared=len(rows), notes=data["notes"],
+        mine=mine, figure=json_script(charts.funnel_chart(data, rows, "name", f"all {data['level_name']}",
+                                                          "crimes recorded (log scale)", out["level_word"])),
+        figure_id="areas-funnel-figure",
+        tally=[{"position": FUNNEL_POSITION_TEXT[p], "count": tally[p]} for p in FUNNEL_POSITION_TEXT if p in tally])
     return out
 
 
@@ -1203,7 +1247,7 @@ def outcome_funnel_page(svc: Crimeplan, links: Links, data: dict, query: dict | 
              "limits_95_text": f"{percent_text(f['limits']['95%'][0])} to {percent_text(f['limits']['95%'][1])}",
              "limits_998_text": f"{percent_text(f['limits']['99.8%'][0])} to {percent_text(f['limits']['99.8%'][1])}"}
             for f in data["forces"]]
-    figure = charts.funnel_chart({**data, "forces": rows})
+    figure = charts.funnel_chart(data, rows)
     tally = {}
     for r in rows:
         tally[r["position"]] = tally.get(r["position"], 0) + 1
