@@ -299,6 +299,8 @@ def funnel_chart(data: dict, rows: list[dict], label: str = "force", whole: str 
     row in vermillion. Limits are dashed (95%) and dotted (99.8%), so they differ by more than colour. ``label`` is
     the rows' name field, ``whole`` names the target line, ``legend`` the rows' markers."""
     curve, target = data["curve"], data["target"]
+    curve = {"n": curve["n"], **{k: {side: [round(v, 3) for v in vs] for side, vs in v.items()}
+                                  for k, v in curve.items() if k != "n"}}
     traces = [{"type": "scatter", "mode": "lines", "x": [curve["n"][0], curve["n"][-1]], "y": [target, target],
                "name": f"{whole} {target:.1f}%", "line": {"color": "#000000", "width": 1.5}, "hoverinfo": "skip"}]
     for name, dash in (("95%", "dash"), ("99.8%", "dot")):
@@ -313,7 +315,7 @@ def funnel_chart(data: dict, rows: list[dict], label: str = "force", whole: str 
             continue
         traces.append({
             "type": "scatter", "mode": "markers", "name": name, "x": [f["crimes"] for f in picked],
-            "y": [f["share"] for f in picked],
+            "y": [round(f["share"], 3) for f in picked],  # to the thousandth of a point: a page per ward holds them
             "marker": {"color": colour, "symbol": symbol, "size": size, "line": {"color": "#000000", "width": 0.5}},
             "text": [f"{f[label]}: {f['share']:.1f}% of {f['crimes']:,.0f} crimes, {f['position_text']}"
                      for f in picked],
