@@ -473,6 +473,7 @@ class Crimeplan:
                        for g in f["groups"]],
         }
 
+    @memoised
     def fairness_covered(self) -> bool:
         """Whether the plan's force has stop-and-search files loaded (the Fairness section is shown at all)."""
         try:
@@ -552,6 +553,7 @@ class Crimeplan:
     def crime_mixes(self, level: str, period: str) -> dict[str, dict]:
         return crime_mixes_latest(self.engine, level, period)
 
+    @memoised  # every engine query under the engine lock: a page asks this while another thread computes
     def forces_loaded(self) -> bool:
         from crimeplan.measures.forces import DATASET
 
@@ -582,13 +584,18 @@ class Crimeplan:
     def has_outcomes(self, key: str) -> bool:
         """Whether an area has a Victims section: the force's whole area and every level down its chain of children
         (the crimes are counted where they happened), when crimes of the plan's force are linked to outcomes."""
-        return self.area(key).level in self._level_chain() and bool(outcome_crime_types(self.engine.con,
-                                                                                           self.plan.force))
+        return self.area(key).level in self._level_chain() and bool(self.outcome_crime_types())
+
+    @memoised
+    def outcome_crime_types(self) -> frozenset[str]:
+        """The crime types of the plan's force with crimes linked to outcomes in the loaded data."""
+        return frozenset(outcome_crime_types(self.engine.con, self.plan.force))
 
     def outcome_group_names(self) -> list[str]:
         """The outcome groups a funnel can compare (the catalogue's, less 'status unavailable')."""
         return [g for g in outcome_groups(STREET, "last_outcome_category") if g != STATUS_UNKNOWN]
 
+    @memoised
     def outcome_funnel_loaded(self) -> bool:
         """Whether street files of two or more forces are loaded (a funnel of forces can be drawn)."""
         return any(f["forces"] > 1 for f in street_editions(self.engine.con))
