@@ -78,6 +78,12 @@ class CatalogueFile(_Model):
         default=None, ge=0, description="the months after a crime's month this file's outcome records reach "
                                         "(none: every outcome recorded in the file's months)")
 
+    # An extract cut to some crime types (the Met burglary zip) counts the others as none: a count
+    # or share of a type it left out is not recorded, never 0.
+    crime_types: tuple[str, ...] | None = Field(
+        default=None, min_length=1, description="for a street or outcomes file cut to some crime types: the types "
+                                                "it holds (none: every type the publisher lists)")
+
     @field_validator("path")
     @classmethod
     def _relative_posix_path(cls, value: str) -> str:

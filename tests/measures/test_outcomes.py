@@ -192,6 +192,37 @@ def test_the_met_burglary_charged_share_is_judged_at_equal_follow_up(loaded_db):
             "months of a crime's month, short of the 6 months' follow-up)") in g.message
 
 
+def test_a_crime_type_an_extract_left_out_is_not_recorded_never_zero(loaded_db):
+    """The Met's street and outcomes files are an extract of burglaries (catalogue ``crime_types``): robberies
+    counted from it, or a share taking robberies in, are not recorded, never 0 robberies; burglary is unchanged."""
+    from crimeplan.plan import load_plan as plan_of
+    from crimeplan.plan.schema import StreetCrimeSource
+
+    engine = Engine.open(loaded_db, plan_of("london"))
+    burglary = engine.plan.measure("burglary")
+    street = next(s for s in burglary.sources if isinstance(s, StreetCrimeSource))
+    robbery = burglary.model_copy(update={"id": "robbery_street", "levels": ["lsoa"], "sources": [
+        street.model_copy(update={"crime_types": ["Robbery"]})]})
+    why = ("not recorded (metropolitan-burglary-extract-2018-01_2025-02.zip is an extract holding only Burglary, "
+           "not Robbery)")
+    for statistic in ("count", "harm"):
+        [f] = engine.evaluate(robbery.model_copy(update={"statistic": statistic}), "lsoa", parse_period("2024"),
+                              parse_period("2019"))
+        assert f.status == "not recorded" and f.verdict is None, (statistic, f.status)
+        assert why in f.message
+    [b] = engine.evaluate(burglary.model_copy(update={"id": "burglary_lsoa", "levels": ["lsoa"],
+                                                      "sources": [street]}), "lsoa", parse_period("2024"),
+                          parse_period("2019"))
+    counted = [c for c in b.current if c == c]  # the LSOAs the Met's files cover (not the City's)
+    assert b.status == "ok" and len(counted) > 4_900 and sum(counted) > 40_000  # the Met's burglaries of 2024
+
+    charged = engine.plan.measure("burglary_charged_share")
+    mixed = charged.model_copy(update={"id": "charged_burglary_robbery", "sources": [
+        charged.sources[0].model_copy(update={"crime_types": ["Burglary", "Robbery"]})]})
+    [m] = engine.evaluate(mixed, "london", parse_period("2024"), parse_period("2019"))
+    assert m.status == "not recorded" and why in m.message
+
+
 # --- forces on the funnel, on the real national zip --------------------------------------------------------
 
 def _raw_no_suspect_by_force(data_dir) -> dict[str, dict[str, list[int]]]:

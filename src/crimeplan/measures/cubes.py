@@ -558,8 +558,28 @@ class Compiler:
             types, weights = self.force_harm_weights(source.force)
             days = dict(zip(types, weights))
             w = chosen * np.array([days.get(name, 0.0) for name in cats.names])
-            return self._category_cube(level, "police_uk_street", source.force, series, w, w * w)
-        return self._category_cube(level, "police_uk_street", source.force, series, chosen, None)
+            cube = self._category_cube(level, "police_uk_street", source.force, series, w, w * w)
+        else:
+            cube = self._category_cube(level, "police_uk_street", source.force, series, chosen, None)
+        self._cut_to_types(cube, "police_uk_street", series, source.crime_types)
+        return cube
+
+    def _cut_to_types(self, cube: Cube, dataset: str, series: list[str] | None, wanted) -> None:
+        """Months supplied by a file cut to some crime types (catalogue ``crime_types``) that lacks a wanted type are
+        not recorded: the Met burglary extract's count of robberies would read 0."""
+        holds = {f.sha256: f.crime_types for f in load_catalogue().files() if f.sha256 and f.crime_types}
+        if not holds:
+            return
+        for s, period, name, _edition, sha in self._current_slices(dataset):
+            missing = sorted(set(wanted) - set(holds.get(sha) or wanted))
+            if not missing or (series and s not in series):
+                continue
+            j = month_index(period) - cube.first
+            if 0 <= j < cube.available.size and cube.available[j]:
+                cube.available[j] = False
+                cube.gaps[month_of(month_index(period))] = (
+                    f"{NOT_RECORDED} ({name} is an extract holding only {', '.join(holds[sha])}, "
+                    f"not {', '.join(missing)})")
 
     def _outcome(self, source: OutcomeSource, level: str, statistic: str) -> Cube:
         """A crime cohort's share reaching some outcomes within its follow-up: value the crimes that did, second
@@ -585,6 +605,8 @@ class Compiler:
             mentioned = set(rows[next(iter(rows))].tolist())
             covered = np.array([a in mentioned and a not in other for a in self.areas(level)])
         cube = self._frame(level, rows, series, "police_uk_street", with_second=True, covered=covered)
+        for dataset in ("police_uk_street", source.dataset):
+            self._cut_to_types(cube, dataset, series, source.crime_types)
         self._follow_up(cube, source, series)
         cube.notes.append(
             f"crimes followed for {source.within_months} months: the share of the crimes recorded in each month "
