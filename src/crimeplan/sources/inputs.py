@@ -9,6 +9,7 @@ time, never extracted to disk.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import struct
 import zipfile
@@ -70,6 +71,72 @@ class Member:
         return self.read_bytes()[:n]
 
 
+GIB = 1 << 30
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """What a zip may hold, checked against its central directory before a byte is inflated and again while
+    inflating (a directory can lie): a zip bomb is refused naming the member, never inflated.
+
+    Members are read whole, one at a time, so ``member_bytes`` bounds a load's memory. The real files compress at
+    most 32:1 (stop-and-search CSVs with many empty fields); repeated rows compress several hundred to one.
+    Each limit can be set by an environment variable (``CRIMEPLAN_ZIP_MAX_MEMBERS`` and so on).
+    """
+
+    members: int = 10_000
+    total_bytes: int = 16 * GIB  # a whole data.police.uk archive of 36 months and every force is some 8 GiB
+    member_bytes: int = 1 * GIB
+    ratio: float = 100.0
+    RATIO_FROM_BYTES = 1 << 20  # a member smaller than this is judged by size only
+
+    ENVIRONMENT = {"members": "CRIMEPLAN_ZIP_MAX_MEMBERS", "total_bytes": "CRIMEPLAN_ZIP_MAX_BYTES",
+                   "member_bytes": "CRIMEPLAN_ZIP_MAX_MEMBER_BYTES", "ratio": "CRIMEPLAN_ZIP_MAX_RATIO"}
+
+    @classmethod
+    def from_environment(cls) -> "ArchiveLimits":
+        values = {}
+        for name, variable in cls.ENVIRONMENT.items():
+            text = os.environ.get(variable)
+            if text:
+                try:
+                    values[name] = float(text) if name == "ratio" else int(text)
+                except ValueError:
+                    raise InputError(variable, f"{text!r} is not a number", expected="a positive number") from None
+        return cls(**values)
+
+    def check(self, path: Path, infos: list[zipfile.ZipInfo]) -> None:
+        if len(infos) > self.members:
+            raise InputError(str(path), f"the archive holds {len(infos):,} files, more than the {self.members:,} "
+                             f"allowed", expected=f"at most {self.members:,} files ({self.ENVIRONMENT['members']})")
+        total = 0
+        for info in infos:
+            where = f"{path}!{info.filename}"
+            if info.file_size > self.member_bytes:
+                raise InputError(where, f"inflates to {_bytes(info.file_size)}, more than the {_bytes(self.member_bytes)} "
+                                 f"a member may hold", expected=f"members of at most {_bytes(self.member_bytes)} "
+                                                                f"({self.ENVIRONMENT['member_bytes']})")
+            ratio = info.file_size / max(info.compress_size, 1)
+            if info.file_size >= self.RATIO_FROM_BYTES and ratio > self.ratio:
+                raise InputError(where, f"inflates {ratio:,.0f} times ({_bytes(info.compress_size)} to "
+                                 f"{_bytes(info.file_size)}): a zip bomb or rows repeated, not a publisher's file",
+                                 expected=f"a compression ratio of at most {self.ratio:,.0f} "
+                                          f"({self.ENVIRONMENT['ratio']})")
+            total += info.file_size
+            if total > self.total_bytes:
+                raise InputError(str(path), f"inflates to more than {_bytes(self.total_bytes)} in all (reached at "
+                                 f"{info.filename})", expected=f"at most {_bytes(self.total_bytes)} "
+                                                               f"({self.ENVIRONMENT['total_bytes']})")
+
+
+def _bytes(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n:,.1f} GiB"
+
+
 @dataclass
 class InputFile:
     """What the user pointed at: a file, a zip archive, or a folder of month folders."""
@@ -78,6 +145,7 @@ class InputFile:
     kind: str  # 'file', 'zip' or 'folder'
     _members: list[Member] | None = field(default=None, repr=False)
     _zip: zipfile.ZipFile | None = field(default=None, repr=False)
+    limits: ArchiveLimits | None = field(default=None, repr=False)  # None: the defaults, or the environment's
 
     @property
     def name(self) -> str:
@@ -98,9 +166,9 @@ class InputFile:
                          text=self.path.suffix.lower() in TEXT_SUFFIXES, label=str(self.path))
         elif self.kind == "zip":
             archive = self._open_zip()
-            for info in archive.infolist():
-                if info.is_dir() or _is_junk(info.filename):
-                    continue
+            infos = [i for i in archive.infolist() if not i.is_dir() and not _is_junk(i.filename)]
+            (self.limits or ArchiveLimits.from_environment()).check(self.path, infos)
+            for info in infos:
                 yield Member(info.filename, info.file_size, _zip_reader(self, archive, info))
         else:
             for child in sorted(self.path.rglob("*")):
@@ -147,7 +215,12 @@ def _zip_reader(inp: InputFile, archive: zipfile.ZipFile, info: zipfile.ZipInfo)
         try:
             if info.compress_type == zipfile.ZIP_DEFLATED:
                 return _inflate_member(inp.path, info)
-            return archive.read(info)
+            with archive.open(info) as handle:  # never more than the directory declares, whatever the method
+                data = handle.read(info.file_size + 1)
+            if len(data) > info.file_size:
+                raise zipfile.BadZipFile(f"{info.filename} inflates beyond the {info.file_size:,} bytes its "
+                                         f"directory declares")
+            return data
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
             raise InputError(
                 f"{inp.path}!{info.filename}",
@@ -175,7 +248,11 @@ def _inflate_member(path: Path, info: zipfile.ZipInfo) -> bytes:
         compressed = handle.read(info.compress_size)
     if len(compressed) != info.compress_size:
         raise zipfile.BadZipFile(f"{info.filename} is cut short ({len(compressed)} of {info.compress_size} bytes)")
-    data = zlib_ng.decompress(compressed, -15)
+    # At most one byte more than declared: a directory understating a bomb's size is caught, not inflated.
+    data = zlib_ng.decompressobj(-15).decompress(compressed, info.file_size + 1)
+    if len(data) > info.file_size:
+        raise zipfile.BadZipFile(f"{info.filename} inflates beyond the {info.file_size:,} bytes its directory "
+                                 f"declares")
     if len(data) != info.file_size or zlib_ng.crc32(data) != info.CRC:
         raise zipfile.BadZipFile(f"bad CRC-32 or size for {info.filename}: the archive is corrupt")
     return data
