@@ -211,6 +211,24 @@ def test_line_breaks_inside_fields_keep_line_numbers(col_street_csv: bytes, tmp_
     assert table.column("location").to_pylist()[2] == "On or near\nTwo Lines"
 
 
+def test_short_records_are_named_by_their_physical_line_in_a_big_file(police_uk: Path, tmp_path: Path) -> None:
+    """A file of several parsing blocks with a record split over two lines, then short records at lines 703,
+    20,001 and 30,001, the last two the same text (data.police.uk repeats rows): each named by its own line."""
+    real = member_bytes(police_uk / "city-of-london-and-merseyside-street-2018-01_2021-09.zip",
+                        "2019-01/2019-01-merseyside-street.csv").decode("utf-8-sig").splitlines()
+    rows = (real[1:] * 4)[:40_000]  # some 8 MB: several of the reader's 4 MB blocks
+    rows[98] = rows[98].replace(",On or near ", ",On or near\n", 1)  # lines 100 and 101: one record cut in two
+    short = ",".join(rows[700].split(",")[:5])
+    rows[700] = short  # physical line 703 (header 1, rows from 2, plus the split record's extra line)
+    rows[19_998] = rows[29_998] = "abc,2019-01,Merseyside Police"  # physical lines 20,001 and 30,001
+    text = "\n".join([real[0], *rows]) + "\n"
+    assert text.count("\n") == 40_002  # header + 40,000 rows + the one extra line
+    read, table, rejects = read_all(write(tmp_path, "2019-01-merseyside-street.csv", text.encode()))
+    assert read == table.num_rows + len(rejects)
+    short_lines = sorted(r.line for r in rejects if "fields, expected 12" in r.reason)
+    assert short_lines == [100, 101, 703, 20_001, 30_001]
+
+
 def test_cp1252_file_loads_and_says_so(col_street_csv: bytes, tmp_path: Path) -> None:
     text = col_street_csv.decode().replace("On or near", "On or near Café", 3)
     inp = write(tmp_path, "2019-01-city-of-london-street.csv", text.encode("cp1252"))

@@ -301,14 +301,25 @@ def _record_lines(data: bytes, parsed: int) -> pa.Array:
 
 
 def _invalid_lines(data: bytes, invalid: list[tuple[int | None, str]]) -> list[int | None]:
-    out = []
-    for number, text in invalid:
-        if number is not None:
-            out.append(number)
-            continue
-        at = data.find(text.encode("utf-8"))
-        out.append(data.count(b"\n", 0, at) + 1 if at >= 0 else None)
-    return out
+    """The physical line each record with the wrong field count starts on (header = line 1).
+
+    Arrow's own row numbers count records, not lines, and are unknown when blocks are parsed in parallel; so the
+    text is read again with the csv module and each of Arrow's invalid records is matched to the next record of
+    the same text there (data.police.uk repeats rows: the first match alone would name one line twice).
+    """
+    if not invalid:
+        return []
+    lines = data.decode("utf-8").split("\n")
+    starts: dict[str, list[int]] = {}
+    reader = csv.reader(io.StringIO(data.decode("utf-8"), newline=""))
+    header = next(reader, [])
+    start = reader.line_num + 1
+    for fields in reader:
+        if fields and len(fields) != len(header):
+            text = "\n".join(lines[start - 1:reader.line_num]).rstrip("\r")
+            starts.setdefault(text, []).append(start)
+        start = reader.line_num + 1
+    return [starts[text].pop(0) if starts.get(text) else None for _number, text in invalid]
 
 
 # --- checks ---------------------------------------------------------------------------------------
