@@ -57,6 +57,34 @@ def test_loading_the_same_file_twice_changes_nothing(wh: Warehouse, stop_search_
     assert fingerprint(wh) == before
 
 
+def test_the_same_data_rezipped_is_not_loaded_again(wh: Warehouse, stop_search_zip: Path, tmp_path: Path) -> None:
+    """A new sha256 but the same members (re-zipped, cut to some months, or unpacked to a folder): unchanged, the
+    rows not stored twice; one member's bytes changed and it is a new edition, loaded."""
+    assert wh.load([stop_search_zip]).files[0].status == "loaded"
+    before = fingerprint(wh)
+    with zipfile.ZipFile(stop_search_zip) as src:
+        names = [n for n in src.namelist() if not n.endswith("/")]
+        members = {n: src.read(n) for n in names}
+    rezipped = tmp_path / "rezipped.zip"
+    with zipfile.ZipFile(rezipped, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+        for n in reversed(names):
+            out.writestr(n, members[n])
+    cut = cut_zip(stop_search_zip, tmp_path / "cut.zip", sorted({n.split("/")[0] for n in names})[:3])
+    folder = tmp_path / "unpacked"
+    for n, data in members.items():
+        (folder / n).parent.mkdir(parents=True, exist_ok=True)
+        (folder / n).write_bytes(data)
+    for copy in (rezipped, cut, folder):
+        [f] = wh.load([copy]).files
+        assert f.status == "unchanged", (copy, f.status, f.message)
+        assert f"already loaded, byte for byte, from {stop_search_zip.name}" in f.message
+        assert fingerprint(wh) == before
+    changed = cut_zip(stop_search_zip, tmp_path / "changed.zip", sorted({n.split("/")[0] for n in names})[:3],
+                      edit=lambda name, data: data.replace(b"Male", b"Female", 1))
+    [f] = wh.load([changed]).files
+    assert f.status == "loaded"
+
+
 def test_a_file_that_fails_part_way_changes_nothing(wh: Warehouse, stop_search_zip: Path, tmp_path: Path) -> None:
     wh.load([cut_zip(stop_search_zip, tmp_path / "a.zip", ["2018-01"])])
     before = fingerprint(wh)

@@ -186,6 +186,17 @@ class InputFile:
                 ) from exc
         return self._zip
 
+    def member_contents(self) -> list[tuple[str, int, int]] | None:
+        """(name, size, CRC-32) of each member of a zip (from its directory, nothing inflated) or a folder; None for a
+        plain file, whose sha256 is its content."""
+        if self.kind == "file":
+            return None
+        if self.kind == "zip":
+            archive = self._open_zip()
+            by_name = {i.filename: i for i in archive.infolist()}
+            return sorted((m.name, m.size, by_name[m.name].CRC) for m in self.members())
+        return sorted((m.name, m.size, zlib.crc32(m.read_bytes())) for m in self.members())
+
     def sha256(self) -> str:
         """Checksum of the bytes as downloaded (for a folder: of its members' names and bytes)."""
         digest = hashlib.sha256()

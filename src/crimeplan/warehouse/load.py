@@ -3,7 +3,9 @@
 For each input (a file, an archive zip or a folder of month folders):
 
 1. recognise its dataset(s) (``sources.sniff``) — or refuse it, changing nothing;
-2. skip it if a file with the same sha256 is already loaded (loading twice changes nothing);
+2. skip it if a file with the same sha256 is already loaded (loading twice changes nothing), or if
+   every member of a zip or folder is already loaded by name, size and CRC-32 (the same data
+   re-zipped has a new sha256 but the same members);
 3. in one transaction: stream each part's record batches into its table, store the
    part's rejects, move rows whose area codes are unknown to ``rejects``, record which
    (dataset, series, period) slices the part supplies, and, where this input is a newer
@@ -117,10 +119,19 @@ def load_input(con: duckdb.DuckDBPyConnection, inp: InputFile, progress: Progres
             report.status, report.file_id = "unchanged", existing[0]
             report.message = "already loaded (same sha256): nothing changed"
             return report
+        contents = inp.member_contents()
+        holder = _already_holding(con, contents)
+        if holder:
+            report.status, report.file_id = "unchanged", holder[0]
+            report.message = (f"every one of its {len(contents):,} files is already loaded, byte for byte, from "
+                              f"{holder[1]} (a copy of the same data under another checksum): nothing changed")
+            return report
         progress.start(inp.name, inp.size())
         con.execute("BEGIN TRANSACTION")
         try:
             _load_in_transaction(con, inp, found.reader.parts(inp), sha256, report, progress)
+            if contents:
+                _insert_rows(con, "member_contents", [(report.file_id, *c) for c in contents])
             con.execute("COMMIT")
         except BaseException:
             try:
@@ -138,6 +149,25 @@ def load_input(con: duckdb.DuckDBPyConnection, inp: InputFile, progress: Progres
         report.seconds = round(time.perf_counter() - started, 3)
         progress.finish(report)
     return report
+
+
+def _already_holding(con, contents: list[tuple[str, int, int]] | None) -> tuple[int, str] | None:
+    """The loaded input (file id, name) that already holds every one of these members (name, size and CRC-32
+    alike), if one does: loading them again would only store the same rows twice."""
+    if not contents:
+        return None
+    con.register("wanted_members", pa.Table.from_pylist(
+        [{"member": name, "size": size, "crc32": crc} for name, size, crc in contents]))
+    try:
+        found = con.execute(
+            """SELECT m.file_id, f.name FROM member_contents m
+               JOIN wanted_members w ON w.member = m.member AND w.size = m.size AND w.crc32 = m.crc32
+               JOIN files f ON f.file_id = m.file_id
+               GROUP BY ALL HAVING count(*) = (SELECT count(*) FROM wanted_members)
+               ORDER BY m.file_id DESC LIMIT 1""").fetchall()
+    finally:
+        con.unregister("wanted_members")
+    return found[0] if found else None
 
 
 def _load_in_transaction(con, inp: InputFile, parts, sha256: str, report: FileReport, progress: Progress) -> None:

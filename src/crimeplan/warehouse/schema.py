@@ -5,6 +5,8 @@ Bookkeeping tables
 ``files``      one row per input loaded (name, sha256, size, edition, loaded at, counts).
 ``parts``      one row per table-shaped piece of an input (a zip member, a sheet): its
                dataset, encoding and counts read / loaded / rejected.
+``member_contents``  each member of a zip or folder input by name, size and CRC-32: a re-zipped
+               copy of data already loaded (a new sha256, the same members) is not loaded again.
 ``slices``     which part supplies which (dataset, series, period). When two editions
                supply the same slice, the newer edition is current (see ``current_slices``).
 ``rejects``    rows that could not be loaded: file, part, line, field, value, reason.
@@ -257,6 +259,13 @@ BOOKKEEPING_DDL = [
         records_rejected BIGINT NOT NULL,
         notes VARCHAR,
         PRIMARY KEY (file_id, part_id)
+    )""",
+    """CREATE TABLE IF NOT EXISTS member_contents (
+        file_id INTEGER NOT NULL,
+        member VARCHAR NOT NULL,        -- name within the input
+        size BIGINT NOT NULL,           -- bytes, uncompressed
+        crc32 BIGINT NOT NULL,          -- of the uncompressed bytes (a zip's directory holds it, checked on inflating)
+        PRIMARY KEY (file_id, member)
     )""",
     """CREATE TABLE IF NOT EXISTS slices (
         dataset VARCHAR NOT NULL,
