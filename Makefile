@@ -40,4 +40,4 @@ bench: setup
 	$(BIN)/python bench/run.py --data "$(DATA)" $(if $(ONLY),--only $(ONLY))
 
 clean:
-	rm -rf $(VENV) crimeplan.duckdb crimeplan.duckdb.wal site bench/work
+	rm -rf $(VENV) crimeplan.duckdb crimeplan.duckdb.wal crimeplan.duckdb.load-lock crimeplan.duckdb.loading site bench/work

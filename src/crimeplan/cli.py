@@ -110,7 +110,7 @@ def load(
     from crimeplan.warehouse import Warehouse
 
     try:
-        with Warehouse.open(db) as wh:
+        with Warehouse.open_for_loading(db, waiting=lambda words: err.print(f"[dim]{words}[/]")) as wh:
             if format is TableOrJson.json:
                 report = wh.load(paths)
                 print(json.dumps(report.to_dict(), indent=2, default=str))
@@ -120,6 +120,9 @@ def load(
                     report = wh.load(paths, _RichLoadProgress(progress))
                 for skipped in report.skipped:
                     console.print(f"[dim]skipped {skipped} (not a data file)[/]")
+        if wh.swapped and format is not TableOrJson.json:
+            console.print("[dim]the warehouse was open for reading (a running `crimeplan serve`?): loaded into a "
+                          "copy and swapped in whole; a server picks the new data up with its next request[/]")
     except CrimeplanError as exc:
         _fail(exc)
     if not report.ok:

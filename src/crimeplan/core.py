@@ -9,10 +9,12 @@
 One Engine per process, calls serialised, pure calls memoised.
 
 A DuckDB connection must not be used by two threads at once, so every call into
-the engine takes one lock. The data does not change while serving, so the
+the engine takes one lock. Between loads the data does not change, so the
 calls that are pure functions of their parameters (scorecard, series, level
 figures, trajectories, boundaries, crime mix, claims) are kept in a bounded LRU
-cache: a repeated request costs a dictionary look-up, not a query.
+cache: a repeated request costs a dictionary look-up, not a query. A load while
+serving swaps a new warehouse file in; :meth:`Crimeplan.refresh` (the server
+calls it before each request) reopens it and drops every cached answer.
 
 Every method validates its inputs and raises :class:`NotFound` (unknown area or
 measure: HTTP 404) or :class:`BadParameter` (malformed period, level, baseline:
@@ -24,13 +26,16 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import threading
+import warnings
 from collections import OrderedDict
 from functools import wraps
 from pathlib import Path
 from typing import NamedTuple
 
 from crimeplan import disclosure
+from crimeplan.config import db_path
 from crimeplan.errors import CrimeplanError
 from crimeplan.measures import Engine, UnknownArea
 from crimeplan.measures.areas import Area
@@ -59,6 +64,10 @@ MAP_COLOURS = {"change": "the change", "current": "the value now", "hotspots": "
 
 class NotFound(CrimeplanError):
     """An area or measure that does not exist (HTTP 404)."""
+
+
+class WarehouseBusy(CrimeplanError):
+    """The warehouse file is held by a load writing in place (HTTP 503: try again)."""
 
 
 class BadParameter(CrimeplanError):
@@ -118,25 +127,71 @@ def memoised(method):
     return wrapper
 
 
+def _file_identity(path: Path | None) -> tuple | None:
+    """Which file is at ``path`` and its state: a load swapping in a copy changes the inode, one in place the
+    modification time."""
+    try:
+        st = os.stat(path) if path is not None else None
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size) if st else None
+
+
 class Crimeplan:
     """What the server and the static site ask of the engine, validated and cached."""
 
-    def __init__(self, engine: Engine, plan_file: str | Path | None = None) -> None:
-        self.engine = engine
+    def __init__(self, engine: Engine, plan_file: str | Path | None = None, db: Path | None = None) -> None:
         self.plan_file = plan_file  # where the plan came from (None: the shipped London plan): its claims sit beside it
         self.plan: Plan = engine.plan
-        self.boundaries = Boundaries(engine.con, engine.geography)
-        self.geography = engine.geography
+        self.db = db  # the warehouse file, when opened from one: a load that replaces it is picked up (refresh)
+        self._opened = _file_identity(db)
         self.lock = threading.RLock()  # the engine's: one DuckDB connection, one thread at a time
         self._cache_lock = threading.Lock()
         self._cache: OrderedDict = OrderedDict()
+        self._use(engine)
+
+    def _use(self, engine: Engine) -> None:
+        self.engine = engine
+        self.boundaries = Boundaries(engine.con, engine.geography)
+        self.geography = engine.geography
 
     @classmethod
     def open(cls, db: str | Path | None = None, plan: str | Path | Plan | None = None) -> "Crimeplan":
         plan_file = None if plan is None or isinstance(plan, Plan) else plan
         if plan_file is not None:
             plan = load_plan(plan_file)
-        return cls(Engine.open(db, plan), plan_file)
+        return cls(Engine.open(db, plan), plan_file, db_path(db))
+
+    def changed(self) -> bool:
+        """Whether the warehouse file is no longer the one opened (a stat: cheap enough for every request)."""
+        return self.db is not None and _file_identity(self.db) != self._opened
+
+    def refresh(self) -> bool:
+        """Reopen the warehouse when a load has replaced or changed its file; True when it did (every cached
+        answer is then dropped). A file gone leaves the edition in use as it is; one a load holds raises
+        :class:`WarehouseBusy`."""
+        if not self.changed():
+            return False
+        with self.lock:
+            now = _file_identity(self.db)
+            if now is None or now == self._opened:
+                return False
+            # DuckDB keeps one database per path in a process: the old one must be closed before the new file
+            # can be opened at all. Every query runs under this lock, so no thread is reading from it now.
+            self.engine.con.close()
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # the plan was checked when the server started
+                    engine = Engine.open(self.db, self.plan)
+            except CrimeplanError as exc:
+                # A load writing in place took the file in the instant it was let go: the next request tries again.
+                self._opened = None
+                raise WarehouseBusy(f"the warehouse is being loaded; try again in a minute ({exc})") from None
+            with self._cache_lock:
+                self._use(engine)
+                self._cache.clear()
+                self._opened = now
+            return True
 
     # --- inputs: validated, normalised ------------------------------------------------------------
 

@@ -9,10 +9,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
+import shutil
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable, Iterator
 
 import duckdb
 
@@ -57,6 +61,35 @@ def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
             raise CrimeplanError(f"{path}: cannot open the warehouse ({exc})") from exc
 
 
+def _is_lock_conflict(exc: duckdb.Error) -> bool:
+    return isinstance(exc, duckdb.IOException) and ("lock" in str(exc).lower() or bool(_HOLDER.search(str(exc))))
+
+
+@contextmanager
+def _load_queue(path: Path, waiting: Callable[[str], None] | None) -> Iterator[None]:
+    """One load at a time per warehouse: a lock file beside it, waited for (the second load queues)."""
+    lock_path = path.with_name(path.name + ".load-lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            if waiting:
+                waiting(f"{path}: waiting for the load by {holder} to finish")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"process {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.truncate(0)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 class Warehouse:
     """An open warehouse file. Use :meth:`open`; close it (or use ``with``) when done."""
 
@@ -64,6 +97,7 @@ class Warehouse:
         self.path = path
         self.con = con
         self.read_only = read_only
+        self.swapped = False  # loaded into a copy swapped in for readers (open_for_loading)
 
     @classmethod
     def open(cls, path: str | os.PathLike | None = None, *, read_only: bool = False) -> "Warehouse":
@@ -88,6 +122,47 @@ class Warehouse:
                                      f"({exc}); run `crimeplan load` on it, or `crimeplan reset --yes` and load again") from exc
             return cls.open(path, read_only=True)
         return wh
+
+    @classmethod
+    @contextmanager
+    def open_for_loading(cls, path: str | os.PathLike | None = None,
+                         waiting: Callable[[str], None] | None = None) -> Iterator["Warehouse"]:
+        """The warehouse to load into, even while ``crimeplan serve`` (or any reader) has it open.
+
+        Loads queue on a lock file beside the warehouse. A warehouse that only readers hold is copied, loaded
+        into, and swapped in whole (``os.replace``, atomic): each reader keeps the edition it opened until it
+        reopens — the server does on its next request. The swap happens when the block ends normally; on an
+        error the copy is discarded and the warehouse is as it was. One a writer holds is waited for, as
+        :meth:`open` does. ``self.swapped`` says which way it went.
+        """
+        path = db_path(path)
+        with _load_queue(path, waiting):
+            reader = _readers_hold(path)
+            if reader is None:
+                with cls.open(path) as wh:
+                    wh.swapped = False
+                    yield wh
+                return
+            staging = path.with_name(path.name + ".loading")
+            wal, staging_wal = Path(f"{path}.wal"), Path(f"{staging}.wal")
+            for p in (staging, staging_wal):
+                p.unlink(missing_ok=True)
+            try:
+                shutil.copyfile(path, staging)  # the reader's shared lock keeps any writer out while copying
+                if wal.exists():
+                    shutil.copyfile(wal, staging_wal)
+            finally:
+                reader.close()
+            try:
+                with cls.open(staging) as wh:
+                    wh.swapped = True
+                    yield wh
+            except BaseException:
+                for p in (staging, staging_wal):
+                    p.unlink(missing_ok=True)
+                raise
+            os.replace(staging, path)  # closed cleanly: the copy holds everything, no log of its own
+            wal.unlink(missing_ok=True)  # a log of the old file would be replayed into the new one
 
     def _schema_version(self) -> int:
         try:
@@ -160,6 +235,23 @@ class Warehouse:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _readers_hold(path: Path) -> duckdb.DuckDBPyConnection | None:
+    """A read-only connection to ``path`` when other processes hold it only to read (a server), else None:
+    nobody holds it (load in place), or a writer does (wait for it). The connection keeps writers out."""
+    if not path.exists():
+        return None
+    try:
+        duckdb.connect(str(path)).close()
+        return None
+    except duckdb.Error as exc:
+        if not _is_lock_conflict(exc):
+            return None  # not a lock: Warehouse.open explains it
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:
+        return None  # a writer holds it
 
 
 def _load_rank(inp) -> tuple[int, str]:

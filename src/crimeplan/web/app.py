@@ -33,7 +33,7 @@ from crimeplan.measures.periods import SYNTAX
 from crimeplan.plan.schema import Plan
 from crimeplan.report import areas_funnel_csv, fairness_csv, forces_csv, funnel_csv, priorities_csv, scorecard_csv
 from crimeplan.web import views
-from crimeplan.core import SERIES_BY, BadParameter, NotFound, Crimeplan, dumps
+from crimeplan.core import SERIES_BY, BadParameter, NotFound, Crimeplan, WarehouseBusy, dumps
 
 RESPONSE_CACHE_BYTES = 256 * 1024 * 1024  # a few thousand pages
 HTML = "text/html; charset=utf-8"
@@ -74,6 +74,11 @@ class ResponseCache:
         """An entry's bytes: its body and its key (path and query string), which a client chooses."""
         return len(value[0]) + sum(len(part) for part in key)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.bytes = 0
+
     def put(self, key, value: tuple[bytes, str]) -> None:
         with self._lock:
             old = self._items.pop(key, None)
@@ -93,11 +98,24 @@ class CachedResponses:
     then costs a dictionary look-up, which is what keeps latency low under many clients.
     """
 
-    def __init__(self, app, cache: ResponseCache) -> None:
+    def __init__(self, app, cache: ResponseCache, service: Crimeplan) -> None:
         self.app = app
         self.cache = cache
+        self.service = service
 
     async def __call__(self, scope, receive, send) -> None:
+        # A load has swapped a new warehouse in: reopen it (off the event loop) and forget every answer.
+        if scope["type"] == "http" and self.service.changed():
+            try:
+                if await run_in_threadpool(self.service.refresh):
+                    self.cache.clear()
+            except WarehouseBusy as exc:
+                body = dumps({"detail": str(exc)})
+                await send({"type": "http.response.start", "status": 503,
+                            "headers": [(b"content-type", b"application/json"), (b"retry-after", b"60"),
+                                        (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
         if scope["type"] == "http" and scope["method"] == "GET":
             hit = self.cache.get((scope["path"], scope["query_string"]))
             if hit is not None:
@@ -203,7 +221,7 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
     )
     app.state.service = svc
     app.state.cache = cache
-    app.add_middleware(CachedResponses, cache=cache)
+    app.add_middleware(CachedResponses, cache=cache, service=svc)
     app.add_middleware(AttributionHeader)  # also on responses from the cache
     app.add_middleware(BoundedRequests)  # outermost: nothing reads an oversized request
 
