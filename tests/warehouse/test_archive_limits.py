@@ -45,14 +45,15 @@ def _zip_declaring(path: Path, name: str, compressed: bytes, declared_size: int,
 
 def _load_in_a_child(db: Path, archive: Path, env: dict | None = None) -> dict:
     """Load ``archive`` in a fresh process; its report and its own peak resident memory (MiB)."""
+    # VmHWM: the peak of this process's own memory since exec (ru_maxrss would carry over the forking pytest's).
     script = (
-        "import json, resource, sys\n"
+        "import json, re, sys\n"
         "from crimeplan.warehouse import Warehouse\n"
         "with Warehouse.open(sys.argv[1]) as wh:\n"
         "    [f] = wh.load([sys.argv[2]]).files\n"
         "    rows = wh.con.execute('SELECT count(*) FROM street_crime').fetchone()[0]\n"
         "print(json.dumps({'status': f.status, 'message': f.message, 'rows': rows,\n"
-        "                  'peak_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n")
+        "                  'peak_mib': int(re.search(r'VmHWM:\\s+(\\d+) kB', open('/proc/self/status').read())[1]) / 1024}))\n")
     done = subprocess.run([sys.executable, "-c", script, str(db), str(archive)], capture_output=True, text=True,
                           timeout=300, env={**os.environ, **(env or {})})
     assert done.returncode == 0, done.stderr

@@ -24,6 +24,9 @@ from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Path as PathParam, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from starlette.routing import Match
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -262,11 +265,12 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
             cache.put(key, hit)
         return Response(content=hit[0], media_type=hit[1])
 
-    def error_response(request: Request, status: int, message: str, extra: dict | None = None) -> Response:
+    def error_response(request: Request, status: int, message: str, extra: dict | None = None,
+                       headers: dict | None = None) -> Response:
         if request.url.path.startswith("/api") or request.url.path == "/openapi.json":
-            return JSONResponse({"detail": message, **(extra or {})}, status_code=status)
+            return JSONResponse({"detail": message, **(extra or {})}, status_code=status, headers=headers)
         model = views.error_page(svc, default_links(), status, message)
-        return Response(render("error.html", model), status_code=status, media_type=HTML)
+        return Response(render("error.html", model), status_code=status, media_type=HTML, headers=headers)
 
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> Response:
@@ -281,10 +285,21 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
         problems = getattr(exc, "problems", None)
         return error_response(request, 422, str(exc), {"problems": problems} if problems else None)
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        words = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'request'}: {e.get('msg')}"
+                          for e in exc.errors())
+        return error_response(request, 422, words)
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = exc.detail if exc.status_code != 404 else f"there is no page at {request.url.path}"
-        return error_response(request, exc.status_code, str(message))
+        headers = exc.headers
+        if exc.status_code == 405:  # Allow: every method of the path, not only the first route's (GET and POST)
+            methods = {m for route in app.router.routes if getattr(route, "methods", None)
+                       and route.matches(request.scope)[0] != Match.NONE for m in route.methods}
+            headers = {**(headers or {}), "Allow": ", ".join(sorted(methods))}
+        return error_response(request, exc.status_code, str(message), headers=headers)
 
     # --- pages -----------------------------------------------------------------------------------
 
@@ -729,7 +744,52 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
         checks = await run_in_threadpool(svc.claims_check, text, "the posted claims file")
         return Response(dumps(checks), media_type=JSON)
 
+    app.openapi = lambda: honest_contract(app)
     return app
+
+
+PROBLEM_SCHEMA = {
+    "title": "Problem", "type": "object", "required": ["detail"],
+    "properties": {"detail": {"type": "string", "description": "what is wrong, in words a user can act on"},
+                   "problems": {"type": "array", "items": {"type": "string"},
+                                "description": "a claims file's problems, each with its line, claim and field"}},
+}
+ERRORS = {
+    "404": "No such area, measure, level or page (the message lists what there is)",
+    "413": "The request body is larger than the server accepts",
+    "414": "The query string is longer than the server accepts",
+    "422": "A parameter that cannot be understood, or one the endpoint does not read",
+    "503": "The warehouse is being loaded in place; try again (Retry-After)",
+}
+CONTENT_BY_SUFFIX = {".csv": ("text/csv", {"type": "string"}),
+                     ".geojson": ("application/geo+json", {"type": "object"})}
+
+
+def honest_contract(app: FastAPI) -> dict:
+    """The OpenAPI schema as the API behaves: every error it can give with its real body (``{"detail": ...}``,
+    not FastAPI's list of validation errors), CSV and GeoJSON under their own media types. Built once."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, summary=app.summary, description=app.description,
+                         routes=app.routes)
+    schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    for schemas in (schema["components"]["schemas"],):
+        for name in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(name, None)
+    problem = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, operations in schema.get("paths", {}).items():
+        suffix = next((s for s in CONTENT_BY_SUFFIX if path.endswith(s)), None)
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            if suffix and "200" in responses:
+                media, body = CONTENT_BY_SUFFIX[suffix]
+                responses["200"]["content"] = {media: {"schema": body}}
+            wanted = ["414", "422", "503"] + (["404"] if operation.get("parameters") else []) + \
+                     (["413"] if method == "post" else [])
+            for status in sorted(wanted):
+                responses[status] = {"description": ERRORS[status], "content": problem}
+    app.openapi_schema = schema
+    return schema
 
 
 __all__ = ["create_app"]
