@@ -1056,6 +1056,8 @@ def serve(
     port: int = typer.Option(8000, "--port", help="Port to listen on."),
     db: Optional[Path] = DbOption,
     plan: Optional[Path] = PlanOption,
+    warm: bool = typer.Option(True, "--warm/--no-warm",
+                              help="Render the default period's pages in the background, before anyone asks."),
 ) -> None:
     """Serve the dashboard and JSON API (maps, charts, a page per area; works with no internet)."""
     import uvicorn
@@ -1064,7 +1066,7 @@ def serve(
 
     try:
         with _plan_warnings():
-            web_app = create_app(db, plan)
+            web_app = create_app(db, plan, warm=warm)
     except CrimeplanError as exc:
         _fail(exc)
     console.print(f"crimeplan dashboard on [bold]http://{host}:{port}/[/] (JSON API at /api; Ctrl+C to stop)")

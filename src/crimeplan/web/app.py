@@ -13,6 +13,7 @@ the warehouse is opened read-only and does not change while serving.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import threading
@@ -37,6 +38,7 @@ from crimeplan.plan.schema import Plan
 from crimeplan.report import areas_funnel_csv, fairness_csv, forces_csv, funnel_csv, priorities_csv, scorecard_csv
 from crimeplan.web import views
 from crimeplan.core import SERIES_BY, BadParameter, NotFound, Crimeplan, WarehouseBusy, dumps
+from crimeplan.web.warm import Warmer
 
 RESPONSE_CACHE_BYTES = 256 * 1024 * 1024  # a few thousand pages
 HTML = "text/html; charset=utf-8"
@@ -62,6 +64,7 @@ class ResponseCache:
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.bytes = 0
+        self.generation = 0  # emptied for a new edition: an answer computed before then is not kept
         self._items: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
 
@@ -81,9 +84,14 @@ class ResponseCache:
         with self._lock:
             self._items.clear()
             self.bytes = 0
+            self.generation += 1
 
-    def put(self, key, value: tuple[bytes, str]) -> None:
+    def put(self, key, value: tuple[bytes, str], generation: int | None = None) -> None:
+        """Keep ``value``, unless the cache was emptied since ``generation`` (read before computing it): an
+        answer from the edition before would otherwise outlive it."""
         with self._lock:
+            if generation is not None and generation != self.generation:
+                return
             old = self._items.pop(key, None)
             if old is not None:
                 self.bytes -= self._size(key, old)
@@ -101,10 +109,11 @@ class CachedResponses:
     then costs a dictionary look-up, which is what keeps latency low under many clients.
     """
 
-    def __init__(self, app, cache: ResponseCache, service: Crimeplan) -> None:
+    def __init__(self, app, cache: ResponseCache, service: Crimeplan, on_refresh: Callable[[], None] | None = None) -> None:
         self.app = app
         self.cache = cache
         self.service = service
+        self.on_refresh = on_refresh  # after a new edition is opened and the cache emptied (warm it again)
 
     async def __call__(self, scope, receive, send) -> None:
         # A load has swapped a new warehouse in: reopen it (off the event loop) and forget every answer.
@@ -112,6 +121,8 @@ class CachedResponses:
             try:
                 if await run_in_threadpool(self.service.refresh):
                     self.cache.clear()
+                    if self.on_refresh is not None:
+                        self.on_refresh()
             except WarehouseBusy as exc:
                 body = dumps({"detail": str(exc)})
                 await send({"type": "http.response.start", "status": 503,
@@ -203,14 +214,25 @@ class AttributionHeader:
 
 
 def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = None,
-               service: Crimeplan | None = None) -> FastAPI:
-    """The dashboard over the warehouse ``db`` (default: $CRIMEPLAN_DB or ./crimeplan.duckdb), read-only."""
+               service: Crimeplan | None = None, warm: bool = False) -> FastAPI:
+    """The dashboard over the warehouse ``db`` (default: $CRIMEPLAN_DB or ./crimeplan.duckdb), read-only.
+
+    ``warm``: render the default period's pages and answers in the background once started, and again after
+    each new edition (``crimeplan serve`` does; see ``web/warm.py``)."""
     svc = service or Crimeplan.open(db, plan)
     env = views.template_environment()
     static_files = views.static_files()
     plotly_js = Path(str(views.plotly_js_path()))
     cache = ResponseCache(RESPONSE_CACHE_BYTES)
     london_key = svc.engine.areas.top().key
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        if app.state.warmer is not None:
+            app.state.warmer.start()
+        yield
+        if app.state.warmer is not None:
+            app.state.warmer.stop()
 
     app = FastAPI(
         title="crimeplan",
@@ -221,10 +243,12 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
                      "understood give 422 with the parser's message. Contains public sector information "
                      "licensed under the Open Government Licence v3.0."),
         docs_url=None, redoc_url=None,  # the stock docs pages load scripts from a CDN; /api lists the endpoints
+        lifespan=lifespan,
     )
     app.state.service = svc
     app.state.cache = cache
-    app.add_middleware(CachedResponses, cache=cache, service=svc)
+    warmer = app.state.warmer = Warmer(app, svc) if warm else None
+    app.add_middleware(CachedResponses, cache=cache, service=svc, on_refresh=warmer.start if warmer else None)
     app.add_middleware(AttributionHeader)  # also on responses from the cache
     app.add_middleware(BoundedRequests)  # outermost: nothing reads an oversized request
 
@@ -261,8 +285,9 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
         key = (request.scope["path"], request.scope["query_string"])
         hit = cache.get(key)
         if hit is None:
+            generation = cache.generation
             hit = (await run_in_threadpool(produce), media_type)
-            cache.put(key, hit)
+            cache.put(key, hit, generation)
         return Response(content=hit[0], media_type=hit[1])
 
     def error_response(request: Request, status: int, message: str, extra: dict | None = None,
@@ -720,6 +745,16 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
                          "the months each dataset covers.")
     async def api_edition(request: Request) -> Response:
         return await cached(request, JSON, lambda: dumps(svc.edition()))
+
+    @app.get("/api/health", summary="The server's state", tags=["plan"],
+             description="The data edition served, and how far the server has got rendering the default period's "
+                         "pages before anyone asks for them (null when it does not).")
+    async def api_health(request: Request) -> Response:
+        if request.query_params:
+            raise BadParameter(f"unknown parameter {sorted(request.query_params)[0]!r}; this endpoint reads none")
+        edition = await run_in_threadpool(svc.edition)
+        return Response(dumps({"edition": edition["label"], "warm": warmer.status() if warmer else None}),
+                        media_type=JSON)
 
     @app.get("/api/claims/check", summary="The example claims, checked", tags=["claims"])
     async def api_claims_example(request: Request) -> Response:
