@@ -50,6 +50,7 @@ from crimeplan.measures.levels import (
 from crimeplan.measures.maps import Boundaries
 from crimeplan.measures.outcomes import (
     AREA_FUNNEL_GROUP, STATUS_UNKNOWN, STREET, OutcomesError, areas_funnel, forces_funnel, outcome_crime_types, outcome_groups, outcome_mix,
+    with_highlight,
     street_editions,
 )
 from crimeplan.measures.periods import PeriodError, parse_period
@@ -670,16 +671,20 @@ class Crimeplan:
         """The levels whose areas an outcome funnel compares: every level below the top down its chain."""
         return self._level_chain()[1:]
 
-    @memoised
     def outcome_areas_funnel(self, level: str, period: str, group: str | None, highlight: str | None) -> dict:
         """Every area of a level compared on the share of its crimes of ``period`` reaching an outcome group within
         the follow-up the loaded outcomes allow (a funnel plot), ``highlight`` (an area's key or name) marked."""
         below = self.outcome_funnel_levels()
         if level not in below:
             raise BadParameter(f"level must be one of {', '.join(below)} (got {level!r})")
+        key = self.area(highlight).key if highlight else None
+        return with_highlight(self._outcome_areas_funnel(level, period, group or AREA_FUNNEL_GROUP), key)
+
+    @memoised
+    def _outcome_areas_funnel(self, level: str, period: str, group: str) -> dict:
+        """The funnel of a level, computed once per period and group (each area's page marks itself on a copy)."""
         try:
-            key = self.area(highlight).key if highlight else None
-            return areas_funnel(self.engine, level, parse_period(period), group or AREA_FUNNEL_GROUP, highlight=key)
+            return areas_funnel(self.engine, level, parse_period(period), group)
         except (OutcomesError, PeriodError) as exc:
             raise BadParameter(str(exc)) from None
 

@@ -96,3 +96,71 @@ def test_the_cache_counts_its_keys_bytes() -> None:
     assert cache.bytes == 6000 + 2 + 4
     cache.put(("/p", b"r" * 6000), (b"body", "text/plain"))
     assert cache.bytes == 6006 and cache.get(("/p", b"q" * 6000)) is None  # the first went: the bound holds
+
+
+SERVE_MEMORY_BOUND_MIB = 1536  # the stated bound: crimeplan serve under the hostile mix below, warmed cache included
+
+
+def _vm(pid: int, field: str) -> float:
+    """VmHWM (peak since exec) or VmRSS (now) of a process, MiB."""
+    for line in open(f"/proc/{pid}/status").read().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no {field} for process {pid}")
+
+
+def test_serve_stays_within_its_memory_bound_under_the_hostile_mix(loaded_db, tmp_path) -> None:
+    """`crimeplan serve` (warming the default period) under bombs, big bodies and thousands of requests with junk
+    parameters: every one refused or answered, the server alive, its peak resident memory under the bound."""
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([str(Path(sys.executable).with_name("crimeplan")), "serve", "--db", str(loaded_db),
+                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with httpx.Client(base_url=base, timeout=120) as http:
+            for _ in range(240):
+                try:
+                    http.get("/api/health")
+                    break
+                except httpx.TransportError:
+                    assert server.poll() is None
+                    time.sleep(0.5)
+            while (warm := http.get("/api/health").json()["warm"])["done"] < warm["total"]:
+                time.sleep(1)
+            statuses: dict[int, int] = {}
+
+            def note(r: httpx.Response) -> None:
+                statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+
+            for _ in range(20):
+                note(http.post("/api/claims/check", content=billion_laughs().encode(),
+                               headers={"content-type": "application/yaml"}))
+            for depth in (100, 999, 5000):
+                note(http.post("/api/claims/check", content=("[" * depth + "]" * depth).encode(),
+                               headers={"content-type": "application/yaml"}))
+            for _ in range(5):
+                note(http.post("/api/claims/check", content=b"#" * (50 << 20), headers={"content-type": "application/yaml"}))
+            junk = "x" * (MAX_QUERY_BYTES - 100)
+            for i in range(3000):
+                note(http.get("/api/scorecard", params={"area": "Hackney", f"j{i}": junk}))  # 422, never cached
+            for i in range(300):
+                note(http.get("/area/E09000012", params={f"utm{i}": junk}))  # a page: rendered, never cached
+            for i in range(200):
+                note(http.get("/api/scorecard", params={"area": "x" * (60 << 10)}))  # 414
+        assert server.poll() is None, "the server died"
+        assert set(statuses) <= {200, 413, 414, 422}, statuses
+        assert statuses[422] >= 3000 and statuses[413] == 5 and statuses[414] == 200 and statuses[200] == 300
+        peak = _vm(server.pid, "VmHWM")
+        assert peak < SERVE_MEMORY_BOUND_MIB, f"peak {peak:,.0f} MiB"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

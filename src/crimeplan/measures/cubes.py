@@ -214,6 +214,8 @@ class Compiler:
         self._coverage_rows: dict[str, list[tuple]] = {}
         self._group_residents: dict[tuple, np.ndarray] = {}
         self._placement: dict[str, dict] = {}
+        self._other_force_areas: dict[str, frozenset[str]] = {}
+        self._once: dict[tuple, object] = {}
 
     # --- areas ---
 
@@ -801,16 +803,25 @@ class Compiler:
         return self._group_residents[key]
 
     def other_force_areas(self, level: str) -> set[str]:
-        """The codes of ``level`` that lie in an area another force polices (geography ``other_forces``)."""
-        other = {(o["level"], o["code"]) for o in self.geography.other_forces}
-        if not other:
-            return set()
-        area_level, vintages = self.geography.table_level(level)
-        rows = self.con.execute(
-            """SELECT DISTINCT unit_code FROM area_rollup WHERE unit_level = ? AND list_contains(?, unit_vintage)
-               AND list_contains(?, level || ':' || code)""",
-            [area_level, list(vintages), [f"{lv}:{c}" for lv, c in other]]).fetchall()
-        return {c for (c,) in rows}
+        """The codes of ``level`` that lie in an area another force polices (geography ``other_forces``); read once
+        per level (every area's Victims section asks)."""
+        if level not in self._other_force_areas:
+            other = {(o["level"], o["code"]) for o in self.geography.other_forces}
+            codes: set[str] = set()
+            if other:
+                area_level, vintages = self.geography.table_level(level)
+                codes = {c for (c,) in self.con.execute(
+                    """SELECT DISTINCT unit_code FROM area_rollup WHERE unit_level = ? AND list_contains(?, unit_vintage)
+                       AND list_contains(?, level || ':' || code)""",
+                    [area_level, list(vintages), [f"{lv}:{c}" for lv, c in other]]).fetchall()}
+            self._other_force_areas[level] = frozenset(codes)
+        return self._other_force_areas[level]
+
+    def once(self, key: tuple, compute):
+        """``compute()``'s value, computed once per compiler (the warehouse does not change under it)."""
+        if key not in self._once:
+            self._once[key] = compute()
+        return self._once[key]
 
     def _field_breaks(self, cube: Cube, series: str, fields: set[str]) -> None:
         """Months before a declared change of a field's coding (catalogue ``field_breaks``) give no figure: a

@@ -125,24 +125,8 @@ def time_to_outcome(engine, area, period: Period, crime_types: list[str], force:
     """The cumulative share of ``area``'s crimes of ``period`` reaching each outcome group first, by months since the
     crime (Aalen–Johansen), each crime followed as far as the loaded outcomes reach for its month."""
     groups = [g for g in outcome_groups() if g not in NOT_OUTCOMES]
-    members = outcome_groups()
-    types = [t for g in groups for t in members[g]]
-    ranks = [k for k, g in enumerate(groups) for _ in members[g]]
-    where, params = engine.compiler.rollup_filter(area.level)
-    rows = engine.con.execute(
-        f"""SELECT (year(min(c.month)) * 12 + month(min(c.month)) - 1)::INTEGER,
-                   min(greatest(c.lag_months, 0) * 100 + list_extract(?, list_position(?, c.outcome_type)))
-                       FILTER (WHERE c.outcome_type IS NOT NULL AND list_contains(?, c.outcome_type))
-            FROM crime_outcome c
-            JOIN area_rollup r ON r.unit_level = c.unit_level AND r.unit_vintage = c.unit_vintage
-                              AND r.unit_code = c.unit_code
-            WHERE r.code = ? AND {where} AND (? IS NULL OR c.reported_by = ?) AND list_contains(?, c.crime_type)
-              AND c.month BETWEEN ? AND ?
-            GROUP BY c.crime_id""",
-        [ranks, types, types, area.code, *params, force, force, crime_types, period.start, period.end],
-    ).fetchnumpy()
-    months = np.asarray(rows[next(iter(rows))], dtype=np.int64)
-    first = np.ma.filled(np.ma.asarray(rows[list(rows)[1]], dtype=float), np.nan)
+    months, first = _first_outcomes(engine, area.level, period, crime_types, force).get(
+        area.code, (np.zeros(0, np.int64), np.zeros(0)))
     series = [force] if force else None
     follow = engine.compiler.follow_up_months(OUTCOMES, series, sorted(set(months.tolist())))
     reach = np.array([follow[m] for m in months], dtype=np.int64) if months.size else np.zeros(0, np.int64)
@@ -173,6 +157,39 @@ def time_to_outcome(engine, area, period: Period, crime_types: list[str], force:
                                   "(a charge after the follow-up is not seen)")}
 
 
+def _first_outcomes(engine, level: str, period: Period, crime_types: list[str], force: str | None) -> dict:
+    """Each area of ``level`` -> (each of its crimes' month index, its first outcome as lag * 100 + group rank, NaN
+    for none yet): read for the whole level in one query, once per period (every area page asks for its own)."""
+    def read() -> dict:
+        groups = [g for g in outcome_groups() if g not in NOT_OUTCOMES]
+        members = outcome_groups()
+        types = [t for g in groups for t in members[g]]
+        ranks = [k for k, g in enumerate(groups) for _ in members[g]]
+        where, params = engine.compiler.rollup_filter(level)
+        rows = engine.con.execute(
+            f"""SELECT r.code, (year(min(c.month)) * 12 + month(min(c.month)) - 1)::INTEGER,
+                       min(greatest(c.lag_months, 0) * 100 + list_extract(?, list_position(?, c.outcome_type)))
+                           FILTER (WHERE c.outcome_type IS NOT NULL AND list_contains(?, c.outcome_type))
+                FROM crime_outcome c
+                JOIN area_rollup r ON r.unit_level = c.unit_level AND r.unit_vintage = c.unit_vintage
+                                  AND r.unit_code = c.unit_code
+                WHERE {where} AND (? IS NULL OR c.reported_by = ?) AND list_contains(?, c.crime_type)
+                  AND c.month BETWEEN ? AND ?
+                GROUP BY r.code, c.crime_id ORDER BY r.code""",
+            [ranks, types, types, *params, force, force, crime_types, period.start, period.end],
+        ).fetchnumpy()
+        codes, months, first = (rows[name] for name in rows)
+        codes = np.asarray(codes, dtype=object)
+        months = np.asarray(months, dtype=np.int64)
+        first = np.ma.filled(np.ma.asarray(first, dtype=float), np.nan)
+        cuts = np.flatnonzero(codes[1:] != codes[:-1]) + 1 if codes.size else np.zeros(0, np.int64)
+        starts = np.concatenate([[0], cuts]).astype(int) if codes.size else []
+        ends = np.concatenate([cuts, [codes.size]]).astype(int) if codes.size else []
+        return {codes[a]: (months[a:b], first[a:b]) for a, b in zip(starts, ends)}
+
+    return engine.compiler.once(("first_outcomes", level, period.label, tuple(crime_types), force), read)
+
+
 _SOURCES: dict[tuple, OutcomeSource] = {}
 
 
@@ -181,7 +198,7 @@ def _cohort(engine, crime_types: list[str] | None, within: int | None, force: st
     outcomes for, the standard follow-up or the most the loaded files allow when that is less; unknown types refused.
     Returns (force, crime types, within, the longest follow-up the files allow or None)."""
     force = force or engine.plan.force
-    known = outcome_crime_types(engine.con, force)
+    known = engine.compiler.once(("outcome_crime_types", force), lambda: outcome_crime_types(engine.con, force))
     crime_types = list(crime_types) if crime_types else sorted(known)
     limit = longest_follow_up(engine.compiler, force)
     if within is None:
@@ -354,6 +371,12 @@ AREA_MIN_CRIMES = 10  # an area with fewer crimes in the cohort is left off its 
 AREA_FUNNEL_GROUP = "charged or summonsed"
 
 
+def with_highlight(funnel: dict, key: str | None) -> dict:
+    """A funnel of areas with ``key``'s area marked: a copy, so that the funnel is computed once per level and
+    period, not once per area page."""
+    return funnel | {"highlight": key, "areas": [a | {"highlighted": a["key"] == key} for a in funnel["areas"]]}
+
+
 def areas_funnel(engine, level: str, period: Period, group: str = AREA_FUNNEL_GROUP,
                  crime_types: list[str] | None = None, within: int | None = None, force: str | None = None,
                  highlight: str | None = None) -> dict:
@@ -361,6 +384,11 @@ def areas_funnel(engine, level: str, period: Period, group: str = AREA_FUNNEL_GR
     on a funnel plot, ``highlight`` (an area's key) marked. Every area's crimes are of the same months and followed
     for the same time, so they compare at equal follow-up; a period without that follow-up loaded is 'not final'
     and no area is placed."""
+    return with_highlight(_areas_funnel(engine, level, period, group, crime_types, within, force), highlight)
+
+
+def _areas_funnel(engine, level: str, period: Period, group: str, crime_types: list[str] | None,
+                  within: int | None, force: str | None) -> dict:
     from crimeplan.measures.engine import Engine
 
     outcomes = [g for g in outcome_groups() if g not in NOT_OUTCOMES]
@@ -373,7 +401,7 @@ def areas_funnel(engine, level: str, period: Period, group: str = AREA_FUNNEL_GR
     out = {"group": group, "categories": list(outcome_groups()[group]), "dataset": OUTCOMES, "level": level,
            "level_name": engine.geography.plural(level), "period": period.label, "period_text": period.describe(),
            "crime_types": crime_types, "force": force, "within_months": within, "longest_follow_up": limit,
-           "follow_up": _follow_up_text(within), "highlight": highlight, "areas": [], "left_out": [],
+           "follow_up": _follow_up_text(within), "highlight": None, "areas": [], "left_out": [],
            "files": engine.compiler.provenance(OUTCOMES, any_outcome.series, period.start, period.end),
            "method": FUNNEL_METHOD.replace("force", "area"), "attribution": ATTRIBUTION}
     missing = any_outcome.missing(period)
@@ -395,7 +423,7 @@ def areas_funnel(engine, level: str, period: Period, group: str = AREA_FUNNEL_GR
             left_out.append(row | {"crimes": n, "reason": f"{n:,.0f} crimes, fewer than the "
                                                           f"{AREA_MIN_CRIMES} a share needs to say anything"})
         else:
-            compared.append(row | {"crimes": n, "reached": float(reached[i]), "highlighted": area.key == highlight})
+            compared.append(row | {"crimes": n, "reached": float(reached[i]), "highlighted": False})
     if len(compared) < 2 or not 0 < sum(c["reached"] for c in compared) < sum(c["crimes"] for c in compared):
         return out | {"status": "too few", "left_out": left_out,
                       "message": f"{len(compared)} {out['level_name']} with {AREA_MIN_CRIMES} crimes or more"
