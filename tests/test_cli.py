@@ -116,3 +116,27 @@ def test_status_fits_80_columns(loaded_db: Path) -> None:
     by_dataset = {line.split(":", 1)[0]: line for line in lines if ": " in line and not line.startswith(" ")}
     assert "1 file, 33 loaded, 0 rejected" in by_dataset["population_borough_2021"]
     assert "3 files" in by_dataset["police_uk_street"] and "2018-01 to 2025-02" in by_dataset["police_uk_street"]
+
+
+def test_status_and_scorecard_fit_a_terminal_of_80_columns(loaded_db, monkeypatch) -> None:
+    """A narrow terminal gets a few lines per measure instead of a squeezed table: no table wider than the terminal
+    (a long message is one line, for the terminal to wrap); each measure's figures as the JSON has them."""
+    boxes = set("┏┃┡│└━─")
+    for args in (["status"], ["scorecard", "--period", "2021", "--baseline", "2019"]):
+        result = runner.invoke(app, [*args, "--db", str(loaded_db)], env={"COLUMNS": "80"})
+        assert result.exit_code == 0, result.output
+        assert [line for line in result.stdout.splitlines() if len(line) > 80 and boxes & set(line)] == [], args
+    narrow = runner.invoke(app, ["scorecard", "--period", "2021", "--baseline", "2019", "--db", str(loaded_db)],
+                           env={"COLUMNS": "80"}).stdout
+    card = json.loads(runner.invoke(app, ["scorecard", "--period", "2021", "--baseline", "2019", "--format", "json",
+                                          "--db", str(loaded_db)]).stdout)
+    counts = [m for p in card["priorities"] for m in p["measures"] if m["status"] == "ok" and m["unit"] == "offences"]
+    assert len(counts) >= 5
+    for m in counts:
+        assert f"{m['title']} — " in narrow and f"now {m['current']:,.0f}, baseline {m['baseline_value']:,.0f}: change " in narrow
+    assert "measure (source)" not in narrow  # no table of the measures
+    from crimeplan import cli
+
+    monkeypatch.setattr(cli.console, "width", 200)  # a wide terminal: the table
+    wide = runner.invoke(app, ["scorecard", "--period", "2021", "--baseline", "2019", "--db", str(loaded_db)]).stdout
+    assert "measure (source)" in wide

@@ -362,6 +362,73 @@ def _fmt(value, unit: str | None = None, decimals: int = 0) -> str:
     return f"{value:,.{max(decimals, 1)}f}"
 
 
+def _scorecard_cells(m: dict) -> dict:
+    """A scorecard measure's figures as printed (now, baseline, change with its interval, assessment, source), or
+    its note when it has no comparison."""
+    withheld = m.get("suppressed") or {}  # small counts of people (crimeplan.disclosure)
+    grey = f"[dim]{RAG_ICONS['grey']}[/]"
+    now = _fmt(m["current"], decimals=1)
+    if m["statistic"] == "ratio":  # a rate ratio between groups: with its own interval
+        now = ratio_text(m["current"], m.get("current_interval"))
+    now = withheld.get("current") or now
+    if m["status"] == Status.BASELINE_INCOMPLETE:  # the period's figure alone: no change, no verdict
+        return {"now": now, "base": "—", "change": "—", "assessment": grey, "source": "",
+                "note": f"now {now}; {m['message']}"}
+    if m["status"] != "ok":
+        return {"now": "—", "base": "—", "change": "—", "assessment": grey, "source": "", "note": m["message"]}
+    unit = m["change_unit"]
+    low, high = m["interval"] or (None, None)
+    change = withheld.get("change") or _fmt(m["change"], unit)
+    if low is not None or high is not None:
+        change += f" ({_fmt(low, unit)} to {_fmt(high, unit)})"
+    rag = m["rag"]
+    assessment = f"[{RAG_STYLES[rag]}]{RAG_ICONS[rag].split(' ', 1)[0]} {m['verdict'] or '—'}[/]"
+    if rag in ("green", "red"):
+        assessment += f" · [dim]{m['rag_text'].split(' (')[0]}[/]"
+    elif m["aim"] == "monitor":
+        assessment += " · [dim]monitored, no target direction[/]"
+    base = _fmt(m["baseline_value"], decimals=1)
+    if m["statistic"] == "ratio":
+        base = ratio_text(m["baseline_value"], m.get("baseline_interval"))
+    source = m["source"]["label"] + (f"; +{len(m['alternatives'])} other source(s)" if m["alternatives"] else "")
+    return {"now": now, "base": withheld.get("baseline_value") or base, "change": change, "assessment": assessment,
+            "source": source, "note": ""}
+
+
+class ExportFormat(str, Enum):
+    csv = "csv"
+    xlsx = "xlsx"
+    parquet = "parquet"
+
+
+@app.command()
+def export(
+    level: str = typer.Option(..., "--level", help="borough, ward, bcu … (a level of the plan's geography)."),
+    period: Optional[str] = PeriodOption,
+    baseline: Optional[str] = typer.Option(None, "--baseline", help="A baseline of the plan, previous, year-earlier, or a period."),
+    format: ExportFormat = typer.Option(ExportFormat.csv, "--format", help="csv, xlsx (with a README sheet) or parquet."),
+    out: Optional[Path] = typer.Option(None, "--out", help="File to write (default for csv: standard output)."),
+    db: Optional[Path] = DbOption,
+    plan: Optional[Path] = PlanOption,
+) -> None:
+    """Every area of a level × every measure in one tidy table: value, baseline, change, interval, p, q, verdict,
+    RAG, denominators, source files and editions."""
+    try:
+        core = _core(db, plan)
+        p, b = _comparison(core, period, baseline)
+        data = core.export_file(core.level(level), p, b, format.value)
+    except CrimeplanError as exc:
+        _fail(exc)
+    if out is None:
+        if format is not ExportFormat.csv:
+            _fail(CrimeplanError(f"--format {format.value} writes a binary file: give --out FILE"))
+        sys.stdout.write(data.decode("utf-8"))
+        return
+    out.write_bytes(data)
+    console.print(f"wrote {out} ({len(data):,} bytes): the {core.geography.plural(level)} × the plan's measures, "
+                  f"{p} against {b}")
+
+
 @app.command()
 def scorecard(
     plan: Optional[Path] = PlanOption,
@@ -388,6 +455,7 @@ def scorecard(
         return
     console.print(f"[bold]{data['plan']['title']}[/]")
     console.print(f"{data['area']['name']} ({data['area']['level_name']}) — {data['period_text']} compared with {data['compared_with']}")
+    narrow = console.width < WIDE_TABLE_COLUMNS  # a terminal of 80 columns: a few lines per measure, not a table
     for priority in data["priorities"]:
         table = Table(title=priority["title"], title_justify="left", expand=False)
         table.add_column("measure (source)", ratio=3, overflow="fold")
@@ -395,37 +463,22 @@ def scorecard(
         table.add_column("base", justify="right", no_wrap=True)
         table.add_column("change (95% interval)", justify="right", ratio=2)
         table.add_column("assessment", ratio=2)
+        if narrow:
+            console.print(f"\n[bold]{priority['title']}[/]")
         for m in priority["measures"]:
-            withheld = m.get("suppressed") or {}  # small counts of people (crimeplan.disclosure)
-            now = _fmt(m["current"], decimals=1)
-            if m["statistic"] == "ratio":  # a rate ratio between groups: with its own interval
-                now = ratio_text(m["current"], m.get("current_interval"))
-            now = withheld.get("current") or now
-            if m["status"] == Status.BASELINE_INCOMPLETE:  # the period's figure alone: no change, no verdict
-                table.add_row(f"{m['title']}\n[dim]{m['message']}[/]", now, "—", "—",
-                              f"[dim]{RAG_ICONS['grey']}[/]")
-                continue
-            if m["status"] != "ok":
-                table.add_row(f"{m['title']}\n[dim]{m['message']}[/]", "—", "—", "—", f"[dim]{RAG_ICONS['grey']}[/]")
-                continue
-            unit = m["change_unit"]
-            low, high = m["interval"] or (None, None)
-            change = withheld.get("change") or _fmt(m["change"], unit)
-            if low is not None or high is not None:
-                change += f" ({_fmt(low, unit)} to {_fmt(high, unit)})"
-            src = m["source"]["label"] + (f"; +{len(m['alternatives'])} other source(s)" if m["alternatives"] else "")
-            rag = m["rag"]
-            assessment = f"[{RAG_STYLES[rag]}]{RAG_ICONS[rag].split(' ', 1)[0]} {m['verdict'] or '—'}[/]"
-            if rag in ("green", "red"):
-                assessment += f"\n[dim]{m['rag_text'].split(' (')[0]}[/]"
-            elif m["aim"] == "monitor":
-                assessment += "\n[dim]monitored, no target direction[/]"
-            base = _fmt(m["baseline_value"], decimals=1)
-            if m["statistic"] == "ratio":
-                base = ratio_text(m["baseline_value"], m.get("baseline_interval"))
-            table.add_row(f"{m['title']}\n[dim]{src}[/]", now, withheld.get("baseline_value") or base, change,
-                          assessment)
-        console.print(table)
+            c = _scorecard_cells(m)
+            if narrow:
+                console.print(f"[bold]{m['title']}[/] — {c['assessment']}")
+                if c["note"]:
+                    console.print(f"  [dim]{c['note']}[/]")
+                else:
+                    console.print(f"  now {c['now']}, baseline {c['base']}: change {c['change']}")
+                    console.print(f"  [dim]{c['source']}[/]")
+            else:
+                table.add_row(f"{m['title']}\n[dim]{c['note'] or c['source']}[/]", c["now"], c["base"], c["change"],
+                              c["assessment"].replace(" · ", "\n"))
+        if not narrow:
+            console.print(table)
     if fair is not None:
         _print_fairness_summary(fair)
     if any(m.get("suppressed") for p in data["priorities"] for m in p["measures"]):

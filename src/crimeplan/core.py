@@ -34,7 +34,7 @@ from functools import wraps
 from pathlib import Path
 from typing import NamedTuple
 
-from crimeplan import disclosure
+from crimeplan import ATTRIBUTION, disclosure
 from crimeplan.config import db_path
 from crimeplan.errors import CrimeplanError
 from crimeplan.measures import Engine, UnknownArea
@@ -56,6 +56,7 @@ from crimeplan.measures.outcomes import (
 from crimeplan.measures.periods import PeriodError, parse_period
 from crimeplan.plan import load_plan
 from crimeplan.plan.schema import Measure, Plan
+from crimeplan.report import EXPORT_FORMATS, export_file, export_rows
 
 CACHE_SIZE = 1024  # results; the level evaluations behind them are cached by the engine
 SERIES_BY = ("month", "quarter", "year", "fy")
@@ -356,6 +357,35 @@ class Crimeplan:
                 if any(cells.get(g, {}).get("searches") is None for g in (ratio.group, ratio.reference)):
                     codes.add(r["code"])
         return codes
+
+    @memoised
+    def export(self, level: str, period: str, baseline: str) -> list[dict]:
+        """Every area of ``level`` × every measure of the plan at that level (in the plan's order): value, baseline,
+        change, interval, p, q, verdict, RAG, denominators and source files, withheld cells as published; the
+        figures of :meth:`levels`, so the same as each area's scorecard."""
+        tables, seen = [], set()
+        for priority, _objective, measure in self.plan.placements():
+            if measure.id in seen or self.level(level) not in measure.levels:
+                continue
+            seen.add(measure.id)
+            tables.append((priority.id, self.levels(measure.id, level, period, baseline)))
+        areas = [{"code": a["code"], "name": a["name"], "parent_code": a.get("parent_code"),
+                  "parent_name": a.get("parent_name")} for a in self.areas(level, None)]
+        return export_rows(tables, areas)
+
+    def export_file(self, level: str, period: str, baseline: str, fmt: str) -> bytes:
+        """:meth:`export` as a CSV, XLSX (with a README sheet) or Parquet file."""
+        if fmt not in EXPORT_FORMATS:
+            raise BadParameter(f"format {fmt!r}: expected one of {', '.join(EXPORT_FORMATS)}")
+        rows = self.export(level, period, baseline)
+        edition = self.edition()
+        about = [("plan", self.plan.title), ("level", self.geography.plural(level)), ("period", period),
+                 ("compared with", baseline), ("rows", f"{len(rows):,} (every area of the level × every measure "
+                                                       f"of the plan at that level)"),
+                 ("data edition", edition["label"]),
+                 ("small numbers", disclosure.rule_text(self.plan)),
+                 ("made by", "crimeplan (open source): every figure traceable to the files named in its row")]
+        return export_file(rows, fmt, about, ATTRIBUTION)
 
     @memoised
     def hotspots(self, measure_id: str, level: str, period: str, baseline: str) -> dict:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
+from crimeplan.measures.results import Rag
+
 SCORECARD_COLUMNS = [
     "priority", "measure", "title", "area_code", "area_name", "period", "baseline", "status", "current",
     "baseline_value", "change", "change_unit", "interval_low", "interval_high", "p_value", "q_value", "verdict",
@@ -15,6 +17,11 @@ SCORECARD_COLUMNS = [
 def _v(entry: dict, field: str, value=None):
     """A cell: the figure, or how it is shown when withheld ('<10', 'withheld': crimeplan.disclosure)."""
     return (entry.get("suppressed") or {}).get(field, entry.get(field) if value is None else value)
+
+
+def _withheld_or(entry: dict, field: str, value):
+    """``value``, or the marker it is shown by when ``field`` is withheld (an interval's ends: one marker)."""
+    return (entry.get("suppressed") or {}).get(field, value)
 
 
 def scorecard_rows(data: dict) -> list[dict]:
@@ -28,7 +35,7 @@ def scorecard_rows(data: dict) -> list[dict]:
                 "area_code": data["area"]["code"], "area_name": data["area"]["name"],
                 "period": m["period"], "baseline": m["baseline"], "status": m["status"], "current": _v(m, "current"),
                 "baseline_value": _v(m, "baseline_value"), "change": _v(m, "change"), "change_unit": m["change_unit"],
-                "interval_low": _v(m, "interval", low), "interval_high": _v(m, "interval", high),
+                "interval_low": _withheld_or(m, "interval", low), "interval_high": _withheld_or(m, "interval", high),
                 "p_value": _v(m, "p_value"), "q_value": _v(m, "q_value"),
                 "verdict": m["verdict"], "rag": m["rag"], "source_dataset": src.get("dataset"),
                 "source_files": "; ".join(f["name"] for f in src.get("files", [])),
@@ -237,3 +244,141 @@ def fairness_csv(data: dict) -> str:
                     "area_searches": a["searches"],
                 })
     return rows_csv(rows, FAIRNESS_COLUMNS, footer=data.get("attribution"))
+
+
+# --- every area x measure of a level, in one tidy table (crimeplan export) -------------------------------
+
+EXPORT_COLUMNS = [
+    "level", "area_code", "area_name", "parent_code", "parent_name", "priority", "measure", "title", "unit",
+    "statistic", "aim", "period", "baseline", "status", "value", "baseline_value", "change", "change_unit",
+    "interval_low", "interval_high", "p_value", "q_value", "verdict", "rag", "rag_text", "value_n", "baseline_n",
+    "source_dataset", "source", "source_files", "source_editions", "note",
+]
+EXPORT_DEFINITIONS = {
+    "level": "the level of the areas (borough, ward, bcu …)",
+    "area_code": "the area's code (GSS, or crimeplan's key for a BCU)", "area_name": "the area's name",
+    "parent_code": "the code of the area it lies in", "parent_name": "the name of the area it lies in",
+    "priority": "the plan's priority the measure serves", "measure": "the measure's id in the plan",
+    "title": "the measure's title", "unit": "what the value counts", "statistic": "count, rate, harm, proportion …",
+    "aim": "down, up or monitor: the direction the plan wants", "period": "the period of the value",
+    "baseline": "the period it is compared with", "status": "ok, or why there is no comparison",
+    "value": "the measure in the period (empty: unknown, or withheld as a small count of people)",
+    "baseline_value": "the measure in the baseline period", "change": "the change from the baseline, in change_unit",
+    "change_unit": "% (relative change) or pp (percentage points)",
+    "interval_low": "the change's 95% interval, lower end", "interval_high": "the change's 95% interval, upper end",
+    "p_value": "the change's p value", "q_value": "its false-discovery-rate q value across the level's areas",
+    "verdict": "significant rise, significant fall or no significant change (after FDR control)",
+    "rag": "green, amber, red or grey against the plan's aim", "rag_text": "the RAG status in words",
+    "value_n": "a share's denominator in the period (the n)", "baseline_n": "a share's denominator in the baseline",
+    "source_dataset": "the dataset of the headline source", "source": "the headline source",
+    "source_files": "the files its figures come from", "source_editions": "their editions",
+    "note": "the figure in plain words, or why there is none",
+}
+
+
+def export_rows(tables: list[tuple[str, dict]], areas: list[dict]) -> list[dict]:
+    """The rows of ``crimeplan export``: each (priority, level table) gives one row per area, withheld cells as
+    they are published ('<10'); a measure with no figures at the level gives each of ``areas`` a row saying why."""
+    rows = []
+    for priority, t in tables:
+        src = t.get("source") or {}
+        files = src.get("files") or []
+        for a in t["areas"] or areas:
+            low, high = a.get("interval") or (None, None)
+            rows.append({
+                "level": t["level"], "area_code": a["code"], "area_name": a["name"], "parent_code": a.get("parent_code"),
+                "parent_name": a.get("parent_name"), "priority": priority, "measure": t["measure"],
+                "title": t["title"], "unit": t["unit"], "statistic": t["statistic"], "aim": t["aim"],
+                "period": t["period"], "baseline": t["baseline"],
+                "status": t["status"] if t["status"] != "ok" else (
+                    "ok" if a.get("current") is not None or "current" in (a.get("suppressed") or {}) else "no figure"),
+                "value": _v(a, "current"), "baseline_value": _v(a, "baseline_value"), "change": _v(a, "change"),
+                "change_unit": t.get("change_unit"), "interval_low": _withheld_or(a, "interval", low),
+                "interval_high": _withheld_or(a, "interval", high), "p_value": _v(a, "p_value"),
+                "q_value": _v(a, "q_value"),
+                "verdict": a.get("verdict"), "rag": getattr(a.get("rag"), "value", a.get("rag")) or Rag.GREY.value,
+                "rag_text": a.get("rag_text") or Rag.GREY.text,  # no figures at the level: not assessed
+                "value_n": _v(a, "current_denominator"), "baseline_n": _v(a, "baseline_denominator"),
+                "source_dataset": src.get("dataset"), "source": src.get("label"),
+                "source_files": "; ".join(f["name"] for f in files),
+                "source_editions": "; ".join(str(f.get("edition") or "") for f in files),
+                "note": a.get("plain") or t.get("message") or "",
+            })
+    return rows
+
+
+def export_csv(rows: list[dict], attribution: str) -> str:
+    return rows_csv(rows, EXPORT_COLUMNS, footer=attribution)
+
+
+def export_xlsx(rows: list[dict], about: list[tuple[str, str]], attribution: str) -> bytes:
+    """A workbook: the figures (header frozen, filters on) and a README sheet (what the export is, every column's
+    definition, the licence)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "figures"
+    sheet.append(EXPORT_COLUMNS)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append([_cell(row.get(c)) for c in EXPORT_COLUMNS])
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = sheet.dimensions
+    readme = book.create_sheet("README")
+    readme.append(["crimeplan export"])
+    readme["A1"].font = Font(bold=True)
+    for key, value in about:
+        readme.append([key, _cell(value)])
+    readme.append([])
+    readme.append(["column", "definition"])
+    for c in EXPORT_COLUMNS:
+        readme.append([c, EXPORT_DEFINITIONS[c]])
+    readme.append([])
+    readme.append(["licence", attribution])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def export_parquet(rows: list[dict], attribution: str) -> bytes:
+    """The same table as Parquet: numbers as float64 (withheld cells, text such as '<10', as null with the marker
+    in ``withheld``), the licence in the file's metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    numeric = {"value", "baseline_value", "change", "interval_low", "interval_high", "p_value", "q_value",
+               "value_n", "baseline_n"}
+    columns = {}
+    withheld = []
+    for r in rows:
+        marks = sorted(c for c in numeric if isinstance(r.get(c), str))
+        withheld.append("; ".join(f"{c}: {r[c]}" for c in marks) or None)
+    for c in EXPORT_COLUMNS:
+        values = [r.get(c) for r in rows]
+        if c in numeric:
+            columns[c] = pa.array([None if isinstance(v, str) or v is None else float(v) for v in values], pa.float64())
+        else:
+            columns[c] = pa.array([None if v is None else str(v) for v in values], pa.string())
+    columns["withheld"] = pa.array(withheld, pa.string())
+    table = pa.table(columns).replace_schema_metadata({"licence": attribution, "columns": str(EXPORT_DEFINITIONS)})
+    out = io.BytesIO()
+    pq.write_table(table, out)
+    return out.getvalue()
+
+
+EXPORT_FORMATS = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                  "parquet": "application/vnd.apache.parquet"}
+
+
+def export_file(rows: list[dict], fmt: str, about: list[tuple[str, str]], attribution: str) -> bytes:
+    """The export in one of EXPORT_FORMATS, as bytes."""
+    if fmt == "csv":
+        return export_csv(rows, attribution).encode("utf-8")
+    if fmt == "xlsx":
+        return export_xlsx(rows, about, attribution)
+    if fmt == "parquet":
+        return export_parquet(rows, attribution)
+    raise ValueError(f"format {fmt!r}: expected one of {', '.join(EXPORT_FORMATS)}")
