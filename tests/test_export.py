@@ -104,3 +104,22 @@ def test_an_interval_open_at_one_end_is_written_as_its_ends() -> None:
         "alternatives": [], "message": ""}]}], "area": {"code": "E1", "name": "A"}}
     [row] = scorecard_rows(card)
     assert row["interval_low"] is None and row["interval_high"] == 12.5
+
+
+def test_the_dashboard_offers_the_same_files(core) -> None:
+    from fastapi.testclient import TestClient
+
+    from crimeplan.web import create_app
+
+    client = TestClient(create_app(service=core))
+    cli = runner.invoke(app, ["export", "--level", "borough", "--period", "2021", "--baseline", "2019",
+                              "--db", str(core.db)]).stdout
+    r = client.get("/api/export/borough.csv", params={"period": "2021", "baseline": "2019"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv") and r.text == cli
+    r = client.get("/api/export/ward.xlsx")
+    assert r.status_code == 200 and load_workbook(io.BytesIO(r.content))["figures"].max_row > 700
+    assert client.get("/api/export/county.csv").status_code == 422
+    assert 'href="/api/export/ward.xlsx" download' in client.get("/area/E09000012").text  # the default period
+    page = client.get("/area/E09000012", params={"period": "2022"}).text  # the period chosen, kept
+    assert 'href="/api/export/ward.xlsx?period=2022" download' in page
+    assert 'href="/api/export/borough.csv?period=2022" download' in page

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from html.parser import HTMLParser
@@ -255,3 +256,11 @@ def test_the_site_publishes_no_small_count_of_people(published_site, service) ->
             for source in json.loads(path.read_text())["sources"]:
                 assert all(p["value"] is None or p["value"] >= 10 for p in source["points"]), measure
     assert seen and withheld  # London's counts are shown; the boroughs' small ones are not
+    exported = 0
+    for path in (root / "api" / "export").glob("*.csv"):  # the downloads: every area × measure of a level
+        for row in csv.DictReader(line for line in path.read_text().splitlines() if not line.startswith("#")):
+            if row["measure"] in people:
+                for field in ("value", "baseline_value"):
+                    assert row[field] in ("", "<10", "withheld") or float(row[field]) >= 10, (path.name, row)
+                exported += 1
+    assert exported

@@ -35,7 +35,7 @@ from crimeplan import ATTRIBUTION, __version__
 from crimeplan.errors import CrimeplanError
 from crimeplan.measures.periods import SYNTAX
 from crimeplan.plan.schema import Plan
-from crimeplan.report import areas_funnel_csv, fairness_csv, forces_csv, funnel_csv, priorities_csv, scorecard_csv
+from crimeplan.report import EXPORT_FORMATS, areas_funnel_csv, fairness_csv, forces_csv, funnel_csv, priorities_csv, scorecard_csv
 from crimeplan.web import views
 from crimeplan.core import SERIES_BY, BadParameter, NotFound, Crimeplan, WarehouseBusy, dumps
 from crimeplan.web.warm import Warmer
@@ -746,6 +746,25 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
     async def api_edition(request: Request) -> Response:
         return await cached(request, JSON, lambda: dumps(svc.edition()))
 
+    def export_route(fmt: str):
+        async def api_export(request: Request, level: str = PathParam(description="borough, ward, bcu …"),
+                             period: str | None = Query(None, description=PERIOD_HELP),
+                             baseline: str | None = Query(None, description=BASELINE_HELP)) -> Response:
+            def produce() -> bytes:
+                p, b = chosen(period, baseline)
+                return svc.export_file(svc.level(level), p, b, fmt)
+            return await cached(request, EXPORT_FORMATS[fmt], produce)
+        return api_export
+
+    for fmt in EXPORT_FORMATS:
+        app.get(f"/api/export/{{level}}.{fmt}", summary=f"Every area of a level × every measure, as {fmt.upper()}",
+                tags=["figures"], name=f"api_export_{fmt}",
+                description="One row per area and measure: value, baseline, change with its 95% interval, p and q "
+                            "values, verdict, RAG, denominators, the source files and their editions (the figures "
+                            "of the level tables; small counts of people withheld as published). XLSX adds a "
+                            "README sheet of definitions and the licence. The file of `crimeplan export`.")(
+            export_route(fmt))
+
     @app.get("/api/health", summary="The server's state", tags=["plan"],
              description="The data edition served, and how far the server has got rendering the default period's "
                          "pages before anyone asks for them (null when it does not).")
@@ -797,7 +816,9 @@ ERRORS = {
     "503": "The warehouse is being loaded in place; try again (Retry-After)",
 }
 CONTENT_BY_SUFFIX = {".csv": ("text/csv", {"type": "string"}),
-                     ".geojson": ("application/geo+json", {"type": "object"})}
+                     ".geojson": ("application/geo+json", {"type": "object"}),
+                     ".xlsx": (EXPORT_FORMATS["xlsx"], {"type": "string", "format": "binary"}),
+                     ".parquet": (EXPORT_FORMATS["parquet"], {"type": "string", "format": "binary"})}
 
 
 def honest_contract(app: FastAPI) -> dict:

@@ -57,6 +57,9 @@ STATIC_API = [
                                       "the outcome test, breakdowns, and every area of the level."),
     ("api/panels/{id}/{key}.json", "A panel of the plan (county lines proxies by borough) for London or a BCU."),
     ("area/{key}-priorities.csv", "The same ranked list as CSV, every ward with its rank interval."),
+    ("api/export/{level}.csv", "Every area of a level (BCUs, boroughs, 2022 wards) × every measure of the plan: value, "
+                               "baseline, change, interval, p, q, verdict, RAG, denominators and source files; also "
+                               ".xlsx (with a README sheet) and .parquet."),
     ("api/claims/check.json", "The example claims, checked."),
     ("api/forces.json", "Every territorial police force: recorded crime (all offences excluding fraud), the latest "
                         "12 months against the year before, with intervals, q values and trends."),
@@ -189,6 +192,10 @@ def publish(out_dir: str | Path, service: Crimeplan | None = None, db: str | Pat
                 as_json(f"api/measures/{m.id}/levels/{level}.json", svc.levels(m.id, level, period, baseline))
                 if level in svc.geography.hotspot_levels:
                     as_json(f"api/measures/{m.id}/hotspots/{level}.json", svc.hotspots(m.id, level, period, baseline))
+    for level in svc.geography.published_levels:  # every area × measure of a level: the downloads of its pages
+        if level != svc.geography.top:
+            for fmt in ("csv", "xlsx", "parquet"):
+                w.write(f"api/export/{level}.{fmt}", svc.export_file(level, period, baseline, fmt), "other")
     if svc.has_outcomes(london.key):  # every level below the top on the outcome funnel
         for level in svc.outcome_funnel_levels():
             as_json(f"api/outcomes/areas/{level}.json", svc.outcome_areas_funnel(level, period, None, None))

@@ -144,6 +144,12 @@ class Links:
                  **({"area": area_key} if p["within"] else {})}
         return f"/api/measures/{p['measure']}/priorities/{p['level']}.csv?{urlencode(query)}"
 
+    def export(self, level: str, fmt: str) -> str:
+        """Every area of a level × every measure (crimeplan export), for the chosen period (static: the default)."""
+        if self.static:
+            return f"{self.prefix}api/export/{level}.{fmt}"
+        return f"/api/export/{level}.{fmt}{self._q()}"
+
     def panel_json(self, panel_id: str, area_key: str) -> str:
         if self.static:
             return self.api_json(f"panels/{panel_id}/{area_key}")
@@ -956,6 +962,7 @@ def area_page(svc: Crimeplan, links: Links, area: Area, period: str, baseline: s
         scorecard=section, map=the_map, mix=mix, trust=trust, needs=needs, fairness=fair, victims=victims,
         panels=panels,
         api_href=links.api_json(f"scorecard/{area.key}" if links.static else f"scorecard?area={area.key}"),
+        downloads=export_downloads(svc, links, area),
     )
     if the_map and the_map["figure"]:
         model["charts"].append(the_map["figure_id"])
@@ -972,6 +979,22 @@ def area_page(svc: Crimeplan, links: Links, area: Area, period: str, baseline: s
         if figure:
             model["charts"].append(figure_id)
     return model
+
+
+EXPORT_FORMAT_NAMES = {"csv": "CSV", "xlsx": "Excel (XLSX)", "parquet": "Parquet"}
+
+
+def export_downloads(svc: Crimeplan, links: Links, area: Area) -> list[dict]:
+    """Every figure of the area's level and of the level below, one table each (the static site: published levels)."""
+    levels = [area.level] if area.level != svc.geography.top else []
+    child = svc.geography.child(area.level)
+    if child:
+        levels.append(child)
+    if links.static:
+        levels = [lv for lv in levels if lv in svc.geography.published_levels]
+    return [{"level_name": svc.geography.plural(lv),
+             "links": [{"format": name, "href": links.export(lv, fmt)} for fmt, name in EXPORT_FORMAT_NAMES.items()]}
+            for lv in levels]
 
 
 def measure_page(svc: Crimeplan, links: Links, measure_id: str, area: Area, period: str, baseline: str) -> dict:
