@@ -32,7 +32,7 @@ import warnings
 from collections import OrderedDict
 from functools import wraps
 from pathlib import Path
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 from crimeplan import ATTRIBUTION, disclosure
 from crimeplan.config import db_path
@@ -168,7 +168,7 @@ class Crimeplan:
         """Whether the warehouse file is no longer the one opened (a stat: cheap enough for every request)."""
         return self.db is not None and _file_identity(self.db) != self._opened
 
-    def refresh(self) -> bool:
+    def refresh(self, forget: Callable[[], None] | None = None) -> bool:
         """Reopen the warehouse when a load has replaced or changed its file; True when it did (every cached
         answer is then dropped). A file gone leaves the edition in use as it is; one a load holds raises
         :class:`WarehouseBusy`."""
@@ -192,6 +192,8 @@ class Crimeplan:
             with self._cache_lock:
                 self._use(engine)
                 self._cache.clear()
+                if forget is not None:  # the server's response cache: emptied before anyone sees the new file
+                    forget()
                 self._opened = now
             return True
 

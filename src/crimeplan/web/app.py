@@ -119,8 +119,9 @@ class CachedResponses:
         # A load has swapped a new warehouse in: reopen it (off the event loop) and forget every answer.
         if scope["type"] == "http" and self.service.changed():
             try:
-                if await run_in_threadpool(self.service.refresh):
-                    self.cache.clear()
+                # The cache is emptied inside the refresh, before the new file counts as opened: a request
+                # that no longer sees a change never meets an answer from the edition before.
+                if await run_in_threadpool(self.service.refresh, self.cache.clear):
                     if self.on_refresh is not None:
                         self.on_refresh()
             except WarehouseBusy as exc:
