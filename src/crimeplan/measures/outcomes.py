@@ -182,10 +182,9 @@ def _first_outcomes(engine, level: str, period: Period, crime_types: list[str], 
         codes = np.asarray(codes, dtype=object)
         months = np.asarray(months, dtype=np.int64)
         first = np.ma.filled(np.ma.asarray(first, dtype=float), np.nan)
-        cuts = np.flatnonzero(codes[1:] != codes[:-1]) + 1 if codes.size else np.zeros(0, np.int64)
-        starts = np.concatenate([[0], cuts]).astype(int) if codes.size else []
-        ends = np.concatenate([cuts, [codes.size]]).astype(int) if codes.size else []
-        return {codes[a]: (months[a:b], first[a:b]) for a, b in zip(starts, ends)}
+        names, starts = np.unique(codes, return_index=True)  # the rows come sorted by code
+        ends = [*starts[1:], codes.size]
+        return {name: (months[a:b], first[a:b]) for name, a, b in zip(names, starts, ends)}
 
     return engine.compiler.once(("first_outcomes", level, period.label, tuple(crime_types), force), read)
 

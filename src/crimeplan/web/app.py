@@ -829,10 +829,10 @@ def honest_contract(app: FastAPI) -> dict:
         return app.openapi_schema
     schema = get_openapi(title=app.title, version=app.version, summary=app.summary, description=app.description,
                          routes=app.routes)
-    schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
-    for schemas in (schema["components"]["schemas"],):
-        for name in ("HTTPValidationError", "ValidationError"):
-            schemas.pop(name, None)
+    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = PROBLEM_SCHEMA
+    for name in ("HTTPValidationError", "ValidationError"):  # not the body the API sends
+        schemas.pop(name, None)
     problem = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for path, operations in schema.get("paths", {}).items():
         suffix = next((s for s in CONTENT_BY_SUFFIX if path.endswith(s)), None)
