@@ -28,10 +28,12 @@ run: setup
 	@echo "The dashboard is in site/: open site/index.html in a browser (no server needed),"
 	@echo "or run '$(BIN)/crimeplan serve' and open http://127.0.0.1:8000/ (any period, any area, the JSON API)."
 
-# The browser tests drive Debian's chromium through Playwright (never `playwright install`).
+# The browser tests drive Debian's chromium through Playwright (never `playwright install`); the report tests read
+# the printed PDFs back with poppler's pdftotext and pdftoppm.
 browser:
-	@command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium) || \
-	  echo "chromium is not installed and could not be installed here: run 'sudo apt-get install -y chromium' (Debian/Ubuntu); the browser tests skip without it (and fail in CI)"
+	@command -v chromium >/dev/null && command -v pdftotext >/dev/null || \
+	  (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium poppler-utils) || \
+	  echo "chromium or poppler-utils is not installed and could not be installed here: run 'sudo apt-get install -y chromium poppler-utils' (Debian/Ubuntu); the browser and report tests skip without them (and fail in CI)"
 
 test: setup browser
 	$(BIN)/python -m pytest

@@ -23,7 +23,7 @@ from crimeplan import disclosure
 from crimeplan.present import (
     Rag, Status, gini_text, number, partial_period, persistence_text, rank_text, rate_text, ratio_text, share_text, signed,
     withheld_text, difference_text, located_text, survey_gaps_text, percent_text, FUNNEL_POSITION_TEXT,
-    time_to_outcome_text,
+    time_to_outcome_text, beside_text, measured, months_differ,
 )
 
 app = typer.Typer(
@@ -36,7 +36,7 @@ err = Console(stderr=True, soft_wrap=True, emoji=False)
 
 DbOption = typer.Option(None, "--db", help="Warehouse file (default: $CRIMEPLAN_DB or ./crimeplan.duckdb).")
 PlanOption = typer.Option(None, "--plan", help="A plan file (default: the London plan shipped with crimeplan).")
-PeriodOption = typer.Option(None, "--period", help="2021, FY2021-22, 2021-06, 2021-Q2, rolling:2021-12, fytd:2021-10")
+PeriodOption = typer.Option(None, "--period", help="latest (the default), latest-quarter, latest-month, 2021, FY2021-22, 2021-06, 2021-Q2, rolling:2021-12, fytd:2021-10")
 
 
 class TableOrJson(str, Enum):
@@ -429,6 +429,42 @@ def export(
                   f"{p} against {b}")
 
 
+class ReportFormat(str, Enum):
+    pdf = "pdf"
+    html = "html"
+    json = "json"
+
+
+@app.command()
+def report(
+    area: Optional[str] = typer.Option(None, "--area", help="London, a BCU or a borough (code or name; default London)."),
+    quarter: Optional[str] = typer.Option(None, "--quarter", help="A quarter, e.g. 2025-Q4: the 12 months to its end "
+                                          "(default: the latest months each measure's sources cover)."),
+    format: ReportFormat = typer.Option(ReportFormat.pdf, "--format", help="pdf (A4, printed by Chromium), html or json."),
+    out: Optional[Path] = typer.Option(None, "--out", help="File to write (default report-<area>-<quarter>.<format>)."),
+    db: Optional[Path] = DbOption,
+    plan: Optional[Path] = PlanOption,
+) -> None:
+    """A quarterly performance report: a one-page summary, a page per priority, Fairness, Victims, where needed
+    most, and the sources and methods with the licence."""
+    try:
+        core = _core(db, plan)
+        key = core.area(area).key
+        pack = core.performance_report(key, quarter)
+        if format is ReportFormat.json:
+            data = json.dumps(pack, indent=2, ensure_ascii=False).encode("utf-8")
+        else:
+            from crimeplan.web.printed import render_report, report_pdf
+
+            data = report_pdf(core, pack) if format is ReportFormat.pdf else render_report(core, pack).encode("utf-8")
+    except CrimeplanError as exc:
+        _fail(exc)
+    out = out or Path(f"report-{key}-{pack['quarter'] or 'latest'}.{format.value}")
+    out.write_bytes(data)
+    console.print(f"wrote {out} ({len(data):,} bytes): {pack['area']['name']}, {pack['period_text']} compared with "
+                  f"{pack['compared_with']}")
+
+
 @app.command()
 def scorecard(
     plan: Optional[Path] = PlanOption,
@@ -456,6 +492,7 @@ def scorecard(
     console.print(f"[bold]{data['plan']['title']}[/]")
     console.print(f"{data['area']['name']} ({data['area']['level_name']}) — {data['period_text']} compared with {data['compared_with']}")
     narrow = console.width < WIDE_TABLE_COLUMNS  # a terminal of 80 columns: a few lines per measure, not a table
+    each_months = months_differ(data)  # latest: each measure says which months it covers
     for priority in data["priorities"]:
         table = Table(title=priority["title"], title_justify="left", expand=False)
         table.add_column("measure (source)", ratio=3, overflow="fold")
@@ -467,15 +504,22 @@ def scorecard(
             console.print(f"\n[bold]{priority['title']}[/]")
         for m in priority["measures"]:
             c = _scorecard_cells(m)
+            months = f"{m['period_text']}: " if each_months and measured(m) else ""
+            beside = beside_text(m)
             if narrow:
                 console.print(f"[bold]{m['title']}[/] — {c['assessment']}")
                 if c["note"]:
-                    console.print(f"  [dim]{c['note']}[/]")
+                    console.print(f"  [dim]{months}{c['note']}[/]")
                 else:
-                    console.print(f"  now {c['now']}, baseline {c['base']}: change {c['change']}")
+                    console.print(f"  {months}now {c['now']}, before {c['base']}: change {c['change']}"
+                                  if each_months else f"  now {c['now']}, baseline {c['base']}: change {c['change']}")
+                    if beside:
+                        console.print(f"  {beside}")
                     console.print(f"  [dim]{c['source']}[/]")
             else:
-                table.add_row(f"{m['title']}\n[dim]{c['note'] or c['source']}[/]", c["now"], c["base"], c["change"],
+                under = "; ".join(x for x in (months.rstrip(": "), beside) if x)
+                table.add_row(f"{m['title']}\n[dim]{c['note'] or c['source']}[/]" + (f"\n[dim]{under}[/]" if under else ""),
+                              c["now"], c["base"], c["change"],
                               c["assessment"].replace(" · ", "\n"))
         if not narrow:
             console.print(table)
@@ -1148,7 +1192,7 @@ def publish(
     except CrimeplanError as exc:
         _fail(exc)
     areas = ", ".join(f"{n} {level}" for level, n in report.areas.items())
-    console.print(f"Wrote {report.pages:,} pages ({areas}; {report.measures} measures), {report.json_files:,} JSON "
+    console.print(f"Wrote {report.pages:,} pages ({areas}; {report.measures} measures; {report.reports} reports), {report.json_files:,} JSON "
                   f"files and {report.other_files} others ({report.bytes / 1e6:,.0f} MB) to {out_dir} "
                   f"in {report.seconds:.1f} s.")
     console.print(f"Open {out_dir / 'index.html'} in a browser, or serve the folder with any web server.")

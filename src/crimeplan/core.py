@@ -89,6 +89,15 @@ def dumps(data) -> bytes:
     return json.dumps(data, separators=(",", ":"), allow_nan=False, ensure_ascii=False).encode("utf-8")
 
 
+def _a_or_an(word: str) -> str:
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
+
+
+def card_beside(card: dict, measure_id: str) -> bool:
+    """Whether a scorecard's measure carries the comparison with the plan's baseline beside its own."""
+    return any(m["id"] == measure_id and m.get("beside") is not None for p in card["priorities"] for m in p["measures"])
+
+
 def _asked(compute, *args):
     """``compute(*args)``, its errors as the façade's: a question the data cannot answer is a BadParameter (422)."""
     try:
@@ -219,15 +228,16 @@ class Crimeplan:
     def period(self, text: str | None) -> str:
         """The period's canonical label (the plan's default when none is given)."""
         try:
-            return parse_period(text or self.plan.default_period).label
+            return self.engine.period(text).label
         except PeriodError as exc:
             raise BadParameter(str(exc)) from None
 
     def baseline(self, period: str, text: str | None) -> str:
         """The baseline as given (a plan baseline, previous, year-earlier or a period), checked."""
-        text = (text or self.plan.default_baseline).strip()
+        parsed = self.engine.period(period)
+        text = (text or self.engine.default_baseline(parsed)).strip()
         try:
-            self.engine.against(parse_period(period), text)
+            self.engine.against(parsed, text)
         except PeriodError as exc:
             raise BadParameter(
                 f"{exc}; or a baseline of the plan ({', '.join(b.id for b in self.plan.baselines)}), "
@@ -327,6 +337,9 @@ class Crimeplan:
                         or m.statistic == "ratio") and area.level in m.levels:
                     withheld[m.id] = disclosure.withheld_fields(self.levels(m.id, area.level, period, baseline),
                                                                 area.code)
+                    if card_beside(card, m.id):
+                        withheld[("beside", m.id)] = disclosure.withheld_fields(
+                            self.levels(m.id, area.level, period, self.plan.default_baseline), area.code)
         return disclosure.scorecard(card, self.plan, withheld)
 
     @memoised
@@ -352,7 +365,8 @@ class Crimeplan:
         the reference group's count and the published residents give the group's count)."""
         ratio = measure.sources[0].ratio
         codes: set[str] = set()
-        for p in (period, self.engine.against(self.engine.period(period), baseline)[0].label):
+        concrete = self.engine.resolve(self.engine.period(period), measure, level)
+        for p in (concrete.label, self.engine.against(concrete, baseline)[0].label):
             table = self.fairness_level(level, p, None, None)
             for r in table.get("areas", []):
                 cells = r["officer" if ratio.field == "officer_defined_ethnicity" else "self"]
@@ -388,6 +402,17 @@ class Crimeplan:
                  ("small numbers", disclosure.rule_text(self.plan)),
                  ("made by", "crimeplan (open source): every figure traceable to the files named in its row")]
         return export_file(rows, fmt, about, ATTRIBUTION)
+
+    @memoised
+    def performance_report(self, key: str, quarter: str | None) -> dict:
+        """An area's quarterly performance report (:mod:`crimeplan.quarterly`): London, a BCU or a borough."""
+        from crimeplan.quarterly import performance_report
+
+        area = self.area(key)
+        if not self.has_report(key):
+            raise BadParameter(f"a performance report is for {self.geography.name(self.geography.top)}, or an area of "
+                               f"the two levels below it, not {_a_or_an(area.level_name)}")
+        return performance_report(self, area.key, quarter)
 
     @memoised
     def hotspots(self, measure_id: str, level: str, period: str, baseline: str) -> dict:
@@ -513,6 +538,10 @@ class Crimeplan:
         return {"area": area.to_dict(), "measure": measure, "level": level, "requested_period": period,
                 "period": ranked["period"], "note": note, "priorities": ranked,
                 "concentration": self.concentration(measure, level, ranked["period"], baseline, within)}
+
+    def has_report(self, key: str) -> bool:
+        """Whether an area has a performance report: the plan's whole area and the two levels below it."""
+        return self.area(key).level in self._section_levels()
 
     def has_fairness(self, key: str) -> bool:
         """Whether an area has Fairness figures: the force's whole area and the two levels below it (London,
@@ -665,7 +694,7 @@ class Crimeplan:
         if within is not None and not 0 <= within <= 36:
             raise BadParameter(f"within must be a whole number of months from 0 to 36 (got {within})")
         try:
-            return outcome_mix(self.engine, self.area(key), parse_period(period), list(crime_types), within)
+            return outcome_mix(self.engine, self.area(key), self.engine.period(period), list(crime_types), within)
         except OutcomesError as exc:
             raise BadParameter(str(exc)) from None
 
@@ -716,7 +745,7 @@ class Crimeplan:
     def _outcome_areas_funnel(self, level: str, period: str, group: str) -> dict:
         """The funnel of a level, computed once per period and group (each area's page marks itself on a copy)."""
         try:
-            return areas_funnel(self.engine, level, parse_period(period), group)
+            return areas_funnel(self.engine, level, self.engine.period(period), group)
         except (OutcomesError, PeriodError) as exc:
             raise BadParameter(str(exc)) from None
 

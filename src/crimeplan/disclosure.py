@@ -169,36 +169,48 @@ def scorecard(card: dict, plan: Plan, withheld: dict[str, set[str]] | None = Non
     shares = {m.id for m in plan.measures if shares_of_people(plan, m)}
     for p in card.get("priorities", []):
         for m in p["measures"]:
-            if m["id"] in ratios:
-                _ratio(m, below, bool((withheld or {}).get(m["id"])))
-            if m["id"] in shares:
-                _shares(m, below, bool((withheld or {}).get(m["id"])))
-            if m["id"] not in people:
-                continue
-            also = (withheld or {}).get(m["id"], set())
-            for field in ("current", "baseline_value"):
-                if small(m.get(field), below):
-                    _withhold(m, field, marker)
-                elif field in also:
-                    _withhold(m, field, WITHHELD)
-            entries = [m.get("source") or {}, *(m.get("alternatives") or [])]
-            if m.get("suppressed") or any(small(e.get(f), below) for e in entries for f in ("current", "baseline")):
-                # The same area's figures from its sources (the headline's, and the others') give the
-                # withheld ones back: they go with them.
-                for entry in [m, *entries]:
-                    for field in ("current", "baseline_value" if entry is m else "baseline"):
-                        if entry.get(field) is not None or entry is m:
-                            if field not in (entry.get("suppressed") or {}):
-                                _withhold(entry, field, marker if small(entry.get(field), below) else WITHHELD)
-            if m.get("suppressed"):
-                m["plain"] = (f"Fewer than {below} {m['unit']} in a period compared, or a figure that would give "
-                              f"such a count away: not published (small numbers about people); the assessment is "
-                              f"made from the real counts.")
-                m["suppressed"]["plain"] = m["plain"]
+            _scorecard_entry(m, below, marker, people, ratios, shares, (withheld or {}).get(m["id"], set()))
+            if m.get("beside") is not None:  # the same months against the plan's baseline: the same rule
+                _scorecard_entry(m["beside"], below, marker, people, ratios, shares,
+                                 (withheld or {}).get(("beside", m["id"]), set()))
+                # Both show the same months' figure: withheld in one, it is withheld in the other.
+                for one, other in ((m, m["beside"]), (m["beside"], m)):
+                    if "current" in (one.get("suppressed") or {}) and "current" not in (other.get("suppressed") or {}):
+                        _withhold(other, "current", one["suppressed"]["current"])
     return card
 
 
 _RATIO_COUNTS = ("current_numerator", "current_denominator", "baseline_numerator", "baseline_denominator")
+
+
+def _scorecard_entry(m: dict, below: int, marker: str, people: set, ratios: set, shares: set, also: set) -> None:
+    """One measure of a scorecard, its small counts of people withheld in place (``also``: the fields its level
+    table withholds)."""
+    if m["id"] in ratios:
+        _ratio(m, below, bool(also))
+    if m["id"] in shares:
+        _shares(m, below, bool(also))
+    if m["id"] not in people:
+        return
+    for field in ("current", "baseline_value"):
+        if small(m.get(field), below):
+            _withhold(m, field, marker)
+        elif field in also:
+            _withhold(m, field, WITHHELD)
+    entries = [m.get("source") or {}, *(m.get("alternatives") or [])]
+    if m.get("suppressed") or any(small(e.get(f), below) for e in entries for f in ("current", "baseline")):
+        # The same area's figures from its sources (the headline's, and the others') give the
+        # withheld ones back: they go with them.
+        for entry in [m, *entries]:
+            for field in ("current", "baseline_value" if entry is m else "baseline"):
+                if entry.get(field) is not None or entry is m:
+                    if field not in (entry.get("suppressed") or {}):
+                        _withhold(entry, field, marker if small(entry.get(field), below) else WITHHELD)
+    if m.get("suppressed"):
+        m["plain"] = (f"Fewer than {below} {m['unit']} in a period compared, or a figure that would give "
+                      f"such a count away: not published (small numbers about people); the assessment is "
+                      f"made from the real counts.")
+        m["suppressed"]["plain"] = m["plain"]
 
 
 def _ratio(m: dict, below: int, beside: bool = False) -> None:

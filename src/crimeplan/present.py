@@ -327,3 +327,37 @@ AIM_TEXT = {"down": "the plan aims for fewer", "up": "the plan aims for more", "
 __all__ = ["AIM_TEXT", "MINUS", "NONE", "Rag", "Status", "Verdict", "interval", "gini_text", "number", "persistence_text", "rag_for", "rank_standing", "rank_text", "rate_text", "ratio_text", "share_text", "withheld_text",
            "change_text", "difference_text", "fairness_headline", "located_text",
            "signed"]
+
+
+# --- the latest months --------------------------------------------------------------------------
+
+
+def beside_text(m: dict) -> str | None:
+    """A scorecard measure's same months against the plan's baseline, as printed beside its own comparison:
+    'against calendar year 2019: −4.6% (−6.2% to −2.9%), significant fall'; None when it carries none."""
+    b = m.get("beside")
+    if b is None or not measured(b):
+        return None
+    against = b["compared_with"].removeprefix("the baseline ")
+    if b["status"] != "ok":
+        why = b["message"].split(" cannot be used: ", 1)[-1]
+        return f"against {against}: no comparison ({why})"
+    withheld = b.get("suppressed") or {}
+    unit = b["change_unit"] or "%"
+    change = withheld.get("change") or signed(b["change"], unit)
+    low, high = b["interval"] or (None, None)
+    if "change" not in withheld and (low is not None or high is not None):
+        change += f" ({interval(low, high, unit)})"
+    return f"against {against}: {change}, {b['verdict'] or 'not assessed'}"
+
+
+def measured(m: dict) -> bool:
+    """Whether a scorecard measure was counted over some months (a figure, or months found missing), not left
+    unmeasured for want of a file or of the level."""
+    return m["status"] not in (Status.NOT_AT_LEVEL, Status.NO_DATA_LOADED)
+
+
+def months_differ(card: dict) -> bool:
+    """Whether a scorecard's measures cover different months (the latest months each source covers), so each
+    must say which it covers."""
+    return len({m["period"] for p in card["priorities"] for m in p["measures"] if measured(m)}) > 1

@@ -56,3 +56,38 @@ def test_periods_covering_a_span() -> None:
     assert {"2019", "2020", "FY2019-20", "2019-Q1", "2020-Q4", "rolling:2019-12", "rolling:2020-12", "2020-06"} <= labels
     assert "FY2018-19" not in labels and "FY2020-21" not in labels  # not wholly inside
     assert all(date(2019, 1, 1) <= p.start and p.end <= date(2020, 12, 1) for p in found)
+
+
+@pytest.mark.parametrize("kind, last, expected", [
+    ("latest", date(2026, 3, 1), "rolling:2026-03"),
+    ("latest-month", date(2026, 3, 1), "2026-03"),
+    ("latest-quarter", date(2026, 3, 1), "2026-Q1"),
+    ("latest-quarter", date(2026, 2, 1), "2025-Q4"),  # a quarter only when all its months are covered
+    ("latest-quarter", date(2026, 1, 1), "2025-Q4"),
+])
+def test_a_relative_period_resolves_against_a_sources_last_month(kind, last, expected) -> None:
+    from crimeplan.measures.periods import Latest, parse_any_period
+
+    relative = parse_any_period(kind.upper())
+    assert relative == Latest(kind) and relative.label == kind
+    assert relative.resolve(last).label == expected
+
+
+def test_a_relative_periods_comparison_is_known_in_words_until_resolved() -> None:
+    from crimeplan.measures.periods import is_previous, parse_any_period
+
+    latest = parse_any_period("latest")
+    assert comparison_period(latest, "previous") == (None, "the 12 months before")
+    assert comparison_period(parse_any_period("latest-quarter"), "year-earlier") == (None, "the same quarter a year earlier")
+    assert comparison_period(latest, "2019", {"2019": "2019"})[0] == parse_period("2019")
+    assert is_previous("Previous") and not is_previous("year-earlier") and not is_previous("2019")
+
+
+def test_relative_periods_are_named_in_the_syntax_only_where_understood() -> None:
+    from crimeplan.measures.periods import parse_any_period
+
+    with pytest.raises(PeriodError, match="expected latest, latest-quarter, latest-month, 2021"):
+        parse_any_period("lately")
+    with pytest.raises(PeriodError) as plain:
+        parse_period("latest")  # a claim's period is a fixed run of months
+    assert "latest-quarter" not in str(plain.value)

@@ -86,7 +86,7 @@ def test_plan_identity_and_baselines() -> None:
     assert (PLAN.start, PLAN.end) == ("2022-04", "2025-03")
     assert [(b.id, b.period) for b in PLAN.baselines] == [("2019", "2019"), ("FY2019-20", "FY2019-20")]
     assert "pre-pandemic" in PLAN.baseline("2019").label and "pre-pandemic" in PLAN.baseline("FY2019-20").label
-    assert (PLAN.default_period, PLAN.default_baseline) == ("2021", "2019")
+    assert (PLAN.default_period, PLAN.default_baseline, PLAN.launch_period) == ("latest", "2019", "2021")
     for fact in ("4,000", "12 Basic Command Units", "32", "ward officers"):
         assert fact in PLAN.summary
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import shutil
 import subprocess
 import sys
 import time
@@ -105,6 +106,22 @@ def axe():
                 for v in result["violations"]]
 
     return violations
+
+
+@pytest.fixture(scope="session")
+def poppler():
+    """``poppler(tool)``: the path of poppler's pdftotext, pdftoppm or pdfinfo (`make test` installs poppler-utils);
+    without it the tests skip, except in CI, where they fail."""
+    def find(tool: str) -> str:
+        found = shutil.which(tool)
+        if found is None:
+            problem = f"{tool} not found: install poppler-utils (`apt-get install -y poppler-utils`, as `make test` does)"
+            if in_ci():
+                pytest.fail(problem)
+            pytest.skip(problem)
+        return found
+
+    return find
 
 
 @pytest.fixture(scope="session")

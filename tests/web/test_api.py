@@ -497,3 +497,36 @@ def test_a_month_whose_fairness_changes_are_withheld_still_draws_its_pages(clien
     data = client.get("/api/areas/E09000021/fairness", params={"period": "2023-05", "baseline": "2022-05"}).json()
     changes = [c for c in (data["figures"]["change"] or {}).values() if c]
     assert data["status"] == "ok" and any("withheld" in c for c in changes)
+
+
+def test_with_no_period_every_output_shows_the_latest_months(client, service) -> None:
+    """The default is `latest`: a ward's measures cover the 12 months to March 2026 (the ward file's last month)
+    against the 12 before, with the same months against the plan's 2019 baseline beside them."""
+    ward = client.get("/api/scorecard", params={"area": "E05013570"}).json()
+    assert (ward["period"], ward["baseline"]) == ("latest", "previous")
+    assert "beside it, the baseline calendar year 2019" in ward["compared_with"]
+    measured = [m for p in ward["priorities"] for m in p["measures"] if m["status"] in ("ok", "baseline incomplete")]
+    assert measured and {m["period"] for m in measured if m["id"] == "burglary"} == {"rolling:2026-03"}
+    burglary = next(m for m in measured if m["id"] == "burglary")
+    assert burglary["baseline"] == "rolling:2025-03" and burglary["period_text"] == "the 12 months to March 2026"
+    beside = burglary["beside"]
+    assert beside["period"] == "rolling:2026-03" and beside["baseline"] == "2019"
+    # the ward file starts in 2024: 2019 cannot be compared, and the beside says so rather than show a change
+    assert beside["status"] == "baseline incomplete" and beside["change"] is None
+    page = client.get("/area/E05013570").text
+    assert "the latest 12 months each source covers" in page and "the 12 months to March 2026" in page
+    assert 'id="launch-comparison"' in page and "period=2021&amp;baseline=2019" in page
+    launch = client.get("/api/scorecard", params={"area": "E09000012", "period": "2021", "baseline": "2019"}).json()
+    assert all("beside" not in m for p in launch["priorities"] for m in p["measures"])  # nothing beside a baseline
+    levels = client.get("/api/measures/burglary/levels/ward").json()
+    assert levels["period"] == "rolling:2026-03" and levels["baseline"] == "rolling:2025-03"
+
+
+def test_the_latest_months_differ_by_source_and_each_measure_says_which(client) -> None:
+    london = client.get("/api/scorecard").json()
+    periods = {m["id"]: m["period"] for p in london["priorities"] for m in p["measures"] if m["status"] == "ok"}
+    assert len(set(periods.values())) > 1  # the borough files, the ward file, the survey and the homicide file
+    page = client.get("/area/E12000007").text
+    assert page.count('data-field="months"') == sum(  # a line per measure measured, saying which months
+        1 for p in london["priorities"] for m in p["measures"] if m["status"] not in ("not available at this level",
+                                                                                   "no data loaded"))

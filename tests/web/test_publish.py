@@ -58,7 +58,8 @@ def test_publish_writes_every_page(published_site) -> None:
     measures = len(load_plan().measures)  # every measure of the plan gets a page
     assert report.measures == measures
     # areas, measures, plan + claims + sources + forces + outcome funnel + search + api index
-    assert report.pages == 751 + measures + 7
+    assert report.reports == 1 + 13 + 33  # London, the BCUs (and the City) and the boroughs
+    assert report.pages == 751 + measures + 7 + report.reports
     for relative in ("index.html", "claims.html", "sources.html", "forces.html", "forces-outcomes.html", "search.html",
                      "api/index.html", "api/outcomes/forces.json", "api/outcomes/areas/ward.json",
                      "api/areas/E09000012/outcomes.json", "api/areas/E05013570/outcomes.json",
@@ -180,7 +181,7 @@ def test_publish_replaces_an_earlier_site_but_refuses_nothing_else(tmp_path: Pat
     (out / "stale.html").write_text("stale")
     report = publish(out, service=service)
     assert not (out / "stale.html").exists() and (out / "index.html").read_text() != "old"
-    assert report.pages == 751 + len(load_plan().measures) + 7
+    assert report.pages == 751 + len(load_plan().measures) + 7 + 47
 
 
 def test_the_publish_command(loaded_db: Path, tmp_path: Path) -> None:
@@ -191,7 +192,8 @@ def test_the_publish_command(loaded_db: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["publish", str(tmp_path / "site"), "--db", str(loaded_db)])
     assert result.exit_code == 0, result.output
     measures = len(load_plan().measures)
-    assert f"Wrote {751 + measures + 7} pages (1 london, 13 bcu, 33 borough, 704 ward; {measures} measures)" in result.output
+    assert (f"Wrote {751 + measures + 7 + 47} pages (1 london, 13 bcu, 33 borough, 704 ward; {measures} measures; "
+            f"47 reports)") in result.output
     assert "index.html" in result.output and "Open Government Licence" in result.output
     assert (tmp_path / "site" / "area" / "E05013570.html").is_file()
     bad = CliRunner().invoke(app, ["publish", str(tmp_path / "other"), "--db", str(loaded_db),

@@ -33,7 +33,7 @@ from crimeplan.errors import CrimeplanError
 from crimeplan.measures.areas import Area
 from crimeplan.measures.engine import Engine, _default_label, _number
 from crimeplan.measures.hotspots import _choose_source, _left_out, hotspots
-from crimeplan.measures.periods import Period
+from crimeplan.measures.periods import Latest, Period
 from crimeplan.plan.schema import Measure
 from crimeplan.present import months_text, rank_standing
 from crimeplan.stats.concentration import (
@@ -115,8 +115,9 @@ def _resolve(engine: Engine, measure: Measure | str, level: str, period, baselin
                              f"(measures whose statistic is {', '.join(STATISTICS)})")
     if not engine.geography.has(level):
         raise CrimeplanError(f"unknown level {level!r}; levels: {', '.join(engine.geography.ids)}")
-    period = period if isinstance(period, Period) else engine.period(period)
-    base, _ = engine.against(period, baseline)
+    period = period if isinstance(period, (Period, Latest)) else engine.period(period)
+    period, against = engine.resolve(period, measure, level), baseline or engine.default_baseline(period)
+    base, _ = engine.against(period, against)
     area = None
     if within is not None:
         area = within if isinstance(within, Area) else engine.areas.get(within)

@@ -29,7 +29,9 @@ from crimeplan.errors import CrimeplanError
 from crimeplan.measures.areas import Area, Areas
 from crimeplan.geography import load_geography
 from crimeplan.measures.cubes import NOT_RECORDED, Compiler, Cube, native_level
-from crimeplan.measures.periods import Period, comparison_period, fy_start_year, month_of, parse_period
+from crimeplan.measures.periods import (
+    Latest, Period, comparison_period, fy_start_year, is_previous, month_of, parse_any_period, parse_period,
+)
 from crimeplan.measures.results import (
     STATUS_INCOMPLETE,
     STATUS_MISSING,
@@ -180,12 +182,45 @@ class Engine:
 
     # --- inputs ---------------------------------------------------------------------------------
 
-    def period(self, text: str | None) -> Period:
-        return parse_period(text or self.plan.default_period)
+    def period(self, text: str | None) -> Period | Latest:
+        return parse_any_period(text or self.plan.default_period)
+
+    def default_baseline(self, period: Period | Latest) -> str:
+        """What a period is compared with when nothing is said: the latest months with the 12 months before
+        them (the plan's baseline beside), any other period with the plan's baseline."""
+        return "previous" if isinstance(period, Latest) else self.plan.default_baseline
 
     def against(self, period: Period, text: str | None) -> tuple[Period, str]:
         baselines = {b.id: b.period for b in self.plan.baselines}
-        return comparison_period(period, text or self.plan.default_baseline, baselines)
+        return comparison_period(period, text or self.default_baseline(period), baselines)
+
+    def latest_cube(self, measure: Measure, level: str) -> Cube | None:
+        """The cube of the measure's source at ``level`` whose complete months run latest (the first in plan order
+        among those ending then): what the latest months are counted from, and so the headline there. None when no
+        source has data."""
+        found = None
+        for source in measure.sources:
+            if isinstance(source, UnavailableSource) or not self.compiler.reaches(source, level):
+                continue
+            cube = self.cube(source, level, measure.statistic)
+            span = cube.span()
+            if span is not None and (found is None or span[1] > found.span()[1]):
+                found = cube
+        return found
+
+    def resolve(self, period: Period | Latest, measure: Measure, level: str) -> Period:
+        """A period as counted for ``measure`` at ``level``: a relative one (latest) resolved against the latest
+        complete month any of its sources covers there (:meth:`latest_cube`); where no source has data, against
+        the plan's last month (the result then says no data is loaded)."""
+        if not isinstance(period, Latest):
+            return period
+        cube = self.latest_cube(measure, level)
+        if cube is None:
+            return period.resolve(date.fromisoformat(self.plan.end + "-01"))
+        last = cube.span()[1]
+        if cube.granularity == "year":  # whole years only: the latest of them
+            return Period("year", date(last.year, 1, 1), date(last.year, 12, 1))
+        return period.resolve(last)
 
     def cube(self, source, level: str, statistic: str) -> Cube:
         key = (id(source), level, statistic)
@@ -436,9 +471,20 @@ class Engine:
 
     def result(self, measure: Measure | str, area: Area | str | None, period: Period | str | None = None,
                against: str | None = None, priority: str | None = None, objective: str | None = None) -> MeasureResult:
+        """A measure for an area: the latest months resolved against its sources; compared with the period before,
+        the same months against the plan's baseline beside it (``MeasureResult.beside``)."""
         measure = self.plan.measure(measure) if isinstance(measure, str) else measure
         area = area if isinstance(area, Area) else self.areas.get(area)
-        period = period if isinstance(period, Period) else self.period(period)
+        period = period if isinstance(period, (Period, Latest)) else self.period(period)
+        against = against or self.default_baseline(period)
+        period = self.resolve(period, measure, area.level)
+        result = self._result(measure, area, period, against, priority, objective)
+        if is_previous(against) and area.level in measure.levels:
+            result.beside = self._result(measure, area, period, self.plan.default_baseline)
+        return result
+
+    def _result(self, measure: Measure, area: Area, period: Period, against: str, priority: str | None = None,
+                objective: str | None = None) -> MeasureResult:
         base, comparison = self.against(period, against)
         if area.level not in measure.levels:
             return MeasureResult(measure, priority, objective, area, period, base, comparison,
@@ -481,8 +527,10 @@ class Engine:
     def scorecard(self, area: Area | str | None = None, period: str | Period | None = None,
                   baseline: str | None = None) -> Scorecard:
         area = area if isinstance(area, Area) else self.areas.get(area)
-        period = period if isinstance(period, Period) else self.period(period)
+        period = period if isinstance(period, (Period, Latest)) else self.period(period)
         base, comparison = self.against(period, baseline)
+        if is_previous(baseline or self.default_baseline(period)):
+            comparison += f" and, beside it, the baseline {self.against(period, self.plan.default_baseline)[0].describe()}"
         priorities = []
         for p in self.plan.priorities:
             results = []
@@ -490,14 +538,19 @@ class Engine:
                 for mid in o.measures:
                     results.append(self.result(mid, area, period, baseline, priority=p.id, objective=o.title))
             priorities.append({"id": p.id, "title": p.title, "results": results})
-        return Scorecard(self.plan.id, self.plan.title, area, period, base, comparison, priorities)
+        return Scorecard(self.plan.id, self.plan.title, area, period, base or (baseline or "previous"), comparison,
+                         priorities)
 
     def level_scorecard(self, level: str, period: Period | str | None = None,
                         baseline: str | None = None) -> dict[str, list[LevelFigures]]:
         """Every measure valid at ``level``, for every area of the level at once (maps, the static site)."""
-        period = period if isinstance(period, Period) else self.period(period)
-        base, _ = self.against(period, baseline)
-        return {m.id: self.evaluate(m, level, period, base) for m in self.plan.measures if level in m.levels}
+        period = period if isinstance(period, (Period, Latest)) else self.period(period)
+        out = {}
+        for m in self.plan.measures:
+            if level in m.levels:
+                concrete = self.resolve(period, m, level)
+                out[m.id] = self.evaluate(m, level, concrete, self.against(concrete, baseline or self.default_baseline(period))[0])
+        return out
 
     # --- populations ----------------------------------------------------------------------------
 
@@ -556,13 +609,26 @@ class Engine:
         area = area if isinstance(area, Area) else self.areas.get(area)
         return self.crime_mixes(area.level, period)[area.code]
 
+    def latest_recorded(self, level: str) -> Period | None:
+        """The most recent twelve months a recorded-crime file covers at ``level`` (the most local file first)."""
+        for dataset, scheme, native in self.compiler.recorded_crime_sources(level):
+            months = self.compiler.periods_supplied(dataset, self.compiler.recorded_crime_series(dataset, scheme, level))
+            if months:
+                latest = parse_period(f"rolling:{months[-1]:%Y-%m}")
+                if set(latest.months) <= set(months):
+                    return latest
+        return None
+
     def crime_mixes(self, level: str, period: Period | str | None = None) -> dict[str, dict]:
         """:meth:`crime_mix` for every area of ``level`` at once (one query), keyed by area code.
 
         The source is the most local recorded-crime file covering the whole period:
         the ward file, else the borough files, new categories first.
         """
-        period = period if isinstance(period, Period) else self.period(period)
+        period = period if isinstance(period, (Period, Latest)) else self.period(period)
+        if isinstance(period, Latest):  # the latest months the most local recorded-crime file covers
+            covered = self.latest_recorded(level)
+            period = period.resolve(covered.end if covered else date.fromisoformat(self.plan.end + "-01"))
         key = (level, period)
         if key in self._mixes:
             return self._mixes[key]

@@ -55,7 +55,7 @@ from crimeplan.errors import CrimeplanError
 from crimeplan.measures.areas import Area
 from crimeplan.measures.cubes import MIN_PLACED, placed_searches
 from crimeplan.measures.engine import Engine
-from crimeplan.measures.periods import Period, parse_period
+from crimeplan.measures.periods import Latest, Period, parse_period
 from crimeplan.present import months_text
 from crimeplan.stats.fdr import benjamini_hochberg
 from crimeplan.stats.rate_ratio import rate_ratio_intervals
@@ -326,8 +326,11 @@ def fairness(engine: Engine, level: str, period: Period | str, baseline: str | N
     g = engine.geography
     if not g.has(level):
         raise FairnessError(f"unknown level {level!r}; levels: {', '.join(g.ids)}")
-    period = period if isinstance(period, Period) else engine.period(period)
+    period = period if isinstance(period, (Period, Latest)) else engine.period(period)
     force = plan_force(engine, force)
+    if isinstance(period, Latest):  # the latest months the force's searches are all located in
+        covered = latest_complete_year(engine, force)
+        period = period.resolve(covered.end if covered else date.fromisoformat(engine.plan.end + "-01"))
     top = level == g.top
     base = engine.against(period, baseline)[0] if baseline else None
     head = {

@@ -30,7 +30,7 @@ from crimeplan.measures.areas import Area
 from crimeplan.measures.cubes import Cube, _force_key
 from crimeplan.measures.engine import ALPHA, Engine, _default_label, _number
 from crimeplan.measures.levels import headline_figures
-from crimeplan.measures.periods import Period
+from crimeplan.measures.periods import Latest, Period
 from crimeplan.plan.schema import Measure, SurveySource, UnavailableSource
 
 REFERENCES = [
@@ -66,8 +66,9 @@ def hotspots(engine: Engine, measure: Measure | str, level: str, period: Period 
     if level not in geography.hotspot_levels:
         raise CrimeplanError(f"hot spots are computed for {', '.join(geography.hotspot_levels)}, not {level!r}: "
                              "Gi* compares each area with its neighbours and needs many areas")
-    period = period if isinstance(period, Period) else engine.period(period)
-    base, comparison = engine.against(period, baseline)
+    period = period if isinstance(period, (Period, Latest)) else engine.period(period)
+    period, against = engine.resolve(period, measure, level), baseline or engine.default_baseline(period)
+    base, comparison = engine.against(period, against)
     out = {
         "measure": measure.id, "title": measure.title, "statistic": measure.statistic, "unit": measure.unit,
         "level": level, "level_name": geography.name(level), "level_plural": _plural(engine, level), "period": period.label,

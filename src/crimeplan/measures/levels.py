@@ -16,7 +16,7 @@ import numpy as np
 
 from crimeplan import ATTRIBUTION
 from crimeplan.measures.engine import Engine, LevelFigures
-from crimeplan.measures.periods import Period, month_of, parse_period
+from crimeplan.measures.periods import Latest, Period, month_of, parse_period
 from crimeplan.measures.results import RAG_TEXT, STATUS_BASELINE_INCOMPLETE, STATUS_OK, clean, rag_for
 from crimeplan.plan.schema import Measure, OutcomeSource, Plan, StopSearchSource, SurveySource
 
@@ -24,11 +24,14 @@ from crimeplan.plan.schema import Measure, OutcomeSource, Plan, StopSearchSource
 MAX_TRAJECTORY_MONTHS = 72
 
 
-def _resolve(engine: Engine, measure: Measure | str, period: Period | str | None, baseline: str | None):
+def _resolve(engine: Engine, measure: Measure | str, level: str, period: Period | Latest | str | None,
+             baseline: str | None):
+    """The measure, and the period as counted for it at ``level`` (latest resolved), with its comparison."""
     measure = engine.plan.measure(measure) if isinstance(measure, str) else measure
-    period = period if isinstance(period, Period) else engine.period(period)
-    base, comparison = engine.against(period, baseline)
-    return measure, period, base, comparison
+    period = period if isinstance(period, (Period, Latest)) else engine.period(period)
+    concrete, against = engine.resolve(period, measure, level), baseline or engine.default_baseline(period)
+    base, comparison = engine.against(concrete, against)
+    return measure, concrete, base, comparison, against
 
 
 def headline_figures(engine: Engine, measure: Measure, level: str, period: Period, base: Period) -> LevelFigures | None:
@@ -49,7 +52,7 @@ def level_table(engine: Engine, measure: Measure | str, level: str, period: Peri
     level's (the same for every area); below London the verdicts are judged after
     false-discovery-rate control across the level's areas, as in the scorecard.
     """
-    measure, period, base, comparison = _resolve(engine, measure, period, baseline)
+    measure, period, base, comparison, against = _resolve(engine, measure, level, period, baseline)
     areas = engine.areas.level(level)
     out = {
         "measure": measure.id, "title": measure.title, "unit": measure.unit, "aim": measure.aim,
@@ -61,7 +64,7 @@ def level_table(engine: Engine, measure: Measure | str, level: str, period: Peri
         out["message"] = f"no {level} areas are loaded"
         return out
     # The level's status and message are those of any of its areas' results.
-    first = engine.result(measure, areas[0], period, baseline)
+    first = engine.result(measure, areas[0], period, against)
     out["status"], out["message"] = first.status, first.message
     head = headline_figures(engine, measure, level, period, base)
     if head is None or first.status not in (STATUS_OK, STATUS_BASELINE_INCOMPLETE):
@@ -102,7 +105,7 @@ def trajectories(engine: Engine, measure: Measure | str, level: str, period: Per
     :meth:`Engine.series` gives by month (counts; shares and survey estimates in %),
     ``None`` where the source supplies no figure. For sparklines.
     """
-    measure, period, base, _ = _resolve(engine, measure, period, baseline)
+    measure, period, base, _, _ = _resolve(engine, measure, level, period, baseline)
     out = {"measure": measure.id, "level": level, "source": None, "dataset": None, "months": [],
            "in_period": [], "in_baseline": [], "values": {}}
     head = headline_figures(engine, measure, level, period, base)
@@ -152,13 +155,7 @@ def crime_mixes(engine: Engine, level: str, period: Period | str | None = None) 
 
 def latest_twelve_months(engine: Engine, level: str) -> Period | None:
     """The most recent twelve months a recorded-crime file covers at ``level`` (the most local file first)."""
-    for dataset, scheme, native in engine.compiler.recorded_crime_sources(level):
-        months = engine.compiler.periods_supplied(dataset, engine.compiler.recorded_crime_series(dataset, scheme, level))
-        if months:
-            latest = parse_period(f"rolling:{months[-1]:%Y-%m}")
-            if set(latest.months) <= set(months):
-                return latest
-    return None
+    return engine.latest_recorded(level)
 
 
 def crime_mixes_latest(engine: Engine, level: str, period: Period | str | None = None) -> dict[str, dict]:
@@ -168,8 +165,9 @@ def crime_mixes_latest(engine: Engine, level: str, period: Period | str | None =
     older period falls back to its most recent year (``period`` says which was used,
     ``requested_period`` what was asked for, and the note says why).
     """
-    period = period if isinstance(period, Period) else engine.period(period)
+    period = period if isinstance(period, (Period, Latest)) else engine.period(period)
     mixes = crime_mixes(engine, level, period)
+    period = parse_period(next(iter(mixes.values()))["period"]) if mixes else period  # latest: as resolved
     fallback = None
     if any(m["dataset"] is None for m in mixes.values()):
         latest = latest_twelve_months(engine, level)

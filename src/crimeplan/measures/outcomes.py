@@ -25,7 +25,7 @@ import numpy as np
 from crimeplan import ATTRIBUTION
 from crimeplan.catalogue import load_catalogue
 from crimeplan.errors import CrimeplanError
-from crimeplan.measures.periods import Period, month_index, month_of
+from crimeplan.measures.periods import Latest, Period, month_index, month_of
 from crimeplan.plan.schema import DEFAULT_FOLLOW_UP_MONTHS, OutcomeSource
 from crimeplan.stats.aalen_johansen import aalen_johansen
 from crimeplan.stats.funnel import funnel
@@ -86,6 +86,8 @@ def outcome_mix(engine, area, period: Period, crime_types: list[str] | None = No
 
     outcomes = [g for g in groups if g not in NOT_OUTCOMES]
     any_outcome = cube_of(outcomes)
+    period = _concrete(engine, period, any_outcome)
+    out.update(period=period.label, period_text=period.describe())
     missing = any_outcome.missing(period)
     out["files"] = engine.compiler.provenance(OUTCOMES, any_outcome.series, period.start, period.end)
     if missing:
@@ -190,6 +192,15 @@ def _first_outcomes(engine, level: str, period: Period, crime_types: list[str], 
 
 
 _SOURCES: dict[tuple, OutcomeSource] = {}
+
+
+def _concrete(engine, period: Period | Latest, cohort) -> Period:
+    """A relative period (latest) as the latest months whose crimes have had the whole follow-up (the cohort's
+    last complete month): outcomes compared at equal follow-up, never on crimes too recent to have any."""
+    if not isinstance(period, Latest):
+        return period
+    span = cohort.span()
+    return period.resolve(span[1] if span else date.fromisoformat(engine.plan.end + "-01"))
 
 
 def _cohort(engine, crime_types: list[str] | None, within: int | None, force: str | None):
@@ -397,6 +408,7 @@ def _areas_funnel(engine, level: str, period: Period, group: str, crime_types: l
     force, crime_types, within, limit = _cohort(engine, crime_types, within, force)
     areas = engine.areas.level(level)
     any_outcome = _cohort_cube(engine, outcomes, crime_types, force, within, level)
+    period = _concrete(engine, period, any_outcome)
     out = {"group": group, "categories": list(outcome_groups()[group]), "dataset": OUTCOMES, "level": level,
            "level_name": engine.geography.plural(level), "period": period.label, "period_text": period.describe(),
            "crime_types": crime_types, "force": force, "within_months": within, "longest_follow_up": limit,

@@ -6,8 +6,14 @@
     2021-Q2            April to June 2021
     rolling:2021-12    the 12 months to December 2021
     fytd:2021-10       financial year to date: April to October 2021
+    latest             the 12 months to the latest month each measure's source covers
+    latest-quarter     the latest calendar quarter each measure's source covers
+    latest-month       the latest month each measure's source covers
 
-A period is a run of whole months. Comparisons are with the period before it
+A period is a run of whole months. The three ``latest`` forms are relative: a
+:class:`Latest` stands for a different run of months for each source (ward
+crime runs to a later month than the Met's borough file), so it is resolved
+against a source's months (:meth:`Latest.resolve`) before anything is counted. Comparisons are with the period before it
 (same length), the same period a year earlier, or a baseline period.
 """
 
@@ -24,6 +30,9 @@ MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "
                "October", "November", "December"]
 
 SYNTAX = "2021, FY2021-22, 2021-06, 2021-Q2, rolling:2021-12 or fytd:2021-10"
+ANY_SYNTAX = f"latest, latest-quarter, latest-month, {SYNTAX}"  # where a relative period is understood too
+# The relative periods and how many months each spans.
+LATEST = {"latest": 12, "latest-quarter": 3, "latest-month": 1}
 
 _YEAR = re.compile(r"^(\d{4})$")
 _FY = re.compile(r"^FY\s?(\d{4})[-/](\d{2}|\d{4})$", re.IGNORECASE)
@@ -114,6 +123,49 @@ class Period:
         return self.label
 
 
+@dataclass(frozen=True)
+class Latest:
+    """A relative period: the latest 12 months, quarter or month a source covers, resolved per source."""
+
+    kind: str  # a key of LATEST
+
+    @property
+    def label(self) -> str:
+        return self.kind
+
+    @property
+    def n_months(self) -> int:
+        return LATEST[self.kind]
+
+    def describe(self) -> str:
+        return {"latest": "the latest 12 months each source covers",
+                "latest-quarter": "the latest quarter each source covers",
+                "latest-month": "the latest month each source covers"}[self.kind]
+
+    def resolve(self, last: date) -> Period:
+        """The period this stands for when a source's latest complete month is ``last``."""
+        if self.kind == "latest":
+            return Period("rolling", month_of(month_index(last) - 11), last)
+        if self.kind == "latest-month":
+            return Period("month", last, last)
+        end = month_index(last) - (last.month % 3)  # the last month of the last quarter wholly covered
+        return Period("quarter", month_of(end - 2), month_of(end))
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def parse_any_period(text: str) -> Period | Latest:
+    """:func:`parse_period`, or a relative period (latest, latest-quarter, latest-month)."""
+    key = text.strip().lower()
+    if key in LATEST:
+        return Latest(key)
+    try:
+        return parse_period(text)
+    except PeriodError as exc:
+        raise PeriodError(str(exc).replace(f"expected {SYNTAX}", f"expected {ANY_SYNTAX}")) from None
+
+
 FIRST_YEAR, LAST_YEAR = 1900, 2100  # no police data is older; and date arithmetic stays far from year 1
 
 
@@ -164,13 +216,30 @@ def _month_name(d: date) -> str:
     return f"{MONTH_NAMES[d.month - 1]} {d.year}"
 
 
-def comparison_period(current: Period, against: str, baselines: dict[str, str] | None = None) -> tuple[Period, str]:
+_RELATIVE_BASELINES = {"previous": "previous", "previous-period": "previous", "year-earlier": "year-earlier",
+                       "year-ago": "year-earlier", "same-period-last-year": "year-earlier"}
+
+
+def is_previous(against: str) -> bool:
+    """Whether a comparison is with the period just before (the plan's baseline is then shown beside it)."""
+    return _RELATIVE_BASELINES.get(against.strip().lower()) == "previous"
+
+
+def comparison_period(current: Period | Latest, against: str,
+                      baselines: dict[str, str] | None = None) -> tuple[Period | None, str]:
     """The period ``current`` is compared with, and how to say so.
 
     ``against`` is 'previous', 'year-earlier', a baseline id of the plan (e.g.
-    '2019', 'FY2019-20') or any period in the syntax above.
+    '2019', 'FY2019-20') or any period in the syntax above. For a relative
+    ``current`` (latest), 'previous' and 'year-earlier' have no period until it is
+    resolved: None, with the words.
     """
     key = against.strip()
+    if isinstance(current, Latest) and key.lower() in _RELATIVE_BASELINES:
+        # Before it is resolved against a source, a relative period's comparison is known only in words.
+        span = {12: "12 months", 3: "quarter", 1: "month"}[current.n_months]
+        return None, (f"the {span} before" if _RELATIVE_BASELINES[key.lower()] == "previous"
+                      else f"the same {span} a year earlier")
     if key.lower() in ("previous", "previous-period"):
         p = current.previous()
         return p, f"the previous period ({p.describe()})"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from crimeplan import OGL_ATTRIBUTION, OS_ATTRIBUTION
 from crimeplan.measures.areas import Area
 from crimeplan.present import Rag, Status, Verdict, rag_for
-from crimeplan.measures.periods import Period
+from crimeplan.measures.periods import Latest, Period
 from crimeplan.plan.schema import Measure
 
 # The words live in crimeplan.present; these names are kept for the modules that read them.
@@ -126,6 +126,7 @@ class MeasureResult:
     alternatives: list[SourceFigure] = field(default_factory=list)
     would_supply: list[dict] = field(default_factory=list)  # sources with no data loaded
     notes: list[str] = field(default_factory=list)
+    beside: "MeasureResult | None" = None  # for the latest months: the same months against the plan's baseline
 
     @property
     def rag(self) -> str:
@@ -175,6 +176,7 @@ class MeasureResult:
             "alternatives": [a.to_dict() for a in self.alternatives],
             "would_supply": self.would_supply,
             "notes": self.notes,
+            **({"beside": self.beside.to_dict()} if self.beside is not None else {}),
         }
 
 
@@ -183,8 +185,8 @@ class Scorecard:
     plan_id: str
     plan_title: str
     area: Area
-    period: Period
-    baseline: Period
+    period: Period | Latest
+    baseline: Period | str  # a relative period's comparison before it is resolved: its words ('previous')
     comparison: str
     priorities: list[dict]  # {id, title, results: [MeasureResult]}
 
@@ -202,7 +204,7 @@ class Scorecard:
             "area": self.area.to_dict(),
             "period": self.period.label,
             "period_text": self.period.describe(),
-            "baseline": self.baseline.label,
+            "baseline": self.baseline if isinstance(self.baseline, str) else self.baseline.label,
             "compared_with": self.comparison,
             "priorities": [
                 {"id": p["id"], "title": p["title"], "measures": [r.to_dict() for r in p["results"]]}

@@ -272,8 +272,9 @@ class Plan(_Strict):
     end: str  # last month, YYYY-MM
     summary: str | None = None
     baselines: list[Baseline] = Field(min_length=1)
-    default_period: str
-    default_baseline: str
+    default_period: str = "latest"  # what is shown when no period is asked for
+    default_baseline: str  # the plan's baseline: beside the latest months, and the default for any other period
+    launch_period: str | None = None  # the period of the plan's launch comparison (one click away on the pages)
     priorities: list[Priority] = Field(min_length=1)
     measures: list[Measure] = Field(min_length=1)
     panels: list[Panel] = Field(default_factory=list)
@@ -316,6 +317,15 @@ class Plan(_Strict):
             for m in panel.measures:
                 if panel.level not in self.measure(m).levels:
                     raise ValueError(f"panel {panel.id!r}: measure {m!r} is not measured at {panel.level!r} level")
+        from crimeplan.measures.periods import PeriodError, parse_any_period, parse_period
+
+        for name, text, parse in (("default_period", self.default_period, parse_any_period),
+                                  ("launch_period", self.launch_period, parse_period)):
+            try:
+                if text is not None:
+                    parse(text)
+            except PeriodError as exc:
+                raise ValueError(f"{name}: {exc}") from None
         baseline_ids = {b.id for b in self.baselines}
         if self.default_baseline not in baseline_ids:
             raise ValueError(f"default_baseline {self.default_baseline!r} is not one of the baselines")

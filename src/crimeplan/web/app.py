@@ -33,7 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crimeplan import ATTRIBUTION, __version__
 from crimeplan.errors import CrimeplanError
-from crimeplan.measures.periods import SYNTAX
+from crimeplan.measures.periods import ANY_SYNTAX as SYNTAX
 from crimeplan.plan.schema import Plan
 from crimeplan.report import EXPORT_FORMATS, areas_funnel_csv, fairness_csv, forces_csv, funnel_csv, priorities_csv, scorecard_csv
 from crimeplan.web import views
@@ -49,13 +49,16 @@ STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; char
 SeriesBy = Enum("SeriesBy", {name: name for name in SERIES_BY}, type=str)
 
 AREA_HELP = "An area code (E09000012, EA, E05013570, ward2014:E05000405) or name (Hackney); default London."
-PERIOD_HELP = f"{SYNTAX}; default the plan's."
+PERIOD_HELP = f"{SYNTAX}; default the plan's (latest: the 12 months to the latest month each measure's source covers)."
 OFFENCE_HELP = ("An offence group as the Home Office publishes it (Robbery), 'All burglary', or 'All offences' "
                 "(the default: total recorded crime excluding fraud); repeat to add several.")
+QUARTER_REPORT_HELP = "A quarter, e.g. 2025-Q4 (the 12 months to its end); default the latest months."
+REPORT_FORMATS = {"pdf": "application/pdf", "html": "text/html; charset=utf-8"}
 QUARTER_HELP = "A quarter end as YYYY-MM; default the latest (2018-12)."
 QUARTER_BASELINE_HELP = "A quarter end at least 12 months before the period; default a year before it."
 HIGHLIGHT_HELP = "A force to mark; default the plan's (the Metropolitan Police for the London plan)."
-BASELINE_HELP = "A baseline of the plan (2019, FY2019-20), previous, year-earlier, or a period; default the plan's."
+BASELINE_HELP = ("A baseline of the plan (2019, FY2019-20), previous, year-earlier, or a period; default: for the latest "
+                 "months the 12 months before (the plan's baseline beside), for any other period the plan's.")
 
 
 class ResponseCache:
@@ -257,13 +260,13 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
 
     def links(period: str, baseline: str) -> views.Links:
         query = {"period": period if period != svc.period(None) else None,
-                 "baseline": baseline if baseline != svc.plan.default_baseline else None}
+                 "baseline": baseline if baseline != svc.baseline(period, None) else None}
         return views.Links(static=False, london_key=london_key, query=query)
 
     @functools.cache
     def default_links() -> views.Links:
         """The links of pages without a period chooser: the plan's default period and baseline (built once)."""
-        return links(svc.period(None), svc.plan.default_baseline)
+        return links(svc.period(None), svc.baseline(svc.period(None), None))
 
     def chosen(period: str | None, baseline: str | None) -> tuple[str, str]:
         p = svc.period(period)
@@ -765,6 +768,21 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
                             "of the level tables; small counts of people withheld as published). XLSX adds a "
                             "README sheet of definitions and the licence. The file of `crimeplan export`.")(
             export_route(fmt))
+
+    def report_route(fmt: str):
+        async def performance_report(request: Request, key: str = PathParam(description="London, a BCU or a borough"),
+                                     quarter: str | None = Query(None, description=QUARTER_REPORT_HELP)) -> Response:
+            def produce() -> bytes:
+                from crimeplan.web.printed import render_report, report_pdf
+
+                pack = svc.performance_report(svc.area(key).key, quarter)
+                return report_pdf(svc, pack) if fmt == "pdf" else render_report(svc, pack).encode("utf-8")
+            return await cached(request, REPORT_FORMATS[fmt], produce)
+        return performance_report
+
+    for fmt in REPORT_FORMATS:
+        # A document like the pages, not part of the JSON API (the pack's data: `crimeplan report --format json`).
+        app.get(f"/report/{{key}}.{fmt}", include_in_schema=False, name=f"report_{fmt}")(report_route(fmt))
 
     @app.get("/api/health", summary="The server's state", tags=["plan"],
              description="The data edition served, and how far the server has got rendering the default period's "

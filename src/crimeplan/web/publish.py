@@ -35,6 +35,7 @@ from crimeplan.measures.areas import Area
 from crimeplan.plan.schema import Plan
 from crimeplan.report import priorities_csv
 from crimeplan.web import views
+from crimeplan.web.printed import render_report
 from crimeplan.core import Crimeplan, dumps
 
 STATIC_API = [
@@ -85,11 +86,12 @@ class PublishReport:
     seconds: float = 0.0
     areas: dict[str, int] = field(default_factory=dict)
     measures: int = 0
+    reports: int = 0  # areas with a performance report (report/<area>.html)
 
     def to_dict(self) -> dict:
         return {"out_dir": str(self.out_dir), "pages": self.pages, "json_files": self.json_files,
                 "other_files": self.other_files, "bytes": self.bytes, "seconds": round(self.seconds, 2),
-                "areas": self.areas, "measures": self.measures}
+                "areas": self.areas, "measures": self.measures, "reports": self.reports}
 
 
 class _Writer:
@@ -220,6 +222,10 @@ def publish(out_dir: str | Path, service: Crimeplan | None = None, db: str | Pat
             as_json(f"api/areas/{area.key}/fairness.json", svc.fairness(area.key, period, baseline))
         if svc.has_outcomes(area.key):
             as_json(f"api/areas/{area.key}/outcomes.json", svc.outcomes(area.key, period, (), None))
+        if svc.has_report(area.key):  # the performance report, to read or print from the browser
+            w.write(f"report/{area.key}.html", render_report(svc, svc.performance_report(area.key, None)).encode("utf-8"),
+                    "page")
+            report.reports += 1
         report.areas[area.level] = report.areas.get(area.level, 0) + 1
         step(area.name)
 

@@ -22,13 +22,13 @@ from crimeplan.claims import APPROXIMATE_POINTS, APPROXIMATE_RELATIVE
 from crimeplan.present import (
     AIM_TEXT, MINUS, Rag, Status, gini_text, interval, number, persistence_text, rank_text, rate_text, ratio_text, share_text,
     signed, withheld_text, change_text, difference_text, fairness_headline, located_text, survey_gap_text,
-    percent_text, time_to_outcome_text, FUNNEL_POSITION_TEXT,
+    percent_text, time_to_outcome_text, FUNNEL_POSITION_TEXT, beside_text, measured, months_differ,
 )
 from crimeplan import disclosure
 from crimeplan.errors import CrimeplanError
 from crimeplan.measures.areas import Area
 from crimeplan.measures.levels import survey_measures
-from crimeplan.measures.periods import month_index, month_of, parse_period, periods_covering
+from crimeplan.measures.periods import LATEST, month_index, month_of, parse_period, periods_covering
 from crimeplan.web import charts
 from crimeplan.core import MAP_COLOURS, Crimeplan
 from crimeplan.warehouse.coverage import RULE as COVERAGE_RULE
@@ -149,6 +149,12 @@ class Links:
         if self.static:
             return f"{self.prefix}api/export/{level}.{fmt}"
         return f"/api/export/{level}.{fmt}{self._q()}"
+
+    def report(self, area_key: str, fmt: str) -> str:
+        """An area's performance report (crimeplan report): the static site carries it as HTML only."""
+        if self.static:
+            return f"{self.prefix}report/{area_key}.html"
+        return f"/report/{quote(area_key, safe=':')}.{fmt}"
 
     def panel_json(self, panel_id: str, area_key: str) -> str:
         if self.static:
@@ -301,7 +307,7 @@ def _a(word: str) -> str:
 def selectors(svc: Crimeplan, links: Links, period: str, baseline: str, action: str, hidden: dict | None = None) -> dict:
     """The period and baseline chooser: suggestions from the months the loaded data covers."""
     edition = svc.edition()
-    p = parse_period(period)
+    p = svc.engine.period(period)
     _, comparison = svc.engine.against(p, baseline)
     options = []
     if edition["last_period"]:
@@ -311,16 +317,25 @@ def selectors(svc: Crimeplan, links: Links, period: str, baseline: str, action: 
         options = [q.label for q in periods_covering(first, last, ("year", "fy"))]
         options = sorted(set(options), key=lambda t: (parse_period(t).end, t), reverse=True)
         options.insert(0, f"rolling:{last:%Y-%m}")
+    options = [*LATEST, *options]
     if period not in options:
         options.insert(0, period)
     baselines = [{"value": b.id, "label": b.label} for b in svc.plan.baselines]
-    baselines += [{"value": "previous", "label": "the previous period"},
+    baselines += [{"value": "previous", "label": "the previous period" + (
+                      ", with the plan's baseline beside" if period in LATEST else "")},
                   {"value": "year-earlier", "label": "the same period a year earlier"}]
+    launch = svc.plan.launch_period
+    launch_href = None
+    if launch and not links.static and (period, baseline) != (launch, svc.plan.default_baseline):
+        launch_href = f"{action}?{urlencode({**{k: v for k, v in (hidden or {}).items() if v}, 'period': launch, 'baseline': svc.plan.default_baseline})}"
     return {
+        "launch": {"href": launch_href, "text": f"{parse_period(launch).describe()} against the baseline "
+                                                 f"{svc.engine.against(parse_period(launch), None)[0].describe()}"}
+        if launch_href else None,
         "action": action, "period": period, "baseline": baseline, "period_options": options,
         "baseline_options": baselines, "hidden": [{"name": k, "value": v} for k, v in (hidden or {}).items() if v],
         "period_text": p.describe(), "compared_with": comparison,
-        "syntax": "2021, FY2021-22, 2021-06, 2021-Q2, rolling:2021-12, fytd:2021-10",
+        "syntax": "latest, latest-quarter, latest-month, 2021, FY2021-22, 2021-06, 2021-Q2, rolling:2021-12, fytd:2021-10",
     }
 
 
@@ -358,7 +373,7 @@ def measure_row(m: dict, links: Links, area_key: str, spark: dict | None) -> dic
         "id": m["id"], "title": m["title"], "href": links.measure(m["id"], area_key), "unit": m["unit"],
         "aim": AIM_TEXT[m["aim"]], "ok": ok, "status": m["status"],
         "current_only": m["status"] == Status.BASELINE_INCOMPLETE,  # the period's figure, its baseline unusable
-        "status_text": _status_text(m["status"], m["message"]),
+        "status_text": status_text(m["status"], m["message"]),
         "current": m["current"],
         "current_text": _shown(m, "current", fmt_number(m["current"], m["statistic"])),
         "current_n": _n_text(m["statistic"], source, "current"),
@@ -376,6 +391,8 @@ def measure_row(m: dict, links: Links, area_key: str, spark: dict | None) -> dic
             for a in m["alternatives"]
         ],
         "spark": spark,
+        "months_text": m["period_text"] if measured(m) else "",
+        "beside_text": beside_text(m),
     }
 
 
@@ -389,7 +406,7 @@ def _n_text(statistic: str, figure: dict | None, which: str) -> str:
     return f"n = {n:,.0f}" + (f" records for {crimes:,.0f} crimes" if crimes is not None else "")
 
 
-def _status_text(status: str, message: str) -> str:
+def status_text(status: str, message: str) -> str:
     """'no data loaded: mps_… would supply it', without saying the status twice."""
     if not message:
         return status
@@ -428,6 +445,7 @@ def scorecard_section(svc: Crimeplan, links: Links, area: Area, period: str, bas
                            "unmeasured": unmeasured})
     return {
         "card": card, "priorities": priorities, "period_text": card["period_text"],
+        "each_months": months_differ(card), "baseline_heading": "Before" if card["period"] in LATEST else "Baseline",
         "compared_with": card["compared_with"], "level_plural": svc.geography.plural(area.level),
         "tally": [{"count": tally[k], **rag_model(k)} for k in RAG],
         "hint": period_hint(svc, links, card, area),
@@ -593,7 +611,7 @@ def map_section(svc: Crimeplan, links: Links, area: Area, period: str, baseline:
         "figure": json_script(figure) if figure is not None else None,
         "figure_id": "map-figure", "measure": table["measure"] if table else None,
         "measure_title": table["title"] if table else None, "status": table["status"] if table else None,
-        "message": _status_text(table["status"], table["message"]) if table else "", "colour": colour,
+        "message": status_text(table["status"], table["message"]) if table else "", "colour": colour,
         "controls": True,
         "ward_sets": ([{"value": k, "label": f"{k} boundaries", "selected": v == level}
                        for k, v in geography.boundary_sets.items()]
@@ -660,7 +678,7 @@ def hotspot_rows(found: dict, names: dict[str, str], level_plural: str) -> dict:
                    f"{found['cold_spots']} cold spots among the {found['areas_tested']:,} tested, after "
                    "false-discovery-rate control at 5%.")
     else:
-        summary = _status_text(found["status"], found["message"])
+        summary = status_text(found["status"], found["message"])
     return {
         "rows": rows, "files": (found["source"] or {}).get("files", []),
         "summary": {
@@ -760,7 +778,7 @@ def panel_sections(svc: Crimeplan, links: Links, area: Area, period: str, baseli
     for panel_id in svc.panels_for(area.key):
         data = svc.panel(panel_id, period, baseline, None if area.level == svc.geography.top else area.key)
         columns = [{"title": m["title"], "unit": m["unit"], "ok": m["status"] == "ok",
-                    "status": _status_text(m["status"], m["message"])} for m in data["measures"]]
+                    "status": status_text(m["status"], m["message"])} for m in data["measures"]]
         rows = [{"name": r["name"], "href": links.area(r["key"]),
                  "cells": [{"current_text": _shown(c, "current", fmt_number(c["current"])),
                             "rate_text": rate_text(c["per_1000"]) if c["per_1000"] is not None else "",
@@ -784,7 +802,7 @@ def needs_section(svc: Crimeplan, links: Links, area: Area, period: str, baselin
     if needs is None:
         return None
     ranked, conc = needs["priorities"], needs["concentration"]
-    model = {"ok": ranked["status"] == "ok", "status": _status_text(ranked["status"], ranked["message"]),
+    model = {"ok": ranked["status"] == "ok", "status": status_text(ranked["status"], ranked["message"]),
              "note": needs["note"], "title": ranked["title"], "plural": ranked["level_plural"],
              "word": svc.geography.level(needs["level"]).word,
              "period_text": ranked["period_text"], "csv_href": links.needs_csv(area.key, needs),
@@ -857,7 +875,7 @@ def fairness_section(svc: Crimeplan, links: Links, area: Area, period: str, base
     if not svc.fairness_covered():
         return None
     data = svc.fairness(area.key, period, baseline)
-    model = {"ok": data["status"] == "ok", "status": _status_text(data["status"], data["message"]),
+    model = {"ok": data["status"] == "ok", "status": status_text(data["status"], data["message"]),
              "note": data["note"], "period_text": data["period_text"], "force": data["force_name"],
              "json_href": links.fairness_json(area.key), "files": data["files"], "method": data["method"],
              "outcome_caveat": data["outcome_caveat"], "small_numbers": data.get("small_numbers", ""),
@@ -888,7 +906,7 @@ def fairness_section(svc: Crimeplan, links: Links, area: Area, period: str, base
         linked_message=data["linked_message"],
         changes=[{"group": g, "text": change_text(c)} for g, c in (f.get("change") or {}).items()],
         baseline_text=data["baseline_text"],
-        baseline_status=(_status_text(data["baseline_status"], data["baseline_message"])
+        baseline_status=(status_text(data["baseline_status"], data["baseline_message"])
                          if data.get("baseline_status") not in (None, "ok") else ""),
         breakdowns=[{"title": b["title"], "message": b.get("message", ""),
                      "rows": [{"value": r["value"], "searches_text": withheld_text(r, "searches", fmt_number),
@@ -963,6 +981,8 @@ def area_page(svc: Crimeplan, links: Links, area: Area, period: str, baseline: s
         panels=panels,
         api_href=links.api_json(f"scorecard/{area.key}" if links.static else f"scorecard?area={area.key}"),
         downloads=export_downloads(svc, links, area),
+        report_links=([{"format": "PDF", "href": links.report(area.key, "pdf")}] if not links.static else [])
+        + [{"format": "HTML, to print", "href": links.report(area.key, "html")}] if svc.has_report(area.key) else [],
     )
     if the_map and the_map["figure"]:
         model["charts"].append(the_map["figure_id"])
@@ -1002,8 +1022,7 @@ def measure_page(svc: Crimeplan, links: Links, measure_id: str, area: Area, peri
     card = svc.scorecard(area.key, period, baseline)
     result = next(m for p in card["priorities"] for m in p["measures"] if m["id"] == measure.id)
     row = measure_row(result, links, area.key, None)
-    p = parse_period(period)
-    base, _ = svc.engine.against(p, baseline)
+    p, base = parse_period(result["period"]), parse_period(result["baseline"])  # as counted (latest: resolved)
     sources = []
     series_message = ""
     if area.level in measure.levels:
