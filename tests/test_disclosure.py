@@ -121,3 +121,28 @@ def test_the_api_scorecard_series_and_csv_withhold_them(core: Crimeplan, loaded_
     assert all(a["value"] is None and a["z"] is None for a in spots["areas"]) and spots["areas"]
     page = client.get("/area/E09000022", params={"period": "2020", "baseline": "2019"}).text
     assert "&lt;10" in page and "are not published" in page
+
+
+def _entry(current, baseline, change) -> dict:
+    return {"id": "homicide_victims", "unit": "victims", "current": current, "baseline_value": baseline,
+            "change": change, "interval": [change - 20, change + 20], "plain": f"{baseline} → {current}",
+            "source": {"current": current, "baseline": baseline, "change": change}, "alternatives": []}
+
+
+def test_the_comparison_beside_follows_the_rule_and_keeps_the_figures_it_need_not_hide() -> None:
+    from crimeplan import disclosure
+    from crimeplan.plan import load_plan
+
+    plan = load_plan()
+    # 2019 had 6 victims: the beside withholds its baseline and what gives it back; the 12 months before had 14,
+    # so the comparison itself stands, its figures and words intact.
+    m = {**_entry(12, 14, -14.3), "beside": _entry(12, 6, 100.0)}
+    disclosure.scorecard({"priorities": [{"measures": [m]}]}, plan, {})
+    assert (m["current"], m["baseline_value"], m["change"]) == (12, 14, -14.3) and m["plain"] == "14 → 12"
+    b = m["beside"]
+    assert b["baseline_value"] is None and b["change"] is None and b["suppressed"]["baseline_value"] == "<10"
+    assert b["plain"] and "not published" in b["plain"]
+    # withheld among its siblings in one table, the same months' figure is withheld in both
+    m = {**_entry(12, 14, -14.3), "beside": _entry(12, 16, -25.0)}
+    disclosure.scorecard({"priorities": [{"measures": [m]}]}, plan, {("beside", "homicide_victims"): {"current"}})
+    assert m["current"] is None and m["beside"]["current"] is None and m["change"] is None

@@ -56,6 +56,7 @@ from crimeplan.measures.outcomes import (
 from crimeplan.measures.periods import PeriodError, parse_period
 from crimeplan.plan import load_plan
 from crimeplan.plan.schema import Measure, Plan
+from crimeplan.present import a_or_an
 from crimeplan.report import EXPORT_FORMATS, export_file, export_rows
 
 CACHE_SIZE = 1024  # results; the level evaluations behind them are cached by the engine
@@ -87,10 +88,6 @@ class ShippedClaims(NamedTuple):
 def dumps(data) -> bytes:
     """JSON as the API and the static site write it: compact UTF-8, no NaN."""
     return json.dumps(data, separators=(",", ":"), allow_nan=False, ensure_ascii=False).encode("utf-8")
-
-
-def _a_or_an(word: str) -> str:
-    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
 
 
 def card_beside(card: dict, measure_id: str) -> bool:
@@ -411,7 +408,7 @@ class Crimeplan:
         area = self.area(key)
         if not self.has_report(key):
             raise BadParameter(f"a performance report is for {self.geography.name(self.geography.top)}, or an area of "
-                               f"the two levels below it, not {_a_or_an(area.level_name)}")
+                               f"the two levels below it, not {a_or_an(area.level_name)}")
         return performance_report(self, area.key, quarter)
 
     @memoised
@@ -501,6 +498,7 @@ class Crimeplan:
                 "within": self.area(within).to_dict() if within else None, "period": period, "baseline": baseline,
                 "period_text": tables[0]["period_text"], "compared_with": tables[0]["compared_with"],
                 "measures": [{"id": t["measure"], "title": t["title"], "unit": t["unit"], "status": t["status"],
+                              "period": t["period"], "period_text": t["period_text"],
                               "message": t["message"], "change_unit": t["change_unit"],
                               "files": (t["source"] or {}).get("files", [])} for t in tables],
                 "areas": rows, "attribution": tables[0]["attribution"]}

@@ -169,14 +169,14 @@ def scorecard(card: dict, plan: Plan, withheld: dict[str, set[str]] | None = Non
     shares = {m.id for m in plan.measures if shares_of_people(plan, m)}
     for p in card.get("priorities", []):
         for m in p["measures"]:
-            _scorecard_entry(m, below, marker, people, ratios, shares, (withheld or {}).get(m["id"], set()))
+            also = (withheld or {}).get(m["id"], set())
+            also_beside = (withheld or {}).get(("beside", m["id"]), set())
+            if m.get("beside") is not None and "current" in also | also_beside:
+                # Both show the same months' figure: withheld among its siblings in one table, it is in both.
+                also, also_beside = also | {"current"}, also_beside | {"current"}
+            _scorecard_entry(m, below, marker, people, ratios, shares, also)
             if m.get("beside") is not None:  # the same months against the plan's baseline: the same rule
-                _scorecard_entry(m["beside"], below, marker, people, ratios, shares,
-                                 (withheld or {}).get(("beside", m["id"]), set()))
-                # Both show the same months' figure: withheld in one, it is withheld in the other.
-                for one, other in ((m, m["beside"]), (m["beside"], m)):
-                    if "current" in (one.get("suppressed") or {}) and "current" not in (other.get("suppressed") or {}):
-                        _withhold(other, "current", one["suppressed"]["current"])
+                _scorecard_entry(m["beside"], below, marker, people, ratios, shares, also_beside)
     return card
 
 

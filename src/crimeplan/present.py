@@ -32,6 +32,12 @@ NONE = "—"
 # --- figures ------------------------------------------------------------------------------------
 
 
+def a_or_an(word: str) -> str:
+    """'a ward', 'an LSOA', 'a local authority'."""
+    vowel = word[:1].lower() in "aeiou" or (word[:2].isupper() and word[:1] in "AEFHILMNORSX")
+    return f"{'an' if vowel else 'a'} {word}"
+
+
 def signed(value: float | None, unit: str = "%", decimals: int | None = 1, none: str = NONE) -> str:
     """A change with its sign and unit ('%' or 'pp'): '+4.1%', '−23.8%', '+2.0pp', '0.0%'.
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from crimeplan import disclosure
 from crimeplan.core import BadParameter, Crimeplan
-from crimeplan.measures.periods import LATEST, PeriodError, month_of, parse_period
+from crimeplan.measures.periods import Latest, PeriodError, month_of, parse_any_period, parse_period
 from crimeplan.present import Rag, Status, Verdict
 
 METHODS = [
@@ -40,13 +40,13 @@ METHODS = [
 def report_period(quarter: str | None) -> tuple[str, str | None]:
     """The period a report covers and its quarter ('2025-Q4' → the 12 months to December 2025); no quarter: the
     latest months. BadParameter for anything but a quarter."""
-    if quarter is None or quarter.strip().lower() in LATEST:
-        return "latest", None
     try:
-        q = parse_period(quarter)
+        q = parse_any_period(quarter or "latest")
     except PeriodError as exc:
         raise BadParameter(f"quarter {quarter!r}: {exc}") from None
-    if q.kind != "quarter":
+    if isinstance(q, Latest) and q.kind == "latest":
+        return "latest", None
+    if isinstance(q, Latest) or q.kind != "quarter":
         raise BadParameter(f"quarter {quarter!r}: expected a quarter such as 2025-Q4")
     return f"rolling:{q.end:%Y-%m}", q.label
 
@@ -60,7 +60,8 @@ def performance_report(svc: Crimeplan, key: str, quarter: str | None = None) -> 
     period = svc.period(period)
     baseline = svc.baseline(period, "previous")
     card = svc.scorecard(area.key, period, baseline)
-    rag_rows, significant, signals, priorities = [], [], [], []
+    rag_rows, significant, signals, priorities, seen = [], [], [], [], set()
+    totals, counted = {r.value: 0 for r in Rag}, set()
     for p in card["priorities"]:
         counts = {r.value: 0 for r in Rag}
         measured = []
@@ -68,35 +69,31 @@ def performance_report(svc: Crimeplan, key: str, quarter: str | None = None) -> 
             if m["status"] == Status.NOT_AT_LEVEL:
                 continue
             counts[m["rag"]] += 1
-            trajectory = (svc.trajectories(m["id"], area.level, period, baseline)
-                          if m["status"] in (Status.OK, Status.BASELINE_INCOMPLETE) else None)
-            measured.append({**m, "trajectory": _trajectory(trajectory, area.code)})
-            if m["status"] == Status.OK and m["verdict"] in (Verdict.RISE, Verdict.FALL):
-                significant.append({"priority": p["title"], **m})
-            if m["status"] == Status.OK:
+            measured.append(m)
+            listed = m["id"] in seen  # a measure serving two priorities is listed once, under the first
+            seen.add(m["id"])
+            if m["status"] == Status.OK and m["verdict"] in (Verdict.RISE, Verdict.FALL) and not listed:
+                significant.append({**m, "priority": p["title"]})
+            if m["status"] == Status.OK and not listed:
                 signals += _quarter_signals(svc, m, area.key)
         summary = next((x.summary for x in svc.plan.priorities if x.id == p["id"]), None)
         rag_rows.append({"id": p["id"], "title": p["title"], "counts": counts})
+        for m in p["measures"]:  # all priorities: each measure once, though it serves two
+            if m["status"] != Status.NOT_AT_LEVEL and m["id"] not in counted:
+                counted.add(m["id"])
+                totals[m["rag"]] += 1
         priorities.append({"id": p["id"], "title": p["title"], "summary": summary, "measures": measured,
                            "not_measured": [m["title"] for m in p["measures"] if m["status"] == Status.NOT_AT_LEVEL]})
     return {
         "plan": card["plan"], "area": card["area"], "period": card["period"], "period_text": card["period_text"],
         "quarter": quarter_label, "baseline": card["baseline"], "compared_with": card["compared_with"],
         "plan_baseline": svc.plan.default_baseline, "edition": svc.edition(),
-        "summary": {"rag": rag_rows, "significant": significant, "signals": signals,
+        "summary": {"rag": rag_rows, "rag_all": totals, "significant": significant, "signals": signals,
                     "claims": _claims_about(svc, area)},
         "priorities": priorities,
         "sources": card["sources"], "methods": METHODS, "small_numbers": disclosure.rule_text(svc.plan),
         "attribution": card["attribution"],
     }
-
-
-def _trajectory(t: dict | None, code: str) -> dict | None:
-    """One area's monthly values over the months compared (a measure's small chart)."""
-    if t is None or not t.get("values", {}).get(code):
-        return None
-    return {"source": t["source"], "months": t["months"], "values": t["values"][code], "in_period": t["in_period"],
-            "in_baseline": t["in_baseline"]}
 
 
 def _quarter_signals(svc: Crimeplan, m: dict, key: str) -> list[dict]:

@@ -530,3 +530,18 @@ def test_the_latest_months_differ_by_source_and_each_measure_says_which(client) 
     assert page.count('data-field="months"') == sum(  # a line per measure measured, saying which months
         1 for p in london["priorities"] for m in p["measures"] if m["status"] not in ("not available at this level",
                                                                                    "no data loaded"))
+
+
+def test_a_quarter_or_a_month_of_the_latest_has_no_baseline_beside_and_a_fixed_period_keeps_the_plans(client) -> None:
+    ward = client.get("/api/scorecard", params={"area": "E05013570", "period": "latest-quarter"}).json()
+    burglary = next(m for p in ward["priorities"] for m in p["measures"] if m["id"] == "burglary")
+    assert (burglary["period"], burglary["baseline"]) == ("2026-Q1", "2025-Q4")
+    assert "beside" not in burglary and "beside it" not in ward["compared_with"]  # a quarter against a year: seasons
+    month = client.get("/api/measures/burglary/levels/ward", params={"period": "latest-month"}).json()
+    assert (month["period"], month["baseline"]) == ("2026-03", "2026-02")
+    fixed = client.get("/api/scorecard", params={"area": "E09000012", "period": "2021"}).json()
+    assert fixed["baseline"] == "2019" and fixed["compared_with"] == "the baseline calendar year 2019"
+    previous = client.get("/api/scorecard", params={"area": "E09000012", "period": "2021", "baseline": "previous"}).json()
+    robbery = next(m for p in previous["priorities"] for m in p["measures"] if m["id"] == "robbery")
+    assert robbery["baseline"] == "2020" and robbery["beside"]["baseline"] == "2019"
+    assert robbery["beside"]["current"] == robbery["current"]  # the same months, two comparisons

@@ -266,3 +266,14 @@ def test_the_site_publishes_no_small_count_of_people(published_site, service) ->
                     assert row[field] in ("", "<10", "withheld") or float(row[field]) >= 10, (path.name, row)
                 exported += 1
     assert exported
+
+
+def test_the_static_site_shows_the_latest_months_and_each_areas_report(published_site) -> None:
+    root = published_site.out_dir
+    ward = (root / "area" / "E05013570.html").read_text(encoding="utf-8")
+    assert "the latest 12 months each source covers" in ward and "the 12 months to March 2026" in ward
+    borough = (root / "area" / "E09000012.html").read_text(encoding="utf-8")
+    assert 'href="../report/E09000012.html"' in borough
+    report = (root / "report" / "E09000012.html").read_text(encoding="utf-8")
+    assert "Hackney (borough): performance report" in report and "Open Government Licence" in report
+    assert not (root / "report" / "E05013570.html").exists()  # wards have no report

@@ -30,7 +30,8 @@ from crimeplan.measures.areas import Area, Areas
 from crimeplan.geography import load_geography
 from crimeplan.measures.cubes import NOT_RECORDED, Compiler, Cube, native_level
 from crimeplan.measures.periods import (
-    Latest, Period, comparison_period, fy_start_year, is_previous, month_of, parse_any_period, parse_period,
+    Latest, Period, comparison_period, fy_start_year, is_previous, month_index, month_of, parse_any_period,
+    parse_period,
 )
 from crimeplan.measures.results import (
     STATUS_INCOMPLETE,
@@ -216,11 +217,25 @@ class Engine:
             return period
         cube = self.latest_cube(measure, level)
         if cube is None:
-            return period.resolve(date.fromisoformat(self.plan.end + "-01"))
-        last = cube.span()[1]
+            return self.resolve_at(period, None)
+        first, last = cube.span()
         if cube.granularity == "year":  # whole years only: the latest of them
             return Period("year", date(last.year, 1, 1), date(last.year, 12, 1))
+        if cube.granularity == "quarter":  # survey estimates at quarter ends: the latest is the estimate
+            return period.resolve(last)
+        # The latest run of months the source supplies whole (a gap near its end is stepped over, not reported).
+        end = month_index(last)
+        while end >= month_index(first):
+            candidate = period.resolve(month_of(end))
+            if not cube.missing(candidate):
+                return candidate
+            end -= 1
         return period.resolve(last)
+
+    def resolve_at(self, period: Latest, last: date | None) -> Period:
+        """A relative period resolved against a source's latest complete month; with none (nothing loaded),
+        against the plan's last month, so that the answer says what is missing rather than failing."""
+        return period.resolve(last or date.fromisoformat(self.plan.end + "-01"))
 
     def cube(self, source, level: str, statistic: str) -> Cube:
         key = (id(source), level, statistic)
@@ -479,7 +494,9 @@ class Engine:
         against = against or self.default_baseline(period)
         period = self.resolve(period, measure, area.level)
         result = self._result(measure, area, period, against, priority, objective)
-        if is_previous(against) and area.level in measure.levels:
+        # Beside: the same months against the plan's baseline — for a year only, since a quarter or a month
+        # against a whole year would be judged on the season.
+        if is_previous(against) and area.level in measure.levels and period.n_months == 12:
             result.beside = self._result(measure, area, period, self.plan.default_baseline)
         return result
 
@@ -529,7 +546,7 @@ class Engine:
         area = area if isinstance(area, Area) else self.areas.get(area)
         period = period if isinstance(period, (Period, Latest)) else self.period(period)
         base, comparison = self.against(period, baseline)
-        if is_previous(baseline or self.default_baseline(period)):
+        if is_previous(baseline or self.default_baseline(period)) and period.n_months == 12:
             comparison += f" and, beside it, the baseline {self.against(period, self.plan.default_baseline)[0].describe()}"
         priorities = []
         for p in self.plan.priorities:
@@ -628,7 +645,7 @@ class Engine:
         period = period if isinstance(period, (Period, Latest)) else self.period(period)
         if isinstance(period, Latest):  # the latest months the most local recorded-crime file covers
             covered = self.latest_recorded(level)
-            period = period.resolve(covered.end if covered else date.fromisoformat(self.plan.end + "-01"))
+            period = self.resolve_at(period, covered.end if covered else None)
         key = (level, period)
         if key in self._mixes:
             return self._mixes[key]

@@ -330,7 +330,7 @@ def fairness(engine: Engine, level: str, period: Period | str, baseline: str | N
     force = plan_force(engine, force)
     if isinstance(period, Latest):  # the latest months the force's searches are all located in
         covered = latest_complete_year(engine, force)
-        period = period.resolve(covered.end if covered else date.fromisoformat(engine.plan.end + "-01"))
+        period = engine.resolve_at(period, covered.end if covered else None)
     top = level == g.top
     base = engine.against(period, baseline)[0] if baseline else None
     head = {

@@ -200,7 +200,7 @@ def _concrete(engine, period: Period | Latest, cohort) -> Period:
     if not isinstance(period, Latest):
         return period
     span = cohort.span()
-    return period.resolve(span[1] if span else date.fromisoformat(engine.plan.end + "-01"))
+    return engine.resolve_at(period, span[1] if span else None)
 
 
 def _cohort(engine, crime_types: list[str] | None, within: int | None, force: str | None):

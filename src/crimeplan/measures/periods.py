@@ -240,10 +240,10 @@ def comparison_period(current: Period | Latest, against: str,
         span = {12: "12 months", 3: "quarter", 1: "month"}[current.n_months]
         return None, (f"the {span} before" if _RELATIVE_BASELINES[key.lower()] == "previous"
                       else f"the same {span} a year earlier")
-    if key.lower() in ("previous", "previous-period"):
+    if _RELATIVE_BASELINES.get(key.lower()) == "previous":
         p = current.previous()
         return p, f"the previous period ({p.describe()})"
-    if key.lower() in ("year-earlier", "year-ago", "same-period-last-year"):
+    if _RELATIVE_BASELINES.get(key.lower()) == "year-earlier":
         p = current.year_earlier()
         return p, f"the same period a year earlier ({p.describe()})"
     if baselines:

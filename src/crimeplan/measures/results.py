@@ -196,7 +196,9 @@ class Scorecard:
     def to_dict(self) -> dict:
         files = {}
         for r in self.results():
-            for figure in ([r.headline] if r.headline else []) + r.alternatives:
+            beside = r.beside
+            for figure in ([r.headline] if r.headline else []) + r.alternatives + (
+                    ([beside.headline] if beside.headline else []) + beside.alternatives if beside else []):
                 for f in figure.files:
                     files[f["name"]] = f
         return {

@@ -772,6 +772,10 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
     def report_route(fmt: str):
         async def performance_report(request: Request, key: str = PathParam(description="London, a BCU or a borough"),
                                      quarter: str | None = Query(None, description=QUARTER_REPORT_HELP)) -> Response:
+            unknown = sorted(set(request.query_params) - {"quarter"})
+            if unknown:  # every unknown parameter would print the report again, uncached: refused
+                raise BadParameter(f"unknown parameter {unknown[0]!r}; a report reads quarter")
+
             def produce() -> bytes:
                 from crimeplan.web.printed import render_report, report_pdf
 

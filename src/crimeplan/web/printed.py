@@ -9,8 +9,8 @@ section starts on, bookmarks and tags (headings, tables, text — never text as 
     ...     pdf = report_pdf(svc, pack, printer)
 
 The table of contents is filled in a second pass: the document is printed once, the page each section's
-heading tops is read back from the PDF (pypdf), and it is printed again with those numbers (every section
-starts a page, and the numbers take no more room than their placeholders, so nothing moves).
+heading is on is read back from the PDF's bookmarks (pypdf), and it is printed again with those numbers (every
+section starts a page, and the numbers take no more room than their placeholders, so nothing moves).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from crimeplan import __version__
 from crimeplan.errors import CrimeplanError
 from crimeplan.present import NONE, beside_text, interval, measured, months_differ, number, ratio_text, signed
 from crimeplan.core import Crimeplan
-from crimeplan.web import charts, views
+from crimeplan.web import views
 from crimeplan.web.views import RAG, Links, status_text, template_environment
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"]
@@ -53,7 +53,7 @@ def report_model(svc: Crimeplan, pack: dict) -> dict:
     sections = [{"id": "summary", "title": "Summary"}]
     priorities = []
     for p in pack["priorities"]:
-        rows = [_measure_row(m, each_months) for m in p["measures"]]
+        rows = [_measure_row(m, each_months, svc, pack) for m in p["measures"]]
         priorities.append({**p, "rows": rows, "section": f"priority-{p['id']}"})
         sections.append({"id": f"priority-{p['id']}", "title": p["title"]})
     area_ = svc.area(pack["area"]["key"])
@@ -78,9 +78,9 @@ def report_model(svc: Crimeplan, pack: dict) -> dict:
         "sections": sections, "each_months": each_months,
         "rag_words": [{"key": k, **v} for k, v in RAG.items()],
         "rag_rows": [{"title": r["title"], "counts": [r["counts"][k] for k in RAG]} for r in summary["rag"]],
-        "rag_totals": [sum(r["counts"][k] for r in summary["rag"]) for k in RAG],
+        "rag_totals": [summary["rag_all"][k] for k in RAG],  # each measure once, though it serves two priorities
         "significant": [{"priority": m["priority"], "title": m["title"], "months": m["period_text"],
-                         "change": _change(m), "verdict": m["verdict"], "rag": RAG[m["rag"]]}
+                         "change": _change(m), "verdict": m["verdict"], "rag": _assessment(m)}
                         for m in summary["significant"]],
         "signals": summary["signals"],
         "claims": [{"statement": c["statement"], "verdict": c["verdict"], "plain": c["plain"]}
@@ -91,6 +91,14 @@ def report_model(svc: Crimeplan, pack: dict) -> dict:
     }
 
 
+def _assessment(m: dict) -> dict:
+    """A measure's RAG as printed; a monitored measure (no target direction) judged is 'monitored', not 'not
+    assessed'."""
+    if m["status"] == "ok" and m["aim"] == "monitor":
+        return {**RAG["grey"], "word": "monitored, no target direction"}
+    return RAG[m["rag"]]
+
+
 def _change(m: dict) -> str:
     """A measure's change with its 95% interval, withheld as published."""
     withheld = m.get("suppressed") or {}
@@ -99,7 +107,7 @@ def _change(m: dict) -> str:
     unit = m["change_unit"] or "%"
     text = signed(m["change"], unit)
     if m["interval"]:
-        text += f" ({interval(*m['interval'], unit)})"
+        text += f" ({'approximate: ' if m.get('interval_approximate') else ''}{interval(*m['interval'], unit)})"
     return text
 
 
@@ -117,21 +125,19 @@ def _figure(m: dict, field: str, interval_field: str) -> str:
     return shown
 
 
-def _measure_row(m: dict, each_months: bool) -> dict:
+def _measure_row(m: dict, each_months: bool, svc: Crimeplan, pack: dict) -> dict:
     ok = m["status"] == "ok"
     figure_only = m["status"] == "baseline incomplete"
-    t = m.get("trajectory")
-    spark = charts.sparkline(t["values"], t["in_period"], t["in_baseline"], width=150, height=34) if t else None
-    if spark is not None:
-        spark["label"] = (f"{t['source']}: monthly values {t['months'][0]} to {t['months'][-1]}; "
-                          "the months compared with in grey, the current months in blue")
+    area = pack["area"]
+    spark = (views.measure_spark(svc, m["id"], area["level"], area["code"], pack["period"], pack["baseline"])
+             if ok or figure_only else None)
     return {
         "title": m["title"], "unit": m["unit"], "months": m["period_text"] if each_months and measured(m) else "",
         "now": _figure(m, "current", "current_interval") if ok or figure_only else NONE,
         "before": _figure(m, "baseline_value", "baseline_interval") if ok else NONE,
         "change": _change(m) if ok else NONE,
-        "verdict": (m["verdict"] or "") + (" · monitored, no target direction" if ok and m["aim"] == "monitor" else ""),
-        "rag": RAG[m["rag"]], "note": "" if ok else status_text(m["status"], m["message"]),
+        "verdict": m["verdict"] or "",
+        "rag": _assessment(m), "note": "" if ok else status_text(m["status"], m["message"]),
         "plain": m["plain"] if ok else "",
         "beside": beside_text(m) or "", "source": (m.get("source") or {}).get("label", ""), "spark": spark,
     }
@@ -205,42 +211,46 @@ class PdfPrinter:
         finally:
             page.close()
 
-    def pdf(self, html: str, headings: list[str], footer: str = "") -> bytes:
-        """``html`` printed, its table of contents numbered with the page each of ``headings`` starts."""
+    def pdf(self, html: str, sections: list[dict], footer: str = "") -> bytes:
+        """``html`` printed, its table of contents numbered with the page each section (id, title) starts on."""
         first = self._print(html, footer)
-        pages = section_pages(first, headings)
         numbered = html
-        for heading, page in zip(headings, pages):
-            numbered = numbered.replace(f'data-toc="{escape(heading)}">{PLACEHOLDER}<',
-                                        f'data-toc="{escape(heading)}">{page:>2}<' if page else
-                                        f'data-toc="{escape(heading)}">{NONE}<', 1)
+        for s, page in zip(sections, section_pages(first, [s["title"] for s in sections])):
+            numbered = numbered.replace(f'data-toc="{s["id"]}">{PLACEHOLDER}<',
+                                        f'data-toc="{s["id"]}">{page if page else NONE}<', 1)
         return self._print(numbered, footer) if numbered != html else first
 
 
 def section_pages(pdf: bytes, headings: list[str]) -> list[int | None]:
-    """The page (from 1) each heading tops, read back from a printed PDF; None where none does."""
+    """The page (from 1) each heading is on, from the printed PDF's bookmarks (Chromium makes one per heading);
+    None for a heading with none. The first bookmark of a title wins: the contents list is not a heading."""
     from pypdf import PdfReader
 
-    # NFKC: Chromium sets 'fi', 'ffi' as ligatures, which come back as one character each.
-    texts = [" ".join(unicodedata.normalize("NFKC", p.extract_text() or "").split())
-             for p in PdfReader(io.BytesIO(pdf)).pages]
-    out = []
-    for heading in headings:
-        wanted = " ".join(heading.split())
-        out.append(next((i + 1 for i, t in enumerate(texts) if i > 0 and t.startswith(wanted)), None))
-    return out
+    reader = PdfReader(io.BytesIO(pdf))
+    pages: dict[str, int] = {}
+
+    def walk(items) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item)
+                continue
+            # NFKC: Chromium may set 'fi', 'ffi' as ligatures, which come back as one character each.
+            title = " ".join(unicodedata.normalize("NFKC", item.title).split())
+            pages.setdefault(title, reader.get_destination_page_number(item) + 1)
+
+    walk(reader.outline)
+    return [pages.get(" ".join(heading.split())) for heading in headings]
 
 
 def report_pdf(svc: Crimeplan, pack: dict, printer: PdfPrinter | None = None) -> bytes:
     """The report as an A4 PDF (a printer given is reused; else one is started for it)."""
     model = report_model(svc, pack)
     html = template_environment().get_template("report.html").render(**model)
-    headings = [s["title"] for s in model["sections"]]
     footer = f"{model['subject']} · {model['quarter'] or model['period_text']} · crimeplan"
     if printer is not None:
-        return printer.pdf(html, headings, footer)
+        return printer.pdf(html, model["sections"], footer)
     with PdfPrinter() as own:
-        return own.pdf(html, headings, footer)
+        return own.pdf(html, model["sections"], footer)
 
 
 __all__ = ["PdfPrinter", "PrintError", "render_report", "report_model", "report_pdf", "section_pages"]

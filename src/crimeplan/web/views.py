@@ -22,7 +22,7 @@ from crimeplan.claims import APPROXIMATE_POINTS, APPROXIMATE_RELATIVE
 from crimeplan.present import (
     AIM_TEXT, MINUS, Rag, Status, gini_text, interval, number, persistence_text, rank_text, rate_text, ratio_text, share_text,
     signed, withheld_text, change_text, difference_text, fairness_headline, located_text, survey_gap_text,
-    percent_text, time_to_outcome_text, FUNNEL_POSITION_TEXT, beside_text, measured, months_differ,
+    percent_text, time_to_outcome_text, FUNNEL_POSITION_TEXT, a_or_an, beside_text, measured, months_differ,
 )
 from crimeplan import disclosure
 from crimeplan.errors import CrimeplanError
@@ -283,8 +283,8 @@ def home_words(svc: Crimeplan) -> dict:
         "name": svc.plan.area_name,
         "map_label": f"{svc.plan.area_name} map",
         "by_child": f"by {geography.name(child)}" if child else "",
-        "search_label": f"Find {_a(words[0])} or {words[1]}" if len(words) > 1 else f"Find {_a(words[0])}" if words else "Find",
-        "search_title": ("Find " + _a(words[0]) + "".join(f", {w}" for w in words[1:-1]) + (f" or {words[-1]}" if len(words) > 1 else "")
+        "search_label": f"Find {a_or_an(words[0])} or {words[1]}" if len(words) > 1 else f"Find {a_or_an(words[0])}" if words else "Find",
+        "search_title": ("Find " + a_or_an(words[0]) + "".join(f", {w}" for w in words[1:-1]) + (f" or {words[-1]}" if len(words) > 1 else "")
                          if words else "Find an area"),
         "search_example": within[0].name if within else "",
         "priorities": f"the {NUMBER_WORDS.get(n, str(n))} priorit{'y' if n == 1 else 'ies'}",
@@ -296,12 +296,6 @@ def _tested(table: dict | None, default: int) -> int:
     if not table or not table.get("areas"):
         return default
     return sum(1 for r in table["areas"] if r.get("p_value") is not None) or default
-
-
-def _a(word: str) -> str:
-    """'a ward', 'an LSOA', 'a local authority'."""
-    vowel = word[:1].lower() in "aeiou" or (word[:2].isupper() and word[:1] in "AEFHILMNORSX")
-    return f"{'an' if vowel else 'a'} {word}"
 
 
 def selectors(svc: Crimeplan, links: Links, period: str, baseline: str, action: str, hidden: dict | None = None) -> dict:
@@ -413,7 +407,7 @@ def status_text(status: str, message: str) -> str:
     return message if message.startswith(status) else f"{status}: {message}"
 
 
-def _spark(svc: Crimeplan, measure_id: str, level: str, code: str, period: str, baseline: str) -> dict | None:
+def measure_spark(svc: Crimeplan, measure_id: str, level: str, code: str, period: str, baseline: str) -> dict | None:
     t = svc.trajectories(measure_id, level, period, baseline)
     values = t["values"].get(code)
     if not values:
@@ -437,7 +431,7 @@ def scorecard_section(svc: Crimeplan, links: Links, area: Area, period: str, bas
             if m["status"] == "not available at this level":
                 unmeasured.append({"id": m["id"], "title": m["title"], "href": links.measure(m["id"], links.london_key)})
                 continue
-            spark = _spark(svc, m["id"], area.level, area.code, period, baseline) if m["status"] == "ok" else None
+            spark = measure_spark(svc, m["id"], area.level, area.code, period, baseline) if m["status"] == "ok" else None
             rows.append(measure_row(m, links, area.key, spark))
             tally[m["rag"]] += 1
         summary = next((x.summary for x in svc.plan.priorities if x.id == p["id"]), None)
