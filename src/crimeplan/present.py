@@ -22,6 +22,8 @@ A sign comes from the value as printed: −0.04% at one decimal is "0.0%", never
 
 from __future__ import annotations
 
+import re
+
 from datetime import date
 from enum import StrEnum
 
@@ -347,7 +349,9 @@ def beside_text(m: dict) -> str | None:
     against = b["compared_with"].removeprefix("the baseline ")
     if b["status"] != "ok":
         why = b["message"].split(" cannot be used: ", 1)[-1]
-        return f"against {against}: no comparison ({why})"
+        covers = re.search(r"; it covers (\S+ to \S+)", why)  # the usual case: the source starts after the baseline
+        return f"against {against}: no comparison (" + (f"the source covers {covers.group(1)} only)" if covers
+                                                        else f"{why})")
     withheld = b.get("suppressed") or {}
     unit = b["change_unit"] or "%"
     change = withheld.get("change") or signed(b["change"], unit)

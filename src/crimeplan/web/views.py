@@ -28,7 +28,7 @@ from crimeplan import disclosure
 from crimeplan.errors import CrimeplanError
 from crimeplan.measures.areas import Area
 from crimeplan.measures.levels import survey_measures
-from crimeplan.measures.periods import LATEST, month_index, month_of, parse_period, periods_covering
+from crimeplan.measures.periods import LATEST, is_previous, month_index, month_of, parse_period, periods_covering
 from crimeplan.web import charts
 from crimeplan.core import MAP_COLOURS, Crimeplan
 from crimeplan.warehouse.coverage import RULE as COVERAGE_RULE
@@ -303,6 +303,8 @@ def selectors(svc: Crimeplan, links: Links, period: str, baseline: str, action: 
     edition = svc.edition()
     p = svc.engine.period(period)
     _, comparison = svc.engine.against(p, baseline)
+    if is_previous(baseline) and p.n_months == 12:
+        comparison += f" and, beside it, the plan's baseline ({svc.plan.default_baseline})"
     options = []
     if edition["last_period"]:
         firsts = [c["first_period"] for c in edition["coverage"] if c["first_period"] >= "2010-01"]
@@ -611,8 +613,10 @@ def map_section(svc: Crimeplan, links: Links, area: Area, period: str, baseline:
                        for k, v in geography.boundary_sets.items()]
                       if geography.child(area.level) in geography.boundary_sets.values() else []),
         "colour_options": [{"value": k, "label": MAP_COLOURS[k], "selected": k == colour} for k in colours],
-        "colour_text": {"change": "change against the baseline", "current": "value now",
-                        "hotspots": "hot spots, Getis–Ord Gi*"}[colour],
+        "colour_text": ({"change": f"change against {table['compared_with']}", "current": "value now",
+                         "hotspots": "hot spots, Getis–Ord Gi*"}[colour]
+                        + f"; {table['period_text']}") if table else "",
+        "baseline_heading": "Before" if table and is_previous(baseline) else "Baseline",
         "unavailable": unavailable,
         "hidden": [{"name": k, "value": v} for k, v in (hidden or {}).items() if v],
         "source": table["source"]["label"] if table and table["source"] else None,
