@@ -281,7 +281,8 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
         route = request.scope.get("route")
         known = {p.alias for p in route.dependant.query_params} if route is not None else None
         unknown = sorted(set(request.query_params) - known) if known is not None else []
-        if unknown and request.url.path.startswith("/api/"):
+        # The API, and the reports (each uncached request would print a PDF again), refuse them.
+        if unknown and request.url.path.startswith(("/api/", "/report/")):
             raise BadParameter(f"unknown parameter {unknown[0]!r}; this endpoint reads "
                                f"{', '.join(sorted(known)) or 'none'}")
         if unknown:
@@ -772,10 +773,6 @@ def create_app(db: str | Path | None = None, plan: str | Path | Plan | None = No
     def report_route(fmt: str):
         async def performance_report(request: Request, key: str = PathParam(description="London, a BCU or a borough"),
                                      quarter: str | None = Query(None, description=QUARTER_REPORT_HELP)) -> Response:
-            unknown = sorted(set(request.query_params) - {"quarter"})
-            if unknown:  # every unknown parameter would print the report again, uncached: refused
-                raise BadParameter(f"unknown parameter {unknown[0]!r}; a report reads quarter")
-
             def produce() -> bytes:
                 from crimeplan.web.printed import render_report, report_pdf
 

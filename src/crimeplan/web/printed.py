@@ -117,12 +117,8 @@ def _figure(m: dict, field: str, interval_field: str) -> str:
     if m["statistic"] == "ratio":
         shown = ratio_text(m[field], m.get(interval_field))
     shown = (m.get("suppressed") or {}).get(field, shown)
-    source = m.get("source") or {}
-    which = "current" if field == "current" else "baseline"
-    n = source.get(f"{which}_denominator")
-    if m["statistic"] == "proportion" and source.get(which) is not None:
-        shown += f" (n = {n:,.0f})" if n is not None else " (n not published)"
-    return shown
+    n = views.n_text(m["statistic"], m.get("source"), "current" if field == "current" else "baseline")
+    return f"{shown} ({n})" if n else shown
 
 
 def _measure_row(m: dict, each_months: bool, svc: Crimeplan, pack: dict) -> dict:

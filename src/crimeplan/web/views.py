@@ -372,16 +372,16 @@ def measure_row(m: dict, links: Links, area_key: str, spark: dict | None) -> dic
         "status_text": status_text(m["status"], m["message"]),
         "current": m["current"],
         "current_text": _shown(m, "current", fmt_number(m["current"], m["statistic"])),
-        "current_n": _n_text(m["statistic"], source, "current"),
+        "current_n": n_text(m["statistic"], source, "current"),
         "baseline": m["baseline_value"],
         "baseline_text": _shown(m, "baseline_value", fmt_number(m["baseline_value"], m["statistic"])),
-        "baseline_n": _n_text(m["statistic"], source, "baseline"),
+        "baseline_n": n_text(m["statistic"], source, "baseline"),
         "change": m["change"], "change_text": _shown(m, "change", fmt_signed(m["change"], unit) if ok else "—"),
         "interval_text": interval, "verdict": m["verdict"] or m["status"], "rag": rag_model(m["rag"]),
         "plain": m["plain"], "source_label": source_label,
         "alternatives": [
             {"label": a["label"], "current_text": _shown(a, "current", fmt_number(a["current"], m["statistic"])),
-             "current_n": _n_text(m["statistic"], a, "current"),
+             "current_n": n_text(m["statistic"], a, "current"),
              "change_text": _shown(a, "change", fmt_signed(a["change"], a["change_unit"])),
              "verdict": a["verdict"] or a["status"], "plain": _shown(a, "plain", a["plain"] or a["message"])}
             for a in m["alternatives"]
@@ -392,7 +392,7 @@ def measure_row(m: dict, links: Links, area_key: str, spark: dict | None) -> dic
     }
 
 
-def _n_text(statistic: str, figure: dict | None, which: str) -> str:
+def n_text(statistic: str, figure: dict | None, which: str) -> str:
     """A share's denominator (and, for outcomes, the crimes its records belong to): no share without its n."""
     if statistic != "proportion" or not figure or figure.get(which) is None:
         return ""
